@@ -1,0 +1,217 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Tessera: the group's multi-tenant platform, for operators.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Settings file (TOML). Defaults, then this file, then TESSERA_* variables.
+    #[arg(long, global = true, env = "TESSERA_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Database URL: postgres://... or sqlite://path. Overrides the settings.
+    #[arg(
+        long,
+        global = true,
+        env = "TESSERA_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Log line format (logs go to standard error).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormatArg>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server.
+    Serve {
+        /// Address to listen on (overrides server.listen).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Run the demo: a SQLite database in DATA_DIR, the brands of tenants/, demo accounts, and the server.
+    Demo {
+        /// Folder of the demo's data.
+        #[arg(long, value_name = "DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Apply pending database migrations (as the table owner), or show their status.
+    Migrate {
+        /// Show applied and pending migrations instead of running them.
+        #[arg(long)]
+        status: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Brands (tenants).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Accounts and operators.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Token-signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a folder.
+    Man {
+        /// Folder to write `tessera*.1` files into.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// `tessera tenant ...`
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Validate tenant files, then create or update them all in one transaction.
+    Apply {
+        /// A tenant file, or a folder of them.
+        path: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one tenant's configuration.
+    Show {
+        /// The tenant's slug.
+        slug: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which realm an account command acts in.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct RealmArgs {
+    /// The brand's slug.
+    #[arg(long, value_name = "SLUG")]
+    pub tenant: Option<String>,
+    /// A group-level operator account instead.
+    #[arg(long)]
+    pub operator: bool,
+}
+
+/// `tessera user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (or an operator).
+    Create {
+        #[command(flatten)]
+        realm: RealmArgs,
+        /// E-mail address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// A role (repeat for several): admin, staff, pro, member, sales_rep, affiliate.
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// A pro's specialty: coach, nutritionist or therapist.
+        #[arg(long)]
+        specialty: Option<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a brand's accounts (or the operators).
+    List {
+        #[command(flatten)]
+        realm: RealmArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace an account's roles.
+    SetRole {
+        /// The brand's slug.
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: String,
+        /// A role (repeat for several).
+        #[arg(long = "role", value_name = "ROLE", required = true)]
+        roles: Vec<String>,
+        /// A pro's specialty.
+        #[arg(long)]
+        specialty: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a new password and end the account's sessions.
+    ResetPassword {
+        #[command(flatten)]
+        realm: RealmArgs,
+        /// E-mail address.
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// `tessera keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Retire the current key, promote the next one and create a new next key.
+    Rotate {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `tessera config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective settings, secrets redacted.
+    Show {
+        /// Print compact JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,411 @@
+//! One function per command: parse what clap gave, call services, print.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{bail, Context};
+use clap::CommandFactory;
+use secrecy::{ExposeSecret, SecretString};
+use tessera_app::tenants::{read_tenant_files, ApplyFailure};
+use tessera_app::users::{CreateUser, UserRealm};
+use tessera_app::App;
+use tessera_config::{LogFormat, Settings};
+use tessera_domain::values::NewPassword;
+
+use crate::args::{
+    Cli, Command, ConfigCommand, KeysCommand, LogFormatArg, RealmArgs, TenantCommand, UserCommand,
+};
+use crate::output;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(url) = &cli.database_url {
+        settings.database.url = SecretString::from(url.clone());
+    }
+    if let Some(format) = cli.log_format {
+        settings.log.format = match format {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        };
+    }
+    init_logging(&settings);
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(listen) = listen {
+                settings.server.listen = listen;
+            }
+            let app = open_app(settings).await?;
+            serve(app).await
+        }
+        Command::Demo { data_dir, listen } => {
+            crate::demo::run(settings, cli.database_url.is_some(), &data_dir, listen).await
+        }
+        Command::Migrate { status, json } => migrate(&settings, status, json).await,
+        Command::Tenant(command) => tenant(settings, command).await,
+        Command::User(command) => user(settings, command).await,
+        Command::Keys(KeysCommand::Rotate { json }) => {
+            let app = open_app(settings).await?;
+            let rotation = app.rotate_keys().await?;
+            if json {
+                return output::json(&rotation);
+            }
+            println!(
+                "signing with {} (next: {})",
+                rotation.current, rotation.next
+            );
+            if let Some(retired) = rotation.retired {
+                println!("retired {retired}; it stays published until the tokens it signed expire");
+            }
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show { json }) => {
+            let shown = settings.redacted();
+            if json {
+                println!("{shown}");
+            } else {
+                output::json(&shown)?;
+            }
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "tessera",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Man { out } => man(out),
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (never happens in one process) would only be refused, so the result is ignored.
+    let _ = match settings.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
+}
+
+/// Opens the application after checking that the database is migrated, so that the error says what to do.
+pub async fn open_app(settings: Settings) -> anyhow::Result<App> {
+    let url = settings.database.url.expose_secret().to_owned();
+    let pending = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+        let db = tessera_store::Database::connect_as_owner(
+            &url,
+            &tessera_store::PoolOptions {
+                max_size: 1,
+                ..Default::default()
+            },
+        )?;
+        let states = db.with_conn(tessera_store::migrate::status)?;
+        Ok(states.iter().filter(|m| !m.applied).count())
+    })
+    .await??;
+    if pending > 0 {
+        bail!("the database has {pending} pending migration(s): run `tessera migrate` first");
+    }
+    Ok(App::start(settings).await?)
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn serve(app: App) -> anyhow::Result<()> {
+    let listen = app.settings().server.listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    println!("listening on http://{address}");
+    tessera_server::serve(app, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+async fn migrate(settings: &Settings, status: bool, json: bool) -> anyhow::Result<()> {
+    let url = settings.database.url.expose_secret().to_owned();
+    if status {
+        let states = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let db = tessera_store::Database::connect_as_owner(
+                &url,
+                &tessera_store::PoolOptions {
+                    max_size: 1,
+                    ..Default::default()
+                },
+            )?;
+            Ok(db.with_conn(tessera_store::migrate::status)?)
+        })
+        .await??;
+        if json {
+            return output::json(&states);
+        }
+        let rows: Vec<Vec<String>> = states
+            .iter()
+            .map(|m| {
+                vec![
+                    m.name.clone(),
+                    if m.applied {
+                        "applied".into()
+                    } else {
+                        "pending".into()
+                    },
+                ]
+            })
+            .collect();
+        output::table(&["migration", "state"], &rows);
+        return Ok(());
+    }
+    let ran =
+        tokio::task::spawn_blocking(move || tessera_store::migrate::run_pending(&url)).await??;
+    if json {
+        return output::json(&serde_json::json!({ "applied": ran }));
+    }
+    if ran.is_empty() {
+        println!("the database is up to date");
+    }
+    for name in ran {
+        println!("applied {name}");
+    }
+    Ok(())
+}
+
+async fn tenant(settings: Settings, command: TenantCommand) -> anyhow::Result<()> {
+    let app = open_app(settings).await?;
+    match command {
+        TenantCommand::Apply { path, json } => {
+            let files = read_tenant_files(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+            match app.apply_tenants(files).await {
+                Ok(outcomes) => {
+                    if json {
+                        return output::json(&outcomes);
+                    }
+                    for o in outcomes {
+                        println!("{} {} (revision {})", o.change, o.slug, o.revision);
+                    }
+                    Ok(())
+                }
+                Err(ApplyFailure::Invalid(errors)) => {
+                    // Every problem on its own line, then the one-line verdict.
+                    for error in errors.iter().skip(1) {
+                        eprintln!("error: {error}");
+                    }
+                    let first = errors.first().map(ToString::to_string).unwrap_or_default();
+                    bail!("{first} (nothing was applied)")
+                }
+                Err(ApplyFailure::Failed(error)) => Err(error).context("nothing was applied"),
+            }
+        }
+        TenantCommand::List { json } => {
+            let tenants = app.tenants().all();
+            if json {
+                let list: Vec<_> = tenants.iter().map(|t| (**t).clone()).collect();
+                return output::json(&list);
+            }
+            let rows: Vec<Vec<String>> = tenants
+                .iter()
+                .map(|t| {
+                    let modules: Vec<String> = t
+                        .config
+                        .modules
+                        .iter()
+                        .map(|m| format!("{m:?}").to_lowercase())
+                        .collect();
+                    vec![
+                        t.slug.clone(),
+                        t.display_name.clone(),
+                        modules.join(","),
+                        t.config.host_names().join(" "),
+                        t.revision.to_string(),
+                    ]
+                })
+                .collect();
+            output::table(&["slug", "name", "modules", "hosts", "revision"], &rows);
+            Ok(())
+        }
+        TenantCommand::Show { slug, json } => {
+            let tenant = app
+                .tenants()
+                .by_slug(&slug)
+                .with_context(|| format!("no tenant {slug:?}"))?;
+            if json {
+                return output::json(&*tenant);
+            }
+            println!(
+                "{} ({}) revision {}",
+                tenant.display_name, tenant.slug, tenant.revision
+            );
+            println!(
+                "{}",
+                toml::to_string_pretty(&tenant.config).unwrap_or_default()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn realm_of(realm: &RealmArgs) -> UserRealm {
+    match &realm.tenant {
+        Some(slug) => UserRealm::Tenant(slug.clone()),
+        None => UserRealm::Operator,
+    }
+}
+
+/// Reads a password from standard input, or generates one and says it will be shown once.
+fn password(from_stdin: bool) -> anyhow::Result<(NewPassword, bool)> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        let line = line.strip_suffix('\n').unwrap_or(&line);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let password =
+            NewPassword::parse(line).map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
+        Ok((password, false))
+    } else {
+        let generated = tessera_app::tokens_random(18);
+        Ok((
+            NewPassword::parse(&generated).map_err(|e| anyhow::anyhow!("{}", e.message))?,
+            true,
+        ))
+    }
+}
+
+async fn user(settings: Settings, command: UserCommand) -> anyhow::Result<()> {
+    let app = open_app(settings).await?;
+    match command {
+        UserCommand::Create {
+            realm,
+            email,
+            name,
+            roles,
+            specialty,
+            password_stdin,
+            json,
+        } => {
+            let (password, generated) = password(password_stdin)?;
+            let shown = generated.then(|| password.expose().to_owned());
+            let user = app
+                .create_user(CreateUser {
+                    realm: realm_of(&realm),
+                    email,
+                    display_name: name,
+                    roles,
+                    specialty,
+                    password,
+                })
+                .await?;
+            if json {
+                return output::json(
+                    &serde_json::json!({ "user": user, "generated_password": shown }),
+                );
+            }
+            println!(
+                "created {} {} ({})",
+                user.id,
+                user.email,
+                user.roles.join(", ")
+            );
+            if let Some(password) = shown {
+                println!("password (shown once): {password}");
+            }
+            Ok(())
+        }
+        UserCommand::List { realm, json } => {
+            let users = app.list_users(realm_of(&realm)).await?;
+            if json {
+                return output::json(&users);
+            }
+            let rows: Vec<Vec<String>> = users
+                .iter()
+                .map(|u| {
+                    vec![
+                        u.id.clone(),
+                        u.email.clone(),
+                        u.display_name.clone(),
+                        u.roles.join(","),
+                        u.specialty.clone().unwrap_or_default(),
+                        u.status.clone(),
+                    ]
+                })
+                .collect();
+            output::table(
+                &["id", "email", "name", "roles", "specialty", "status"],
+                &rows,
+            );
+            Ok(())
+        }
+        UserCommand::SetRole {
+            tenant,
+            email,
+            roles,
+            specialty,
+            json,
+        } => {
+            let user = app
+                .set_user_roles(&tenant, &email, roles, specialty)
+                .await?;
+            if json {
+                return output::json(&user);
+            }
+            println!("{} now has roles {}", user.email, user.roles.join(", "));
+            Ok(())
+        }
+        UserCommand::ResetPassword {
+            realm,
+            email,
+            password_stdin,
+        } => {
+            let (password, generated) = password(password_stdin)?;
+            let shown = generated.then(|| password.expose().to_owned());
+            app.reset_user_password(realm_of(&realm), &email, password)
+                .await?;
+            println!("password reset for {email}; its sessions are ended");
+            if let Some(password) = shown {
+                println!("password (shown once): {password}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn man(out: Option<std::path::PathBuf>) -> anyhow::Result<()> {
+    let command = Cli::command();
+    match out {
+        Some(dir) => {
+            std::fs::create_dir_all(&dir)?;
+            clap_mangen::generate_to(command, &dir)?;
+            println!("man pages written to {}", dir.display());
+        }
+        None => clap_mangen::Man::new(command).render(&mut std::io::stdout())?,
+    }
+    Ok(())
+}

@@ -1,0 +1,352 @@
+//! Logins, refresh-token rotation, logout, invitation acceptance, and the permission check every service runs.
+
+use chrono::Duration;
+use serde::Serialize;
+use tessera_domain::ids::IdKind;
+use tessera_domain::realm::Realm;
+use tessera_domain::role::{Permission, Role};
+use tessera_domain::values::{EmailAddress, NewPassword};
+use tessera_store::models::{accounts, operators, tokens};
+use tessera_store::{Scoped, TxMode};
+
+use crate::{naive, token_hash, tokens_random, Actor, ActorKind, App, AppError, AppResult, Ctx};
+
+/// What a successful login or refresh returns.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    /// Short-lived JWT.
+    pub access_token: String,
+    /// Opaque, single-use refresh token.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// The caller, as the database knows it now.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Account or operator id.
+    pub id: String,
+    /// Account or operator.
+    pub kind: ActorKind,
+    /// Current roles.
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    /// True when the principal holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+fn parse_roles(names: &[String]) -> Vec<Role> {
+    names.iter().filter_map(|n| Role::parse(n).ok()).collect()
+}
+
+fn unauthenticated() -> AppError {
+    AppError::Unauthenticated {
+        code: "unauthenticated",
+        detail: "a valid access token is required".into(),
+    }
+}
+
+/// Checks, inside the caller's transaction, that the actor exists, is active and holds `permission`; returns the
+/// principal. An operator is accepted on a tenant realm only when the route let the group audience through.
+pub fn authorize(s: &mut Scoped<'_>, ctx: &Ctx, permission: Permission) -> AppResult<Principal> {
+    let actor = ctx.actor.as_ref().ok_or_else(unauthenticated)?;
+    let principal = load_principal(s, actor)?;
+    if permission.allowed_for(&principal.roles) {
+        Ok(principal)
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+fn load_principal(s: &mut Scoped<'_>, actor: &Actor) -> AppResult<Principal> {
+    match actor.kind {
+        ActorKind::Account => {
+            let account = accounts::find(s, &actor.subject_id)?
+                .filter(|a| a.status == "active")
+                .ok_or_else(unauthenticated)?;
+            let roles = parse_roles(&accounts::roles(s, &account.id)?);
+            Ok(Principal {
+                id: account.id,
+                kind: ActorKind::Account,
+                roles,
+            })
+        }
+        ActorKind::Operator => {
+            let operator = operators::find(s.conn(), &actor.subject_id)?
+                .filter(|o| o.status == "active")
+                .ok_or_else(unauthenticated)?;
+            Ok(Principal {
+                id: operator.id,
+                kind: ActorKind::Operator,
+                roles: vec![Role::Operator],
+            })
+        }
+    }
+}
+
+/// Outcome of a refresh inside its transaction: a reuse must commit its revocation before failing.
+enum RefreshOutcome {
+    Rotated {
+        subject: String,
+        kind: ActorKind,
+        roles: Vec<String>,
+        refresh_token: String,
+    },
+    Reused,
+    Invalid,
+}
+
+impl App {
+    /// Checks a group-realm request: the caller must be an active operator with `permission`.
+    pub(crate) async fn authorize_group(
+        &self,
+        ctx: &Ctx,
+        permission: Permission,
+    ) -> AppResult<Principal> {
+        if ctx.realm != Realm::Group {
+            return Err(AppError::NotFound("route"));
+        }
+        let ctx = ctx.clone();
+        self.blocking(move |db| {
+            db.scoped(ctx.realm.key(), TxMode::Read, |s| {
+                authorize(s, &ctx, permission)
+            })
+        })
+        .await
+    }
+
+    /// `POST /api/v1/auth/token`: checks e-mail and password in the request's realm and issues a token pair.
+    /// Failures are throttled per account and per address; unknown accounts take as long as known ones.
+    pub async fn login(&self, ctx: &Ctx, email: &str, password: &str) -> AppResult<TokenPair> {
+        let invalid = || AppError::Unauthenticated {
+            code: "invalid_credentials",
+            detail: "wrong e-mail address or password".into(),
+        };
+        let email = EmailAddress::parse(email).map_err(|_| invalid())?;
+        let account_key = format!("acct:{}:{}", ctx.realm.key(), email);
+        let mut keys = vec![account_key.clone()];
+        if let Some(ip) = ctx.client_ip {
+            keys.push(format!("ip:{ip}"));
+        }
+        self.inner
+            .throttle
+            .check(&keys)
+            .map_err(|retry_after_secs| AppError::TooManyRequests { retry_after_secs })?;
+
+        let realm = ctx.realm.clone();
+        let lookup_email = email.as_str().to_owned();
+        let found = self
+            .blocking(move |db| match &realm {
+                Realm::Group => Ok(db
+                    .with_conn(|conn| operators::find_by_email(conn, &lookup_email))?
+                    .filter(|o| o.status == "active")
+                    .map(|o| {
+                        (
+                            o.id,
+                            ActorKind::Operator,
+                            Some(o.password_hash),
+                            vec![Role::Operator.as_str().to_owned()],
+                        )
+                    })),
+                Realm::Tenant { id, .. } => db.scoped(id, TxMode::Read, |s| {
+                    let Some(account) =
+                        accounts::find_by_email(s, &lookup_email)?.filter(|a| a.status == "active")
+                    else {
+                        return Ok::<_, AppError>(None);
+                    };
+                    let roles = accounts::roles(s, &account.id)?;
+                    Ok(Some((
+                        account.id,
+                        ActorKind::Account,
+                        account.password_hash,
+                        roles,
+                    )))
+                }),
+            })
+            .await?;
+        let stored_hash = found.as_ref().and_then(|(_, _, hash, _)| hash.clone());
+        let verified = self.inner.passwords.verify(password, stored_hash).await?;
+        let Some((subject, kind, _, roles)) = found.filter(|_| verified) else {
+            self.inner.throttle.record_failure(&keys);
+            tracing::info!(realm = ctx.realm.key(), request_id = %ctx.request_id, "failed login");
+            return Err(invalid());
+        };
+        self.inner.throttle.clear(&account_key);
+        let family = IdKind::TokenFamily.new_id();
+        let refresh_token = self
+            .store_refresh_token(ctx.realm.key(), &subject, &family, None)
+            .await?;
+        let (access_token, expires_in) =
+            self.issue_access_token(&subject, kind, ctx.realm.audience(), roles)?;
+        Ok(TokenPair {
+            access_token,
+            refresh_token,
+            token_type: "Bearer",
+            expires_in,
+        })
+    }
+
+    async fn store_refresh_token(
+        &self,
+        realm_key: &str,
+        subject: &str,
+        family: &str,
+        expires_at: Option<chrono::NaiveDateTime>,
+    ) -> AppResult<String> {
+        let now = self.clock().now();
+        let token = tokens_random(32);
+        let row = tokens::RefreshTokenRow {
+            tenant_id: realm_key.to_owned(),
+            id: IdKind::RefreshToken.new_id(),
+            family_id: family.to_owned(),
+            subject_id: subject.to_owned(),
+            token_hash: token_hash(&token),
+            status: "active".into(),
+            expires_at: expires_at.unwrap_or_else(|| {
+                naive(now + Duration::seconds(self.settings().auth.refresh_token_ttl_secs))
+            }),
+            created_at: naive(now),
+            used_at: None,
+        };
+        let realm_key = realm_key.to_owned();
+        self.blocking(move |db| {
+            db.scoped(&realm_key, TxMode::Write, |s| {
+                Ok(tokens::insert_refresh(s, &row)?)
+            })
+        })
+        .await?;
+        Ok(token)
+    }
+
+    /// `POST /api/v1/auth/refresh`: rotates a refresh token. A token presented a second time revokes its whole
+    /// family (it was stolen or replayed), and the caller must log in again.
+    pub async fn refresh_tokens(&self, ctx: &Ctx, refresh_token: &str) -> AppResult<TokenPair> {
+        let now = self.clock().now();
+        let hash = token_hash(refresh_token);
+        let realm = ctx.realm.clone();
+        let outcome = self
+            .blocking(move |db| {
+                db.scoped(realm.key(), TxMode::Write, |s| {
+                    let Some(row) = tokens::find_refresh_locked(s, &hash)? else {
+                        return Ok::<_, AppError>(RefreshOutcome::Invalid);
+                    };
+                    if row.status == "used" {
+                        tokens::revoke_family(s, &row.family_id)?;
+                        return Ok(RefreshOutcome::Reused);
+                    }
+                    if row.status != "active" || tessera_store::utc(row.expires_at) <= now {
+                        return Ok(RefreshOutcome::Invalid);
+                    }
+                    let (kind, roles) = match &realm {
+                        Realm::Group => (
+                            ActorKind::Operator,
+                            vec![Role::Operator.as_str().to_owned()],
+                        ),
+                        Realm::Tenant { .. } => {
+                            (ActorKind::Account, accounts::roles(s, &row.subject_id)?)
+                        }
+                    };
+                    let active = match kind {
+                        ActorKind::Operator => operators::find(s.conn(), &row.subject_id)?
+                            .is_some_and(|o| o.status == "active"),
+                        ActorKind::Account => accounts::find(s, &row.subject_id)?
+                            .is_some_and(|a| a.status == "active"),
+                    };
+                    if !active {
+                        tokens::revoke_family(s, &row.family_id)?;
+                        return Ok(RefreshOutcome::Invalid);
+                    }
+                    tokens::mark_refresh_used(s, &row.id, naive(now))?;
+                    let token = tokens_random(32);
+                    tokens::insert_refresh(
+                        s,
+                        &tokens::RefreshTokenRow {
+                            id: IdKind::RefreshToken.new_id(),
+                            token_hash: token_hash(&token),
+                            status: "active".into(),
+                            created_at: naive(now),
+                            used_at: None,
+                            ..row.clone()
+                        },
+                    )?;
+                    Ok(RefreshOutcome::Rotated {
+                        subject: row.subject_id,
+                        kind,
+                        roles,
+                        refresh_token: token,
+                    })
+                })
+            })
+            .await?;
+        match outcome {
+            RefreshOutcome::Rotated { subject, kind, roles, refresh_token } => {
+                let (access_token, expires_in) = self.issue_access_token(&subject, kind, ctx.realm.audience(), roles)?;
+                Ok(TokenPair { access_token, refresh_token, token_type: "Bearer", expires_in })
+            }
+            RefreshOutcome::Reused => Err(AppError::Unauthenticated {
+                code: "refresh_token_reused",
+                detail: "this refresh token was already used; every session from that login is now revoked".into(),
+            }),
+            RefreshOutcome::Invalid => Err(AppError::Unauthenticated {
+                code: "invalid_refresh_token",
+                detail: "the refresh token is unknown, expired or revoked".into(),
+            }),
+        }
+    }
+
+    /// `POST /api/v1/auth/logout`: revokes the refresh token's family. Unknown tokens are ignored, so that
+    /// logging out twice is harmless.
+    pub async fn logout(&self, ctx: &Ctx, refresh_token: &str) -> AppResult<()> {
+        let hash = token_hash(refresh_token);
+        let realm_key = ctx.realm.key().to_owned();
+        self.blocking(move |db| {
+            db.scoped(&realm_key, TxMode::Write, |s| {
+                if let Some(row) = tokens::find_refresh_locked(s, &hash)? {
+                    tokens::revoke_family(s, &row.family_id)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// `POST /api/v1/auth/accept-invite`: an invited account sets its password with the single-use token from
+    /// its invitation, and becomes active.
+    pub async fn accept_invite(&self, ctx: &Ctx, token: &str, password: &str) -> AppResult<()> {
+        let Realm::Tenant { id: tenant_id, .. } = ctx.realm.clone() else {
+            return Err(AppError::NotFound("invitation"));
+        };
+        let password =
+            NewPassword::parse(password).map_err(|e| AppError::invalid("password", e))?;
+        let hash = self.inner.passwords.hash(&password).await?;
+        let now = self.clock().now();
+        let token_hash = token_hash(token);
+        self.blocking(move |db| {
+            db.scoped(&tenant_id, TxMode::Write, |s| {
+                let row = tokens::find_account_token_locked(s, "invite", &token_hash)?
+                    .filter(|t| t.used_at.is_none() && tessera_store::utc(t.expires_at) > now)
+                    .ok_or(AppError::Unauthenticated {
+                        code: "invalid_invitation",
+                        detail: "the invitation is unknown, expired or already used".into(),
+                    })?;
+                let changes = accounts::AccountChanges {
+                    password_hash: Some(Some(hash)),
+                    status: Some("active".into()),
+                    updated_at: Some(naive(now)),
+                    ..Default::default()
+                };
+                accounts::update(s, &row.account_id, &changes)?;
+                tokens::mark_account_token_used(s, &row.id, naive(now))?;
+                Ok(())
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,149 @@
+//! Tessera's application services: one function per use case, given a context ([`Ctx`]: realm, actor, request)
+//! and the [`App`] (database, settings, keys, clock). Handlers and CLI commands parse, call one of these and
+//! render; every rule, permission check included, lives here.
+//!
+//! Services are `async` for their callers but run their database work on blocking threads
+//! ([`App::blocking`]), so that diesel never blocks the async workers.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+mod context;
+pub mod error;
+pub mod idempotency;
+pub mod keys;
+pub mod me;
+pub mod pagination;
+pub mod passwords;
+pub mod staff;
+pub mod tenants;
+mod throttle;
+pub mod users;
+
+use std::sync::Arc;
+
+pub use context::{Actor, ActorKind, Ctx};
+pub use error::{AppError, AppResult};
+use tessera_config::Settings;
+use tessera_domain::clock::{Clock, SystemClock};
+use tessera_store::{Database, PoolOptions};
+
+/// Everything services need, shared by every request.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<AppInner>,
+}
+
+struct AppInner {
+    db: Database,
+    settings: Settings,
+    tenants: tenants::TenantRegistry,
+    keys: keys::KeyRing,
+    passwords: passwords::Passwords,
+    throttle: throttle::LoginThrottle,
+    clock: Arc<dyn Clock>,
+}
+
+impl App {
+    /// Connects to the database named by the settings (as the app role) and loads tenants and signing keys,
+    /// creating the first keys when there are none.
+    pub async fn start(settings: Settings) -> AppResult<App> {
+        Self::start_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`App::start`] with a given clock.
+    pub async fn start_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> AppResult<App> {
+        use secrecy::ExposeSecret;
+        let url = settings.database.url.expose_secret().to_owned();
+        let options = PoolOptions {
+            max_size: settings.database.pool_size,
+            timeout: std::time::Duration::from_secs(settings.database.pool_timeout_secs),
+            sqlite_busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
+        };
+        let db = tokio::task::spawn_blocking(move || Database::connect(&url, &options))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+        let passwords = passwords::Passwords::new(&settings.auth)?;
+        let throttle = throttle::LoginThrottle::new(
+            settings.auth.max_failed_logins,
+            std::time::Duration::from_secs(settings.auth.failed_login_window_secs.max(1) as u64),
+        );
+        let app = App {
+            inner: Arc::new(AppInner {
+                db,
+                settings,
+                tenants: tenants::TenantRegistry::default(),
+                keys: keys::KeyRing::default(),
+                passwords,
+                throttle,
+                clock,
+            }),
+        };
+        app.ensure_signing_keys().await?;
+        app.refresh().await?;
+        Ok(app)
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Database {
+        &self.inner.db
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The tenants this process knows.
+    pub fn tenants(&self) -> &tenants::TenantRegistry {
+        &self.inner.tenants
+    }
+
+    /// The signing keys this process knows.
+    pub fn keys(&self) -> &keys::KeyRing {
+        &self.inner.keys
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    /// Runs blocking database work on a blocking thread.
+    pub async fn blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> AppResult<T> + Send + 'static,
+    {
+        let db = self.inner.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| AppError::Internal(format!("task: {e}")))?
+    }
+
+    /// Reloads tenants and signing keys when they changed in the database (another process applied tenant
+    /// files or rotated keys). Cheap when nothing changed; the server calls it every few seconds.
+    pub async fn refresh(&self) -> AppResult<()> {
+        self.reload_tenants_if_changed().await?;
+        self.reload_keys().await
+    }
+}
+
+/// A random token of `bytes` bytes, base64url without padding: for refresh tokens, invitations and the like.
+pub fn tokens_random(bytes: usize) -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// SHA-256 of a token, hex: what is stored in place of the token.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+/// Converts a UTC instant to the stored form.
+pub(crate) fn naive(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
+    at.naive_utc()
+}

@@ -1,0 +1,315 @@
+//! Account administration from the operator CLI (`tessera user ...`): create accounts and operators, list them,
+//! set roles, reset passwords. These run in the system context (a listed use: CLI maintenance), since the
+//! operator at the server's console acts for every brand.
+
+use serde::Serialize;
+use tessera_domain::ids::IdKind;
+use tessera_domain::values::{DisplayName, EmailAddress, NewPassword};
+use tessera_domain::FieldErrors;
+use tessera_store::models::{accounts, operators, persons, tokens};
+use tessera_store::TxMode;
+
+use crate::staff::validate_roles;
+use crate::{naive, App, AppError, AppResult};
+
+/// Where an account lives: a brand, or the group (operators).
+#[derive(Debug, Clone)]
+pub enum UserRealm {
+    /// A brand, by slug.
+    Tenant(String),
+    /// The group: an operator.
+    Operator,
+}
+
+/// Input of `tessera user create`.
+#[derive(Debug, Clone)]
+pub struct CreateUser {
+    /// Brand or group.
+    pub realm: UserRealm,
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Roles (ignored for operators).
+    pub roles: Vec<String>,
+    /// Specialty, for pros.
+    pub specialty: Option<String>,
+    /// The password.
+    pub password: NewPassword,
+}
+
+/// An account as the CLI lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserView {
+    /// Id.
+    pub id: String,
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// A pro's specialty.
+    pub specialty: Option<String>,
+    /// Status.
+    pub status: String,
+}
+
+impl App {
+    fn tenant_id_of(&self, slug: &str) -> AppResult<String> {
+        self.tenants()
+            .by_slug(slug)
+            .map(|t| t.id.clone())
+            .ok_or(AppError::NotFound("tenant"))
+    }
+
+    /// Creates an account (or an operator). Fails with `email_taken` when the address is used in that realm.
+    pub async fn create_user(&self, input: CreateUser) -> AppResult<UserView> {
+        let mut errors = FieldErrors::default();
+        let email = errors.check("email", EmailAddress::parse(&input.email));
+        let name = errors.check("display_name", DisplayName::parse(&input.display_name));
+        let roles = match &input.realm {
+            UserRealm::Operator => Some((Vec::new(), None)),
+            UserRealm::Tenant(_) => {
+                match validate_roles(&input.roles, input.specialty.as_deref(), false) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        errors.0.extend(e.0);
+                        None
+                    }
+                }
+            }
+        };
+        let (Some(email), Some(name), Some((roles, specialty))) = (email, name, roles) else {
+            return Err(errors.into());
+        };
+        let tenant_id = match &input.realm {
+            UserRealm::Tenant(slug) => Some(self.tenant_id_of(slug)?),
+            UserRealm::Operator => None,
+        };
+        let hash = self.inner.passwords.hash(&input.password).await?;
+        let now = naive(self.clock().now());
+        let taken = || AppError::Conflict {
+            code: "email_taken",
+            detail: "an account with this e-mail address exists".into(),
+        };
+        self.blocking(move |db| {
+            db.system(TxMode::Write, |sys| {
+                let person_id = persons::find_or_create(
+                    sys.conn(),
+                    &IdKind::Person.new_id(),
+                    email.as_str(),
+                    now,
+                )?;
+                match tenant_id {
+                    None => {
+                        if operators::find_by_email(sys.conn(), email.as_str())?.is_some() {
+                            return Err(taken());
+                        }
+                        let row = operators::OperatorRow {
+                            id: IdKind::Operator.new_id(),
+                            person_id,
+                            email: email.as_str().to_owned(),
+                            display_name: name.as_str().to_owned(),
+                            password_hash: hash,
+                            status: "active".into(),
+                            created_at: now,
+                            updated_at: now,
+                        };
+                        operators::insert(sys, &row)?;
+                        Ok(UserView {
+                            id: row.id,
+                            email: row.email,
+                            display_name: row.display_name,
+                            roles: vec!["operator".into()],
+                            specialty: None,
+                            status: row.status,
+                        })
+                    }
+                    Some(tenant_id) => {
+                        let mut s = sys.scoped(&tenant_id);
+                        if accounts::find_by_email(&mut s, email.as_str())?.is_some() {
+                            return Err(taken());
+                        }
+                        let row = accounts::AccountRow {
+                            tenant_id: tenant_id.clone(),
+                            id: IdKind::Account.new_id(),
+                            person_id,
+                            email: email.as_str().to_owned(),
+                            display_name: name.as_str().to_owned(),
+                            password_hash: Some(hash),
+                            specialty: specialty.map(|s| s.as_str().to_owned()),
+                            status: "active".into(),
+                            created_at: now,
+                            updated_at: now,
+                        };
+                        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                        accounts::insert(&mut s, &row, &names)?;
+                        Ok(UserView {
+                            id: row.id,
+                            email: row.email,
+                            display_name: row.display_name,
+                            roles: names.iter().map(|r| (*r).to_owned()).collect(),
+                            specialty: row.specialty,
+                            status: row.status,
+                        })
+                    }
+                }
+            })
+        })
+        .await
+    }
+
+    /// Every account of a brand, or every operator.
+    pub async fn list_users(&self, realm: UserRealm) -> AppResult<Vec<UserView>> {
+        let tenant_id = match &realm {
+            UserRealm::Tenant(slug) => Some(self.tenant_id_of(slug)?),
+            UserRealm::Operator => None,
+        };
+        self.blocking(move |db| {
+            db.system(TxMode::Read, |sys| match tenant_id {
+                None => Ok(operators::list(sys.conn())?
+                    .into_iter()
+                    .map(|o| UserView {
+                        id: o.id,
+                        email: o.email,
+                        display_name: o.display_name,
+                        roles: vec!["operator".into()],
+                        specialty: None,
+                        status: o.status,
+                    })
+                    .collect()),
+                Some(tenant_id) => {
+                    let mut s = sys.scoped(&tenant_id);
+                    let mut all = Vec::new();
+                    let mut after: Option<String> = None;
+                    loop {
+                        let rows = accounts::list(
+                            &mut s,
+                            accounts::AccountFilter::All,
+                            after.as_deref(),
+                            500,
+                        )?;
+                        let Some(last) = rows.last().map(|r| r.id.clone()) else {
+                            break;
+                        };
+                        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                        let roles = accounts::roles_of(&mut s, &ids)?;
+                        all.extend(rows.into_iter().map(|r| {
+                            UserView {
+                                roles: roles
+                                    .iter()
+                                    .filter(|(id, _)| *id == r.id)
+                                    .map(|(_, role)| role.clone())
+                                    .collect(),
+                                id: r.id,
+                                email: r.email,
+                                display_name: r.display_name,
+                                specialty: r.specialty,
+                                status: r.status,
+                            }
+                        }));
+                        after = Some(last);
+                    }
+                    Ok::<_, AppError>(all)
+                }
+            })
+        })
+        .await
+    }
+
+    /// Replaces an account's roles (and specialty).
+    pub async fn set_user_roles(
+        &self,
+        slug: &str,
+        email: &str,
+        roles: Vec<String>,
+        specialty: Option<String>,
+    ) -> AppResult<UserView> {
+        let tenant_id = self.tenant_id_of(slug)?;
+        let email = EmailAddress::parse(email).map_err(|e| AppError::invalid("email", e))?;
+        let (roles, specialty) = validate_roles(&roles, specialty.as_deref(), false)?;
+        let now = naive(self.clock().now());
+        self.blocking(move |db| {
+            db.system(TxMode::Write, |sys| {
+                let mut s = sys.scoped(&tenant_id);
+                let row = accounts::find_by_email(&mut s, email.as_str())?
+                    .ok_or(AppError::NotFound("account"))?;
+                let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                accounts::set_roles(&mut s, &row.id, &names)?;
+                let specialty = specialty.map(|s| s.as_str().to_owned());
+                accounts::update(
+                    &mut s,
+                    &row.id,
+                    &accounts::AccountChanges {
+                        specialty: Some(specialty.clone()),
+                        updated_at: Some(now),
+                        ..Default::default()
+                    },
+                )?;
+                Ok(UserView {
+                    id: row.id,
+                    email: row.email,
+                    display_name: row.display_name,
+                    roles: names.iter().map(|r| (*r).to_owned()).collect(),
+                    specialty,
+                    status: row.status,
+                })
+            })
+        })
+        .await
+    }
+
+    /// Sets a new password and revokes the account's sessions. An invited account becomes active.
+    pub async fn reset_user_password(
+        &self,
+        realm: UserRealm,
+        email: &str,
+        password: NewPassword,
+    ) -> AppResult<()> {
+        let email = EmailAddress::parse(email).map_err(|e| AppError::invalid("email", e))?;
+        let tenant_id = match &realm {
+            UserRealm::Tenant(slug) => Some(self.tenant_id_of(slug)?),
+            UserRealm::Operator => None,
+        };
+        let hash = self.inner.passwords.hash(&password).await?;
+        let now = naive(self.clock().now());
+        self.blocking(move |db| {
+            db.system(TxMode::Write, |sys| match tenant_id {
+                None => {
+                    let op = operators::find_by_email(sys.conn(), email.as_str())?
+                        .ok_or(AppError::NotFound("operator"))?;
+                    operators::set_password(sys, &op.id, &hash, now)?;
+                    tokens::revoke_subject(
+                        &mut sys.scoped(tessera_domain::realm::GROUP_REALM_KEY),
+                        &op.id,
+                    )?;
+                    Ok(())
+                }
+                Some(tenant_id) => {
+                    let mut s = sys.scoped(&tenant_id);
+                    let row = accounts::find_by_email(&mut s, email.as_str())?
+                        .ok_or(AppError::NotFound("account"))?;
+                    let status = if row.status == "invited" {
+                        Some("active".to_owned())
+                    } else {
+                        None
+                    };
+                    accounts::update(
+                        &mut s,
+                        &row.id,
+                        &accounts::AccountChanges {
+                            password_hash: Some(Some(hash)),
+                            status,
+                            updated_at: Some(now),
+                            ..Default::default()
+                        },
+                    )?;
+                    tokens::revoke_subject(&mut s, &row.id)?;
+                    Ok(())
+                }
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,362 @@
+//! Tessera's settings: built-in defaults, then an optional TOML file (`--config` or `TESSERA_CONFIG`), then
+//! `TESSERA_*` environment variables with `__` between nesting levels (`TESSERA_AUTH__ACCESS_TOKEN_TTL_SECS`).
+//!
+//! Secrets (the database password inside the URL, key material) are [`secrecy::SecretString`]s and are
+//! redacted by [`Settings::redacted`], which is what `tessera config show` prints and what is logged.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// What can go wrong while loading settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The sources could not be read or merged, or a value has the wrong type.
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value is out of its allowed range.
+    #[error("configuration: {field}: {reason}")]
+    Invalid {
+        /// The dotted key.
+        field: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+}
+
+/// All settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Database connection.
+    pub database: DatabaseSettings,
+    /// HTTP server.
+    pub server: ServerSettings,
+    /// Authentication and tokens.
+    pub auth: AuthSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// Folder of tenant files applied by `tessera demo`.
+    pub tenants_dir: PathBuf,
+}
+
+/// Database connection settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://user:password@host:port/db` or `sqlite://path/to/file.db`. Secret: it may hold a password.
+    pub url: SecretString,
+    /// Most connections the pool keeps open.
+    pub pool_size: u32,
+    /// Seconds to wait for a free connection before a request fails with 503.
+    pub pool_timeout_secs: u64,
+    /// SQLite only: milliseconds a writer waits for the lock before giving up.
+    pub sqlite_busy_timeout_ms: u32,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub listen: String,
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// Host names of the group realm besides `localhost` and loopback addresses.
+    pub group_domains: Vec<String>,
+    /// Seconds between two looks at the tenants table, so that `tessera tenant apply` takes effect live.
+    pub tenant_refresh_secs: u64,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+/// Authentication settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// The `iss` claim of access tokens.
+    pub issuer: String,
+    /// Lifetime of an access token.
+    pub access_token_ttl_secs: i64,
+    /// Lifetime of a refresh token (and of its family).
+    pub refresh_token_ttl_secs: i64,
+    /// Lifetime of a staff invitation.
+    pub invite_ttl_secs: i64,
+    /// Argon2id cost. Production keeps the OWASP defaults; only tests lower them.
+    pub argon2: Argon2Settings,
+    /// Most password hashes computed at once; a login burst queues instead of exhausting memory.
+    pub max_concurrent_hashes: usize,
+    /// Failed logins allowed per account, and per client address, within the window.
+    pub max_failed_logins: u32,
+    /// Length of the failed-login window.
+    pub failed_login_window_secs: i64,
+}
+
+/// Argon2id parameters (OWASP: m=19 MiB, t=2, p=1).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Argon2Settings {
+    /// Memory in KiB.
+    pub memory_kib: u32,
+    /// Iterations.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info,tessera=debug`.
+    pub filter: String,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The built-in defaults, as the TOML a `tessera.toml` would hold.
+pub const DEFAULTS: &str = r#"
+tenants_dir = "tenants"
+
+[database]
+url = "sqlite://data/tessera.db"
+pool_size = 8
+pool_timeout_secs = 5
+sqlite_busy_timeout_ms = 10000
+
+[server]
+listen = "127.0.0.1:8080"
+body_limit_bytes = 1048576
+group_domains = []
+tenant_refresh_secs = 2
+shutdown_grace_secs = 20
+
+[auth]
+issuer = "tessera"
+access_token_ttl_secs = 900
+refresh_token_ttl_secs = 2592000
+invite_ttl_secs = 604800
+max_concurrent_hashes = 2
+max_failed_logins = 5
+failed_login_window_secs = 900
+
+[auth.argon2]
+memory_kib = 19456
+iterations = 2
+parallelism = 1
+
+[log]
+format = "text"
+filter = "info"
+"#;
+
+impl Settings {
+    /// Loads defaults, then `file` (when given, it must exist), then `TESSERA_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_env(file, std::env::vars())
+    }
+
+    /// Like [`Settings::load`], reading variables from `vars` (so that tests need not touch the process).
+    pub fn load_with_env(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(
+                config::File::from(path)
+                    .format(config::FileFormat::Toml)
+                    .required(true),
+            );
+        }
+        // Variables that are flags of the CLI, not settings, are left to clap.
+        let env: config::Map<String, String> = vars
+            .into_iter()
+            .filter(|(key, _)| key.starts_with("TESSERA_") && key.contains("__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("TESSERA")
+                .prefix_separator("_")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("server.group_domains")
+                .try_parsing(true)
+                .source(Some(env)),
+        );
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |field, reason: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.auth.access_token_ttl_secs < 30 || self.auth.access_token_ttl_secs > 3600 {
+            return invalid(
+                "auth.access_token_ttl_secs",
+                "between 30 and 3600 seconds: access tokens are short-lived",
+            );
+        }
+        if self.auth.refresh_token_ttl_secs < self.auth.access_token_ttl_secs {
+            return invalid(
+                "auth.refresh_token_ttl_secs",
+                "must be longer than the access token's",
+            );
+        }
+        if self.auth.max_concurrent_hashes == 0 {
+            return invalid("auth.max_concurrent_hashes", "at least 1");
+        }
+        if self.database.pool_size == 0 {
+            return invalid("database.pool_size", "at least 1");
+        }
+        if self.server.body_limit_bytes < 1024 {
+            return invalid("server.body_limit_bytes", "at least 1024");
+        }
+        let a = self.auth.argon2;
+        if a.memory_kib < 8 * a.parallelism || a.iterations == 0 || a.parallelism == 0 {
+            return invalid(
+                "auth.argon2",
+                "memory_kib >= 8 x parallelism, iterations and parallelism >= 1",
+            );
+        }
+        Ok(())
+    }
+
+    /// The settings as JSON with every secret replaced by `[redacted]` (the URL keeps its scheme, host and
+    /// database so that it stays useful).
+    pub fn redacted(&self) -> serde_json::Value {
+        serde_json::json!({
+            "tenants_dir": self.tenants_dir,
+            "database": {
+                "url": redact_url(self.database.url.expose_secret()),
+                "pool_size": self.database.pool_size,
+                "pool_timeout_secs": self.database.pool_timeout_secs,
+                "sqlite_busy_timeout_ms": self.database.sqlite_busy_timeout_ms,
+            },
+            "server": {
+                "listen": self.server.listen,
+                "body_limit_bytes": self.server.body_limit_bytes,
+                "group_domains": self.server.group_domains,
+                "tenant_refresh_secs": self.server.tenant_refresh_secs,
+                "shutdown_grace_secs": self.server.shutdown_grace_secs,
+            },
+            "auth": {
+                "issuer": self.auth.issuer,
+                "access_token_ttl_secs": self.auth.access_token_ttl_secs,
+                "refresh_token_ttl_secs": self.auth.refresh_token_ttl_secs,
+                "invite_ttl_secs": self.auth.invite_ttl_secs,
+                "max_concurrent_hashes": self.auth.max_concurrent_hashes,
+                "max_failed_logins": self.auth.max_failed_logins,
+                "failed_login_window_secs": self.auth.failed_login_window_secs,
+                "argon2": {
+                    "memory_kib": self.auth.argon2.memory_kib,
+                    "iterations": self.auth.argon2.iterations,
+                    "parallelism": self.auth.argon2.parallelism,
+                },
+            },
+            "log": { "format": self.log.format, "filter": self.log.filter },
+        })
+    }
+}
+
+/// A database URL with its password (and any query string) replaced by `[redacted]`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "[redacted]".to_owned();
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, _)) => (r, "?[redacted]"),
+        None => (rest, ""),
+    };
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:[redacted]@{host}{query}")
+            } else {
+                format!("{scheme}://{user}@{host}{query}")
+            }
+        }
+        None => format!("{scheme}://{rest}{query}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_then_env_with_nesting() {
+        let settings = Settings::load_with_env(
+            None,
+            vars(&[
+                ("TESSERA_AUTH__ACCESS_TOKEN_TTL_SECS", "600"),
+                (
+                    "TESSERA_SERVER__GROUP_DOMAINS",
+                    "group.example,ops.group.example",
+                ),
+                ("TESSERA_DATABASE_URL", "ignored: a CLI flag, not a setting"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.auth.access_token_ttl_secs, 600);
+        assert_eq!(
+            settings.server.group_domains,
+            vec!["group.example", "ops.group.example"]
+        );
+        assert_eq!(settings.auth.argon2.memory_kib, 19456);
+    }
+
+    #[test]
+    fn file_layer_and_bad_values() {
+        let dir = std::env::temp_dir().join(format!("tessera-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("tessera.toml");
+        std::fs::write(
+            &file,
+            "[database]\nurl = \"postgres://app:hunter2@db:5432/tessera\"\n",
+        )
+        .unwrap();
+        let settings = Settings::load_with_env(Some(&file), vars(&[])).unwrap();
+        let shown = settings.redacted().to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("postgres://app:[redacted]@db:5432/tessera"),
+            "{shown}"
+        );
+
+        let err = Settings::load_with_env(
+            Some(&file),
+            vars(&[("TESSERA_AUTH__ACCESS_TOKEN_TTL_SECS", "86400")]),
+        );
+        assert!(err
+            .unwrap_err()
+            .to_string()
+            .contains("access_token_ttl_secs"));
+        let err = Settings::load_with_env(Some(&file), vars(&[("TESSERA_SERVER__NO_SUCH", "1")]));
+        assert!(err.is_err());
+    }
+}

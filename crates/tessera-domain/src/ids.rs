@@ -1,0 +1,77 @@
+//! Prefixed, time-ordered identifiers such as `acc_01JD3...`: a short prefix naming the kind of record,
+//! then a ULID in Crockford base32, so that ids sort by creation time and say what they are.
+
+/// The prefix of each kind of record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// A brand (tenant).
+    Tenant,
+    /// A group-level person record, shared by the person's accounts across brands.
+    Person,
+    /// An account of one brand.
+    Account,
+    /// A group-level operator account.
+    Operator,
+    /// A refresh token.
+    RefreshToken,
+    /// A family of rotated refresh tokens.
+    TokenFamily,
+    /// A single-use account token (invitation, password reset, address verification).
+    AccountToken,
+    /// A token-signing key.
+    SigningKey,
+    /// A request id.
+    Request,
+}
+
+impl IdKind {
+    /// The prefix written before the underscore.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            IdKind::Tenant => "ten",
+            IdKind::Person => "per",
+            IdKind::Account => "acc",
+            IdKind::Operator => "opr",
+            IdKind::RefreshToken => "rtk",
+            IdKind::TokenFamily => "rtf",
+            IdKind::AccountToken => "atk",
+            IdKind::SigningKey => "key",
+            IdKind::Request => "req",
+        }
+    }
+
+    /// A new identifier of this kind.
+    pub fn new_id(self) -> String {
+        format!(
+            "{}_{}",
+            self.prefix(),
+            ulid::Ulid::new().to_string().to_lowercase()
+        )
+    }
+
+    /// True when `id` has this kind's prefix and a well-formed ULID after it.
+    pub fn matches(self, id: &str) -> bool {
+        id.strip_prefix(self.prefix())
+            .and_then(|rest| rest.strip_prefix('_'))
+            .is_some_and(|ulid| {
+                ulid.len() == 26 && ulid::Ulid::from_string(&ulid.to_uppercase()).is_ok()
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_prefixed_and_time_ordered() {
+        let a = IdKind::Account.new_id();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = IdKind::Account.new_id();
+        assert!(a.starts_with("acc_"));
+        assert!(a < b);
+        assert!(IdKind::Account.matches(&a));
+        assert!(!IdKind::Tenant.matches(&a));
+        assert!(!IdKind::Account.matches("acc_nope"));
+    }
+}

@@ -1,0 +1,252 @@
+//! Roles, pro specialties and the permission matrix.
+//!
+//! The matrix lives here, in one place; services ask [`Permission::allowed_for`] and never test roles
+//! themselves. `docs/permissions.md` shows the same matrix, and a test keeps the two in step.
+
+use serde::{Deserialize, Serialize};
+
+use crate::FieldError;
+
+/// What an account may be. An account can hold several roles (a pro who is also staff).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Group IT: provisions tenants and works across brands. Only group-level operator accounts hold it.
+    Operator,
+    /// A brand's administrator.
+    Admin,
+    /// Support and front-desk staff.
+    Staff,
+    /// A coach, nutritionist or therapist (see [`Specialty`]).
+    Pro,
+    /// A member or customer.
+    Member,
+    /// A sales representative of the equipment store.
+    SalesRep,
+    /// An affiliate or influencer with referral codes.
+    Affiliate,
+}
+
+impl Role {
+    /// Every role, in the order of the permission matrix's columns.
+    pub const ALL: [Role; 7] = [
+        Role::Operator,
+        Role::Admin,
+        Role::Staff,
+        Role::Pro,
+        Role::Member,
+        Role::SalesRep,
+        Role::Affiliate,
+    ];
+
+    /// The role's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+            Role::Staff => "staff",
+            Role::Pro => "pro",
+            Role::Member => "member",
+            Role::SalesRep => "sales_rep",
+            Role::Affiliate => "affiliate",
+        }
+    }
+
+    /// Parses a role name.
+    pub fn parse(name: &str) -> Result<Role, FieldError> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+                FieldError::new(
+                    "",
+                    "unknown_role",
+                    format!(
+                        "unknown role {name:?}; expected one of {}",
+                        names.join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// True for the roles that brand staff hold (everything a brand account can hold but `member`).
+    pub fn is_staff_role(self) -> bool {
+        matches!(
+            self,
+            Role::Admin | Role::Staff | Role::Pro | Role::SalesRep | Role::Affiliate
+        )
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A pro's specialty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Specialty {
+    /// Coach or personal trainer.
+    Coach,
+    /// Nutritionist.
+    Nutritionist,
+    /// Therapist (physiotherapy, massage...).
+    Therapist,
+}
+
+impl Specialty {
+    /// Every specialty.
+    pub const ALL: [Specialty; 3] = [
+        Specialty::Coach,
+        Specialty::Nutritionist,
+        Specialty::Therapist,
+    ];
+
+    /// The specialty's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Specialty::Coach => "coach",
+            Specialty::Nutritionist => "nutritionist",
+            Specialty::Therapist => "therapist",
+        }
+    }
+
+    /// Parses a specialty name.
+    pub fn parse(name: &str) -> Result<Specialty, FieldError> {
+        Specialty::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "",
+                    "unknown_specialty",
+                    format!(
+                        "unknown specialty {name:?}; expected coach, nutritionist or therapist"
+                    ),
+                )
+            })
+    }
+}
+
+/// An action that is checked before a service does it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Read one's own account (`GET /api/v1/me`).
+    ProfileReadOwn,
+    /// List and read the brand's staff accounts.
+    StaffRead,
+    /// Invite staff, change their roles and specialty, deactivate them.
+    StaffManage,
+    /// List and read the group's tenants.
+    TenantsRead,
+}
+
+impl Permission {
+    /// Every permission, in the order of the matrix's rows.
+    pub const ALL: [Permission; 4] = [
+        Permission::ProfileReadOwn,
+        Permission::StaffRead,
+        Permission::StaffManage,
+        Permission::TenantsRead,
+    ];
+
+    /// The permission's stable name, as written in `docs/permissions.md`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ProfileReadOwn => "profile.read_own",
+            Permission::StaffRead => "staff.read",
+            Permission::StaffManage => "staff.manage",
+            Permission::TenantsRead => "tenants.read",
+        }
+    }
+
+    /// The roles that hold this permission: the matrix itself.
+    pub fn granted_to(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Permission::ProfileReadOwn => {
+                &[Operator, Admin, Staff, Pro, Member, SalesRep, Affiliate]
+            }
+            Permission::StaffRead => &[Operator, Admin, Staff],
+            Permission::StaffManage => &[Operator, Admin],
+            Permission::TenantsRead => &[Operator],
+        }
+    }
+
+    /// True when any of `roles` holds this permission.
+    pub fn allowed_for(self, roles: &[Role]) -> bool {
+        roles.iter().any(|role| self.granted_to().contains(role))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads the matrix from `docs/permissions.md` (rows `| name | ✓ | ... |`, one column per role in
+    /// [`Role::ALL`] order) and checks it against the code, both ways.
+    #[test]
+    fn permissions_doc_matches_code() {
+        let doc = include_str!("../../../docs/permissions.md");
+        let mut rows = std::collections::BTreeMap::new();
+        let mut header: Option<Vec<String>> = None;
+        for line in doc.lines().map(str::trim).filter(|l| l.starts_with('|')) {
+            let cells: Vec<String> = line
+                .trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_owned())
+                .collect();
+            if cells
+                .iter()
+                .all(|c| c.chars().all(|ch| ch == '-' || ch == ':'))
+            {
+                continue;
+            }
+            match &header {
+                None => header = Some(cells),
+                Some(_) => {
+                    let name = cells[0].trim_matches('`').to_owned();
+                    let granted: Vec<bool> = cells[1..].iter().map(|c| c == "✓").collect();
+                    rows.insert(name, granted);
+                }
+            }
+        }
+        let header = header.expect("the doc has a table");
+        let expected_header: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        let doc_header: Vec<&str> = header[1..].iter().map(|c| c.trim_matches('`')).collect();
+        assert_eq!(
+            doc_header, expected_header,
+            "matrix columns must list the roles in Role::ALL order"
+        );
+        assert_eq!(
+            rows.len(),
+            Permission::ALL.len(),
+            "every permission has exactly one row"
+        );
+        for permission in Permission::ALL {
+            let granted = rows
+                .get(permission.as_str())
+                .unwrap_or_else(|| panic!("{} missing", permission.as_str()));
+            for (role, doc_says) in Role::ALL.iter().zip(granted) {
+                assert_eq!(
+                    permission.allowed_for(&[*role]),
+                    *doc_says,
+                    "{} for {}: code and docs/permissions.md disagree",
+                    permission.as_str(),
+                    role
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Ok(role));
+        }
+        assert!(Role::parse("root").is_err());
+    }
+}

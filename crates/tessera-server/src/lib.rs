@@ -1,0 +1,80 @@
+//! Tessera's HTTP server (axum): the tenant is resolved from the `Host` header, requests are authenticated with
+//! bearer JWTs, handlers parse and call one service of `tessera-app`, and errors leave as
+//! `application/problem+json`. Every route is registered through `utoipa-axum`, so the OpenAPI document served at
+//! `/api/v1/openapi.json` lists exactly the routes that exist.
+#![forbid(unsafe_code)]
+
+mod extract;
+mod host;
+mod idempotent;
+mod layers;
+mod openapi;
+pub mod problem;
+mod routes;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tessera_app::App;
+use tokio::net::TcpListener;
+
+pub use openapi::api_document;
+
+/// Builds the whole application: routes, OpenAPI, docs page and middleware.
+pub fn router(app: App) -> axum::Router {
+    let (api, document) = routes::api_router().split_for_parts();
+    let document = std::sync::Arc::new(document);
+    let api = api
+        .merge(routes::docs::router(document))
+        .fallback(problem::not_found_fallback)
+        .method_not_allowed_fallback(problem::method_not_allowed_fallback)
+        .with_state(app.clone());
+    layers::apply(api, app)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish for up to the configured grace
+/// period. Also keeps tenants and signing keys fresh while it runs.
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let refresher = tokio::spawn(refresh_loop(app.clone()));
+    let grace = Duration::from_secs(app.settings().server.shutdown_grace_secs);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = stop_tx.send(true);
+    });
+    let mut stop_rx_for_deadline = stop_rx.clone();
+    let result = tokio::select! {
+        result = server => result,
+        () = async move {
+            let _ = stop_rx_for_deadline.wait_for(|stopped| *stopped).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("grace period over: closing remaining connections");
+            Ok(())
+        }
+    };
+    refresher.abort();
+    drop(stop_rx);
+    result
+}
+
+async fn refresh_loop(app: App) {
+    let every = Duration::from_secs(app.settings().server.tenant_refresh_secs.max(1));
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = app.refresh().await {
+            tracing::warn!(%error, "could not refresh tenants and keys");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Every route, registered with its OpenAPI description in one place.
+
+pub mod auth;
+pub mod docs;
+pub mod health;
+pub mod me;
+pub mod staff;
+pub mod tenants;
+
+use tessera_app::App;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The API routes and their OpenAPI document.
+pub fn api_router() -> OpenApiRouter<App> {
+    OpenApiRouter::with_openapi(crate::openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(auth::jwks))
+        .routes(routes!(auth::token))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::accept_invite))
+        .routes(routes!(me::me))
+        .routes(routes!(staff::list_staff, staff::invite_staff))
+        .routes(routes!(staff::get_staff, staff::update_staff))
+        .routes(routes!(staff::deactivate_staff))
+        .routes(routes!(tenants::list_tenants))
+        .routes(routes!(tenants::show_tenant))
+        .routes(routes!(docs::openapi_json))
+}

@@ -1,0 +1,56 @@
+//! Backend-specific SQL, in one place. `MultiConnection` offers no `ON CONFLICT`, `FOR UPDATE` or exact
+//! money sums of its own, so these helpers match on the backend and run the same diesel query on each.
+//!
+//! - Upserts: [`on_backend!`] runs one diesel expression (using `on_conflict`) on the inner connection.
+//! - Row locks: [`on_backend!`] again, with `for_update()` on PostgreSQL; on SQLite a writing transaction
+//!   already holds the database's write lock (it began `IMMEDIATE`), so the plain query is as safe.
+//! - Money sums: [`sum_minor_units`] casts `SUM` back to `BIGINT` (PostgreSQL widens it to `NUMERIC`).
+
+use diesel::sql_types::{BigInt, Nullable};
+
+/// Runs `$body` with `$c` bound to the inner `PgConnection` or `SqliteConnection` of a [`crate::DbConnection`].
+/// The body is written once and compiled for both backends.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::DbConnection::Postgres($c) => $body,
+            $crate::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// Runs `$query` (a diesel select, written inline: it is compiled once per backend) locking the selected rows for the rest of the transaction: `FOR UPDATE` on
+/// PostgreSQL; on SQLite the writing transaction's lock already covers them.
+#[macro_export]
+macro_rules! load_locked {
+    ($conn:expr, $query:expr, $out:ty) => {{
+        use diesel::prelude::*;
+        match $conn {
+            $crate::DbConnection::Postgres(c) => $query.for_update().load::<$out>(c),
+            $crate::DbConnection::Sqlite(c) => $query.load::<$out>(c),
+        }
+    }};
+}
+
+/// `CAST(SUM(column) AS BIGINT)`: an exact sum of minor units, `NULL` over no rows, on both backends.
+pub fn sum_minor_units(column: &str) -> diesel::expression::SqlLiteral<Nullable<BigInt>> {
+    diesel::dsl::sql::<Nullable<BigInt>>(&format!("CAST(SUM({column}) AS BIGINT)"))
+}
+
+/// Advisory lock id serialising signing-key creation and rotation.
+pub const LOCK_SIGNING_KEYS: i64 = 7_345_202;
+/// Advisory lock id serialising tenant applies.
+pub const LOCK_TENANT_APPLY: i64 = 7_345_203;
+
+/// Makes writers of one kind wait for each other until the end of the transaction, even when there is no row
+/// to lock yet: `pg_advisory_xact_lock` on PostgreSQL; on SQLite the `IMMEDIATE` transaction already does it.
+pub fn serialize_writers(conn: &mut crate::DbConnection, lock_id: i64) -> crate::StoreResult<()> {
+    use diesel::RunQueryDsl;
+    if let crate::DbConnection::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(lock_id)
+            .execute(c)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! One connection type over both backends, and the r2d2 manager that opens and prepares connections.
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use crate::StoreError;
+
+pub use multi::DbConnection;
+
+mod multi {
+    // The derive generates public items of its own that carry no docs.
+    #![allow(missing_docs)]
+    use diesel::{PgConnection, SqliteConnection};
+
+    /// A connection to PostgreSQL or SQLite; diesel queries run on either through the same code.
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConnection {
+        /// PostgreSQL (production).
+        Postgres(PgConnection),
+        /// SQLite (embedded default).
+        Sqlite(SqliteConnection),
+    }
+}
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+impl Backend {
+    /// The backend named by a URL's scheme.
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite://") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// `postgres` or `sqlite`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// The file path of a `sqlite://` URL.
+pub fn sqlite_path(url: &str) -> &str {
+    url.trim_start_matches("sqlite://")
+}
+
+/// How a new connection is prepared.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionManager {
+    pub(crate) url: String,
+    pub(crate) backend: Backend,
+    /// PostgreSQL: switch to the role that owns no table (`tessera_app`) for the session.
+    pub(crate) as_app_role: bool,
+    pub(crate) sqlite_busy_timeout_ms: u32,
+}
+
+impl ConnectionManager {
+    /// Opens and prepares one connection.
+    pub(crate) fn open(&self) -> Result<DbConnection, StoreError> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url)?;
+                conn.batch_execute("SET TIME ZONE 'UTC'")?;
+                if self.as_app_role {
+                    conn.batch_execute("SET ROLE tessera_app")?;
+                }
+                Ok(DbConnection::Postgres(conn))
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(sqlite_path(&self.url))?;
+                // The busy timeout comes first: switching to WAL itself needs the lock.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;",
+                    self.sqlite_busy_timeout_ms
+                ))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConnection, StoreError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}

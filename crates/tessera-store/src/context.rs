@@ -1,0 +1,231 @@
+//! The pool and the two transaction contexts: realm-scoped ([`Scoped`]) and cross-tenant ([`System`]).
+
+use std::time::Duration;
+
+use diesel::connection::{
+    AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
+};
+use diesel::RunQueryDsl;
+
+use crate::connection::{Backend, ConnectionManager, DbConnection};
+use crate::{StoreError, StoreResult};
+
+/// Whether a transaction writes. On SQLite a writing transaction begins `IMMEDIATE`, taking the write lock up
+/// front, so that concurrent writers wait (up to the busy timeout) instead of failing with "database is locked".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxMode {
+    /// Reads only.
+    Read,
+    /// Reads and writes.
+    Write,
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// Most connections kept open.
+    pub max_size: u32,
+    /// How long to wait for a free connection.
+    pub timeout: Duration,
+    /// SQLite busy timeout in milliseconds.
+    pub sqlite_busy_timeout_ms: u32,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 8,
+            timeout: Duration::from_secs(5),
+            sqlite_busy_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// A pool of connections to one database.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A connection inside a transaction scoped to one realm: a tenant, or the group (`group`).
+pub struct Scoped<'a> {
+    conn: &'a mut DbConnection,
+    realm_key: &'a str,
+}
+
+impl Scoped<'_> {
+    /// The realm key every query of tenant-owned tables filters by.
+    pub fn realm_key(&self) -> &str {
+        self.realm_key
+    }
+
+    /// The connection, for queries.
+    pub fn conn(&mut self) -> &mut DbConnection {
+        self.conn
+    }
+
+    /// The realm key and the connection at once, for queries that need both.
+    pub fn parts(&mut self) -> (&str, &mut DbConnection) {
+        (self.realm_key, self.conn)
+    }
+}
+
+/// A connection inside a cross-tenant transaction (`tessera_system` on PostgreSQL).
+pub struct System<'a> {
+    conn: &'a mut DbConnection,
+}
+
+impl System<'_> {
+    /// The connection, for queries.
+    pub fn conn(&mut self) -> &mut DbConnection {
+        self.conn
+    }
+
+    /// A realm-scoped view of this connection, for reusing the tenant-owned query functions from
+    /// cross-tenant maintenance (the system role sees every tenant, so the functions' own filter is what
+    /// scopes them).
+    pub fn scoped<'b>(&'b mut self, realm_key: &'b str) -> Scoped<'b> {
+        Scoped {
+            conn: self.conn,
+            realm_key,
+        }
+    }
+}
+
+impl Database {
+    /// Opens a pool for `url`. On PostgreSQL, connections switch to the `tessera_app` role, which owns no table,
+    /// so row-level security applies to everything the pool runs.
+    pub fn connect(url: &str, options: &PoolOptions) -> StoreResult<Database> {
+        Self::build(url, options, true)
+    }
+
+    /// Opens a pool that keeps the URL's own role (the owner): for migrations and the tests that inspect the
+    /// schema. Request handling never uses it.
+    pub fn connect_as_owner(url: &str, options: &PoolOptions) -> StoreResult<Database> {
+        Self::build(url, options, false)
+    }
+
+    fn build(url: &str, options: &PoolOptions, as_app_role: bool) -> StoreResult<Database> {
+        let backend = Backend::from_url(url)?;
+        let manager = ConnectionManager {
+            url: url.to_owned(),
+            backend,
+            as_app_role,
+            sqlite_busy_timeout_ms: options.sqlite_busy_timeout_ms,
+        };
+        // Open the first connection now so that a bad URL fails here with its own message, not as a pool
+        // time-out.
+        let mut first = manager.open()?;
+        first.batch_execute("SELECT 1")?;
+        drop(first);
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_size)
+            .min_idle(Some(1))
+            .connection_timeout(options.timeout)
+            .test_on_check_out(false)
+            .build(manager)?;
+        Ok(Database { pool, backend })
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Connections open and idle, for metrics.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
+    /// Runs `f` in one transaction scoped to `realm_key` (a tenant id, or `group`). Blocking: call it from a
+    /// blocking thread.
+    pub fn scoped<T, E>(
+        &self,
+        realm_key: &str,
+        mode: TxMode,
+        f: impl FnOnce(&mut Scoped<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.pool.get().map_err(StoreError::from)?;
+        transaction(&mut conn, mode, |conn| {
+            if let DbConnection::Postgres(_) = conn {
+                diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
+                    .bind::<diesel::sql_types::Text, _>(realm_key)
+                    .execute(conn)
+                    .map_err(StoreError::from)?;
+            }
+            f(&mut Scoped { conn, realm_key })
+        })
+    }
+
+    /// Runs `f` in one cross-tenant transaction. Only the places listed in `docs/architecture.md` call this.
+    pub fn system<T, E>(
+        &self,
+        mode: TxMode,
+        f: impl FnOnce(&mut System<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.pool.get().map_err(StoreError::from)?;
+        transaction(&mut conn, mode, |conn| {
+            if let DbConnection::Postgres(_) = conn {
+                conn.batch_execute("SET LOCAL ROLE tessera_system")
+                    .map_err(StoreError::from)?;
+            }
+            f(&mut System { conn })
+        })
+    }
+
+    /// Runs `f` on a pooled connection outside any transaction (health checks).
+    pub fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
+    }
+}
+
+/// Begins (IMMEDIATE for SQLite writes), runs `f`, commits on `Ok` and rolls back on `Err`.
+fn transaction<T, E>(
+    conn: &mut DbConnection,
+    mode: TxMode,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<StoreError>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let begun = match (conn as &mut DbConnection, mode) {
+        (DbConnection::Sqlite(sqlite), TxMode::Write) => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
+        }
+        (conn, _) => Manager::begin_transaction(conn),
+    };
+    begun.map_err(StoreError::from)?;
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn).map_err(StoreError::from)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The caller's error is what matters; a failed rollback leaves the connection broken, which the
+            // transaction manager records, and r2d2 then discards it.
+            let _ = Manager::rollback_transaction(conn);
+            Err(error)
+        }
+    }
+}

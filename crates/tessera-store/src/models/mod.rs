@@ -1,0 +1,10 @@
+//! Rows and the queries over them, one module per table group. Functions over tenant-owned tables take a
+//! [`crate::Scoped`] connection and filter by its realm key; functions over group tables take any connection.
+
+pub mod accounts;
+pub mod idempotency;
+pub mod operators;
+pub mod persons;
+pub mod signing_keys;
+pub mod tenants;
+pub mod tokens;

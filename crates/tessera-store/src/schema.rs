@@ -1,0 +1,137 @@
+//! The diesel schema, written by hand for both backends (the shared subset of SQL types). It must match
+//! `migrations/postgres` and `migrations/sqlite`; the black-box test `schemas_match` checks the migrations
+//! against each other.
+#![allow(missing_docs)]
+
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        slug -> Text,
+        display_name -> Text,
+        config_json -> Text,
+        config_sha256 -> Text,
+        revision -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tenant_domains (domain) {
+        domain -> Text,
+        tenant_id -> Text,
+    }
+}
+
+diesel::table! {
+    persons (id) {
+        id -> Text,
+        email -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    operators (id) {
+        id -> Text,
+        person_id -> Text,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accounts (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        person_id -> Text,
+        email -> Text,
+        display_name -> Text,
+        password_hash -> Nullable<Text>,
+        specialty -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    account_roles (tenant_id, account_id, role) {
+        tenant_id -> Text,
+        account_id -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    account_tokens (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        account_id -> Text,
+        purpose -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        family_id -> Text,
+        subject_id -> Text,
+        token_hash -> Text,
+        status -> Text,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    signing_keys (id) {
+        id -> Text,
+        algorithm -> Text,
+        private_key -> Text,
+        public_key -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        activated_at -> Nullable<Timestamp>,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (tenant_id, actor_id, idempotency_key) {
+        tenant_id -> Text,
+        actor_id -> Text,
+        idempotency_key -> Text,
+        method -> Text,
+        path -> Text,
+        request_sha256 -> Text,
+        status -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    tenant_domains,
+    persons,
+    operators,
+    accounts,
+    account_roles,
+    account_tokens,
+    refresh_tokens,
+    signing_keys,
+    idempotency_keys,
+);

@@ -1,0 +1,10 @@
+DROP TABLE idempotency_keys;
+DROP TABLE signing_keys;
+DROP TABLE refresh_tokens;
+DROP TABLE account_tokens;
+DROP TABLE account_roles;
+DROP TABLE accounts;
+DROP TABLE operators;
+DROP TABLE persons;
+DROP TABLE tenant_domains;
+DROP TABLE tenants;
