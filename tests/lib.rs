@@ -1,1 +1,567 @@
-//! placeholder
+//! The black-box test harness. Tests drive the real `tessera` binary: the CLI as a process, and the HTTP server
+//! it starts on a free loopback port, against a fresh database per test.
+//!
+//! - The backend comes from `TESSERA_TEST_BACKEND` (`sqlite`, the default, or `postgres`, which needs
+//!   `TESSERA_TEST_PG_URL`, a superuser URL of the throwaway cluster that `scripts/test` starts).
+//! - A template database (migrated, `tenants/` applied, test accounts created, all through the CLI) is built once
+//!   per binary and tenants folder, then copied for each test: a file copy on SQLite, `CREATE DATABASE ... TEMPLATE`
+//!   on PostgreSQL.
+//! - Password hashing is made cheap through configuration (`TESSERA_AUTH__ARGON2__*`), never by a test build.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use diesel::{Connection, RunQueryDsl};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The password of every test account.
+pub const PASSWORD: &str = "correct-horse-battery";
+/// Brands of `tenants/`.
+pub const BRANDS: [&str; 3] = ["atlas", "lumiere", "forge"];
+/// The operator of the test databases.
+pub const OPERATOR_EMAIL: &str = "ops@tessera.test";
+
+/// Which database the suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("TESSERA_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("TESSERA_TEST_BACKEND={other}: expected sqlite or postgres"),
+    }
+}
+
+/// The superuser URL of the test PostgreSQL cluster.
+pub fn pg_admin_url() -> String {
+    std::env::var("TESSERA_TEST_PG_URL")
+        .expect("TESSERA_TEST_PG_URL is not set: run the suite with scripts/test, which starts a PostgreSQL cluster")
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `tessera` binary built beside this test binary (`target/<profile>/tessera`), or `TESSERA_BIN`.
+pub fn tessera_bin() -> PathBuf {
+    if let Ok(bin) = std::env::var("TESSERA_BIN") {
+        return bin.into();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let bin = profile_dir.join("tessera");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build --workspace)",
+        bin.display()
+    );
+    bin
+}
+
+/// Settings every test process gets: cheap password hashing and quick tenant refresh.
+pub fn base_env() -> Vec<(String, String)> {
+    [
+        ("TESSERA_AUTH__ARGON2__MEMORY_KIB", "64"),
+        ("TESSERA_AUTH__ARGON2__ITERATIONS", "1"),
+        ("TESSERA_AUTH__MAX_CONCURRENT_HASHES", "4"),
+        ("TESSERA_SERVER__TENANT_REFRESH_SECS", "1"),
+        ("TESSERA_SERVER__SHUTDOWN_GRACE_SECS", "5"),
+        ("TESSERA_LOG__FILTER", "info,tower_http=warn"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
+}
+
+/// Runs the CLI with `url` and the base settings.
+pub fn cli(url: &str, args: &[&str], extra_env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut command = Command::new(tessera_bin());
+    command
+        .args(args)
+        .env("TESSERA_DATABASE_URL", url)
+        .env_remove("TESSERA_CONFIG")
+        .current_dir(repo_root());
+    for (k, v) in base_env() {
+        command.env(k, v);
+    }
+    for (k, v) in extra_env {
+        command.env(k, v);
+    }
+    command.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("spawn tessera");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().expect("wait for tessera")
+}
+
+/// Panics with the output unless the command succeeded.
+pub fn cli_ok(url: &str, args: &[&str]) -> String {
+    let out = cli(url, args, &[], None);
+    assert!(
+        out.status.success(),
+        "tessera {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A fingerprint of what the template depends on: the binary and the tenant files.
+fn template_key() -> String {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let meta = std::fs::metadata(tessera_bin()).unwrap();
+    hasher.update(format!("{:?}{}", meta.modified().unwrap(), meta.len()));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("tenants"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files {
+        hasher.update(std::fs::read(&f).unwrap());
+    }
+    hex::encode(&hasher.finalize()[..8])
+}
+
+/// Fills a migrated, empty database: tenants, one account per role per brand, an operator.
+fn populate(url: &str) {
+    cli_ok(url, &["migrate"]);
+    cli_ok(url, &["tenant", "apply", "tenants"]);
+    let create = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = cli(url, &args, &[], Some(&format!("{PASSWORD}\n")));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    create(vec![
+        "user".into(),
+        "create".into(),
+        "--operator".into(),
+        "--email".into(),
+        OPERATOR_EMAIL.into(),
+        "--name".into(),
+        "Ops".into(),
+        "--password-stdin".into(),
+    ]);
+    for brand in BRANDS {
+        for (local, roles, specialty) in [
+            ("admin", vec!["admin"], None),
+            ("staff", vec!["staff"], None),
+            ("coach", vec!["pro"], Some("coach")),
+            ("member", vec!["member"], None),
+            ("member2", vec!["member"], None),
+        ] {
+            let mut args: Vec<String> = [
+                "user",
+                "create",
+                "--tenant",
+                brand,
+                "--email",
+                &format!("{local}@{brand}.test"),
+                "--name",
+                &format!("{local} of {brand}"),
+                "--password-stdin",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+            for role in roles {
+                args.push("--role".into());
+                args.push(role.into());
+            }
+            if let Some(s) = specialty {
+                args.push("--specialty".into());
+                args.push(s.into());
+            }
+            create(args);
+        }
+    }
+}
+
+/// A database for one test, dropped with it.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn templates_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("tessera-test-templates");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn sqlite_template() -> PathBuf {
+    let path = templates_dir().join(format!("sqlite-{}.db", template_key()));
+    if !path.exists() {
+        // Built under a unique name and renamed into place: concurrent builders never see a half-built file.
+        let building = templates_dir().join(format!("building-{}.db", ulid::Ulid::new()));
+        populate(&format!("sqlite://{}", building.display()));
+        // Fold the write-ahead log into the main file, so that copying the file alone copies everything.
+        let mut conn = diesel::SqliteConnection::establish(building.to_str().unwrap()).unwrap();
+        diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&mut conn)
+            .unwrap();
+        diesel::sql_query("PRAGMA journal_mode = DELETE")
+            .execute(&mut conn)
+            .unwrap();
+        drop(conn);
+        std::fs::rename(&building, &path).unwrap();
+    }
+    path
+}
+
+/// Database name inside the PostgreSQL cluster URL.
+pub fn pg_url_for(database: &str) -> String {
+    let admin = pg_admin_url();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    format!("{base}/{database}")
+}
+
+fn pg_template() -> String {
+    let name = format!("tpl_{}", template_key());
+    let mut admin = diesel::PgConnection::establish(&pg_admin_url()).unwrap();
+    diesel::sql_query("SELECT pg_advisory_lock(4242)")
+        .execute(&mut admin)
+        .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let exists: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM pg_database WHERE datname = $1")
+            .bind::<diesel::sql_types::Text, _>(&name)
+            .get_result(&mut admin)
+            .unwrap();
+    if exists.n == 0 {
+        let building = format!("building_{}", ulid::Ulid::new().to_string().to_lowercase());
+        diesel::sql_query(format!("CREATE DATABASE {building}"))
+            .execute(&mut admin)
+            .unwrap();
+        populate(&pg_url_for(&building));
+        diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .execute(&mut admin)
+            .unwrap();
+    }
+    diesel::sql_query("SELECT pg_advisory_unlock(4242)")
+        .execute(&mut admin)
+        .unwrap();
+    name
+}
+
+impl TestDb {
+    /// A copy of the populated template.
+    pub fn populated() -> TestDb {
+        Self::populated_on(backend())
+    }
+
+    /// A copy of the populated template of a given backend.
+    pub fn populated_on(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("tessera.db");
+                std::fs::copy(sqlite_template(), &path).unwrap();
+                TestDb {
+                    url: format!("sqlite://{}", path.display()),
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let template = pg_template();
+                let name = format!("t_{}", ulid::Ulid::new().to_string().to_lowercase());
+                let mut admin = diesel::PgConnection::establish(&pg_admin_url()).unwrap();
+                diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+                    .execute(&mut admin)
+                    .unwrap();
+                TestDb {
+                    url: pg_url_for(&name),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    /// An empty database (not even migrated).
+    pub fn empty() -> TestDb {
+        empty_on(backend())
+    }
+}
+
+/// An empty database on a given backend.
+pub fn empty_on(backend: Backend) -> TestDb {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("tessera.db").display());
+            TestDb {
+                url,
+                _dir: Some(dir),
+            }
+        }
+        Backend::Postgres => {
+            let name = format!("e_{}", ulid::Ulid::new().to_string().to_lowercase());
+            let mut admin = diesel::PgConnection::establish(&pg_admin_url()).unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut admin)
+                .unwrap();
+            TestDb {
+                url: pg_url_for(&name),
+                _dir: None,
+            }
+        }
+    }
+}
+
+/// A running `tessera serve`.
+pub struct TestApp {
+    pub db: TestDb,
+    pub port: u16,
+    pub client: reqwest::Client,
+    child: Option<tokio::process::Child>,
+    log: tempfile::NamedTempFile,
+}
+
+impl TestApp {
+    /// A server on a fresh copy of the populated template.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_on(TestDb::populated(), &[]).await
+    }
+
+    /// A server with extra settings.
+    pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
+        Self::spawn_on(TestDb::populated(), env).await
+    }
+
+    /// A server on `db`.
+    pub async fn spawn_on(db: TestDb, env: &[(&str, &str)]) -> TestApp {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let mut command = tokio::process::Command::new(tessera_bin());
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("TESSERA_DATABASE_URL", &db.url)
+            .env_remove("TESSERA_CONFIG")
+            .current_dir(repo_root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log.reopen().unwrap())
+            .kill_on_drop(true);
+        for (k, v) in base_env() {
+            command.env(k, v);
+        }
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("spawn tessera serve");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let port = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(addr) = line.strip_prefix("listening on http://") {
+                    return addr.rsplit_once(':').unwrap().1.parse::<u16>().unwrap();
+                }
+            }
+            panic!(
+                "tessera serve exited: {}",
+                std::fs::read_to_string(log.path()).unwrap_or_default()
+            );
+        })
+        .await
+        .expect("tessera serve did not start in 30 s");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        TestApp {
+            db,
+            port,
+            client,
+            child: Some(child),
+            log,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The Host header of a brand (`atlas.localhost:PORT`), or of the group realm with `None`.
+    pub fn host(&self, brand: Option<&str>) -> String {
+        match brand {
+            Some(slug) => format!("{slug}.localhost:{}", self.port),
+            None => format!("localhost:{}", self.port),
+        }
+    }
+
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        brand: Option<&str>,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("host", self.host(brand))
+    }
+
+    pub fn get(&self, brand: Option<&str>, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, brand, path)
+    }
+
+    pub fn post(&self, brand: Option<&str>, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::POST, brand, path)
+    }
+
+    /// Logs in and returns the token pair.
+    pub async fn login(&self, brand: Option<&str>, email: &str) -> Tokens {
+        let response = self
+            .post(brand, "/api/v1/auth/token")
+            .json(&serde_json::json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "login {email}: {body}");
+        Tokens {
+            access: body["access_token"].as_str().unwrap().to_owned(),
+            refresh: body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Logs in as `<role>@<brand>.test`.
+    pub async fn token(&self, brand: &str, local: &str) -> String {
+        self.login(Some(brand), &format!("{local}@{brand}.test"))
+            .await
+            .access
+    }
+
+    /// The operator's access token (group realm).
+    pub async fn operator_token(&self) -> String {
+        self.login(None, OPERATOR_EMAIL).await.access
+    }
+
+    /// Runs the CLI against this server's database.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        cli(&self.db.url, args, &[], None)
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let pid = child.id().unwrap();
+        Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(20), child.wait())
+            .await
+            .expect("server did not stop")
+            .unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- tessera serve log (last lines) ---");
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+    }
+}
+
+/// An access and a refresh token.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// Reads a response's status and JSON body.
+pub async fn json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// Runs one SQL query whose single column is named `v` (cast it to TEXT), as the database owner, for inspecting
+/// what the server wrote.
+pub fn query_column(url: &str, sql: &str) -> Vec<Option<String>> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        v: Option<String>,
+    }
+    let rows: Vec<Row> = if let Some(path) = url.strip_prefix("sqlite://") {
+        let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+        diesel::sql_query(sql)
+            .load(&mut conn)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    } else {
+        let mut conn = diesel::PgConnection::establish(url).unwrap();
+        diesel::sql_query(sql)
+            .load(&mut conn)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    };
+    rows.into_iter().map(|r| r.v).collect()
+}
+
+/// One number: `sql` is a `SELECT count(*) ...` (or any integer) without an alias.
+pub fn count(url: &str, sql: &str) -> i64 {
+    let wrapped = format!("SELECT CAST(({sql}) AS TEXT) AS v");
+    query_column(url, &wrapped)[0]
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap()
+}

@@ -28,7 +28,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             LogFormatArg::Json => LogFormat::Json,
         };
     }
-    init_logging(&settings);
+    // Only the long-running commands log at the configured level; one-shot commands keep standard error for
+    // their one error line unless RUST_LOG asks for more.
+    let long_running = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
+    init_logging(&settings, long_running);
     match cli.command {
         Command::Serve { listen } => {
             if let Some(listen) = listen {
@@ -80,9 +83,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn init_logging(settings: &Settings) {
+fn init_logging(settings: &Settings, long_running: bool) {
+    let default = if long_running {
+        settings.log.filter.as_str()
+    } else {
+        "warn"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.log.filter));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

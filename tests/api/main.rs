@@ -1,1 +1,14 @@
+//! The black-box suite: one binary, a module per concern. Every test spawns the real `tessera` binary on a fresh
+//! database of the backend named by `TESSERA_TEST_BACKEND`.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod auth;
+mod bad_input;
+mod cli;
+mod conventions;
+mod idempotency;
+mod isolation;
+mod openapi;
+mod schema;
+mod staff;
+mod tenants;

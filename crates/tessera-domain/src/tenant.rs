@@ -380,15 +380,12 @@ impl LegalEntity {
         }
         let french = self.address.country == "FR";
         match &self.siren {
-            Some(siren) => {
-                if !is_luhn_number(siren, 9) {
-                    errors.push(FieldError::new(
-                        "legal.siren",
-                        "invalid_siren",
-                        "a SIREN is 9 digits with a valid check digit",
-                    ));
-                }
-            }
+            Some(siren) if !is_luhn_number(siren, 9) => errors.push(FieldError::new(
+                "legal.siren",
+                "invalid_siren",
+                "a SIREN is 9 digits with a valid check digit",
+            )),
+            Some(_) => {}
             None if french => errors.push(FieldError::new(
                 "legal.siren",
                 "required",
@@ -585,7 +582,7 @@ pub fn is_luhn_number(number: &str, len: usize) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Checks an intra-community VAT number; for France, the two-digit key computed from the SIREN.

@@ -69,6 +69,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// Parses JSON with the failing field's path: syntax errors are 400 `malformed_json`; unknown fields, missing
 /// fields and wrong types are 422 `validation_failed` naming the field.
+// A problem is what the request answers with, built at most once per request: boxing it would buy nothing.
+#[allow(clippy::result_large_err)]
 pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, Problem> {
     let mut deserializer = serde_json::Deserializer::from_slice(raw);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(json_problem)?;
@@ -148,11 +150,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        serde_urlencoded_like(query).map(ApiQuery)
+        parse_query(query).map(ApiQuery)
     }
 }
 
-fn serde_urlencoded_like<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
+#[allow(clippy::result_large_err)]
+fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, Problem> {
     axum::extract::Query::<T>::try_from_uri(&format!("/?{query}").parse().map_err(|_| {
         Problem::new(
             StatusCode::BAD_REQUEST,

@@ -39,7 +39,7 @@ pub fn run_pending(url: &str) -> StoreResult<Vec<String>> {
         sqlite_busy_timeout_ms: 30_000,
     };
     let mut conn = manager.open()?;
-    let ran = match &mut conn {
+    let ran: Result<Vec<String>, _> = match &mut conn {
         DbConnection::Postgres(c) => {
             // One migrator at a time, however many processes start together.
             c.batch_execute("SELECT pg_advisory_lock(7345201)")?;
@@ -53,7 +53,14 @@ pub fn run_pending(url: &str) -> StoreResult<Vec<String>> {
             .run_pending_migrations(SQLITE)
             .map(|v| v.iter().map(ToString::to_string).collect()),
     };
-    ran.map_err(|e| StoreError::Migration(e.to_string()))
+    let ran = ran.map_err(|e| StoreError::Migration(e.to_string()))?;
+    // Report full names (`2026-11-26-000001_foundation`), not bare versions.
+    let states = status(&mut conn)?;
+    Ok(states
+        .into_iter()
+        .filter(|m| ran.iter().any(|v| v.replace('-', "") == m.version))
+        .map(|m| m.name)
+        .collect())
 }
 
 #[derive(diesel::QueryableByName)]

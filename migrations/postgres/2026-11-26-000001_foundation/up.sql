@@ -2,16 +2,20 @@
 --
 -- Two roles own no table: `tessera_app`, which the server runs as (row-level security applies to it), and
 -- `tessera_system`, the explicit cross-tenant context (see docs/architecture.md for where it is used).
+-- `tessera_app` is NOINHERIT: it is a member of `tessera_system` only to `SET LOCAL ROLE` into it; without
+-- that explicit switch it must not get the system role's policies (a policy `TO tessera_system` applies to every
+-- role that inherits from it).
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tessera_app') THEN
-        CREATE ROLE tessera_app NOLOGIN;
+        CREATE ROLE tessera_app NOLOGIN NOINHERIT;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tessera_system') THEN
         CREATE ROLE tessera_system NOLOGIN;
     END IF;
 END
 $$;
+ALTER ROLE tessera_app NOINHERIT;
 GRANT tessera_system TO tessera_app;
 GRANT USAGE ON SCHEMA public TO tessera_app, tessera_system;
 

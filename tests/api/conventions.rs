@@ -1,0 +1,146 @@
+//! HTTP conventions: health, readiness, request ids, security headers, CORS limited to the brand's domains,
+//! graceful shutdown, and concurrent writers (the CLI beside the server) that never fail with "locked".
+
+use serde_json::json;
+use tessera_tests::{count, json, TestApp};
+
+#[tokio::test]
+async fn health_readiness_and_headers() {
+    let app = TestApp::spawn().await;
+    let (status, body) = json(app.get(None, "/healthz").send().await.unwrap()).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let response = app.get(None, "/readyz").send().await.unwrap();
+    let headers = response.headers().clone();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["migrations_pending"], 0);
+    assert_eq!(body["tenants"], 3);
+    assert_eq!(
+        body["database"],
+        if tessera_tests::backend() == tessera_tests::Backend::Postgres {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    );
+    assert!(headers["x-request-id"]
+        .to_str()
+        .unwrap()
+        .starts_with("req_"));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(headers.contains_key("content-security-policy"));
+    assert!(headers.contains_key("strict-transport-security"));
+    // A client's request id is kept.
+    let response = app
+        .get(None, "/healthz")
+        .header("x-request-id", "client-trace-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "client-trace-42");
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_brands_own_domains() {
+    let app = TestApp::spawn().await;
+    let preflight = |origin: &'static str, brand: &'static str| {
+        app.request(reqwest::Method::OPTIONS, Some(brand), "/api/v1/me")
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let response = preflight("https://atlas-gym.example", "atlas")
+        .await
+        .unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap()),
+        Some("https://atlas-gym.example")
+    );
+    for (origin, brand) in [
+        ("https://lumiere-cosmetics.example", "atlas"),
+        ("https://evil.example", "atlas"),
+        ("https://atlas-gym.example", "lumiere"),
+    ] {
+        let response = preflight(origin, brand).await.unwrap();
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "{origin} on {brand}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_server_cleanly() {
+    let mut app = TestApp::spawn().await;
+    assert_eq!(
+        app.get(None, "/healthz").send().await.unwrap().status(),
+        200
+    );
+    let status = app.terminate().await;
+    assert!(status.success(), "{status:?}");
+    assert!(app.log().contains("shutting down"));
+}
+
+#[tokio::test]
+async fn cli_and_server_write_concurrently() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("atlas", "admin").await;
+    let url = app.db.url.clone();
+    let cli_writers = tokio::task::spawn_blocking(move || {
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let url = url.clone();
+                std::thread::spawn(move || {
+                    let email = format!("cli{i}@atlas.test");
+                    tessera_tests::cli(
+                        &url,
+                        &[
+                            "user", "create", "--tenant", "atlas", "--email", &email, "--name",
+                            "Cli", "--role", "member",
+                        ],
+                        &[],
+                        None,
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    let http_writers = (0..16).map(|i| {
+        app.post(Some("atlas"), "/api/v1/staff")
+            .bearer_auth(&admin)
+            .json(&json!({"email": format!("http{i}@atlas.test"), "display_name": "Http", "roles": ["staff"]}))
+            .send()
+    });
+    let responses = futures::future::join_all(http_writers).await;
+    for response in responses {
+        let (status, body) = json(response.unwrap()).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    for out in cli_writers.await.unwrap() {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        count(
+            &app.db.url,
+            "SELECT count(*) FROM accounts WHERE email LIKE 'http%' OR email LIKE 'cli%'"
+        ),
+        20
+    );
+    assert!(!app.log().contains("database is locked"));
+}

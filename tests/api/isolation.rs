@@ -1,0 +1,227 @@
+//! Tenant isolation, driven by the OpenAPI document: every tenant-scoped route is exercised by one brand's admin
+//! against another brand's ids and lists. A route that this test does not know how to classify fails it, so new
+//! routes cannot slip past.
+
+use serde_json::{json, Value};
+use tessera_tests::{json, query_column, TestApp};
+
+/// Routes that are not tenant-scoped data: health, docs, keys and the token endpoints.
+const PUBLIC: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/.well-known/jwks.json",
+    "/api/v1/openapi.json",
+];
+const PUBLIC_PREFIXES: &[&str] = &["/api/v1/auth/"];
+/// Routes of the group realm only.
+const GROUP_ONLY: &[&str] = &["/api/v1/tenants", "/api/v1/tenants/{slug}"];
+
+/// A body each tenant-scoped write route accepts, so that a 404 means "not found" and not "bad input".
+fn body_for(method: &str, path: &str) -> Option<Value> {
+    match (method, path) {
+        ("patch", "/api/v1/staff/{id}") => {
+            Some(json!({"display_name": "Renamed by another brand"}))
+        }
+        ("post", "/api/v1/staff") => Some(
+            json!({"email": "isolation@probe.test", "display_name": "Probe", "roles": ["staff"]}),
+        ),
+        ("post", "/api/v1/staff/{id}/deactivate") => None,
+        ("get", _) => None,
+        (method, path) => {
+            panic!("the isolation test does not know route {method} {path}: add it to body_for")
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_tenant_scoped_route_hides_other_brands() {
+    let app = TestApp::spawn().await;
+    let atlas_admin = app.token("atlas", "admin").await;
+    let lumiere_admin = app.token("lumiere", "admin").await;
+    let (_, lumiere_staff) = json(
+        app.get(Some("lumiere"), "/api/v1/staff")
+            .bearer_auth(&lumiere_admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let lumiere_ids: Vec<String> = lumiere_staff["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    let foreign_id = lumiere_ids
+        .iter()
+        .find(|id| !id.is_empty())
+        .unwrap()
+        .clone();
+    let (_, atlas_staff) = json(
+        app.get(Some("atlas"), "/api/v1/staff")
+            .bearer_auth(&atlas_admin)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let own_id = atlas_staff["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["roles"] == json!(["staff"]))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let document: Value = app
+        .get(Some("atlas"), "/api/v1/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        if PUBLIC.contains(&path.as_str())
+            || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
+            || GROUP_ONLY.contains(&path.as_str())
+        {
+            continue;
+        }
+        for (method, _) in item.as_object().unwrap() {
+            let body = body_for(method, path);
+            let method_http: reqwest::Method = method.to_uppercase().parse().unwrap();
+            if path.contains('{') {
+                // Another brand's id: 404, whatever the method.
+                let url = replace_params(path, &foreign_id);
+                let mut request = app
+                    .request(method_http.clone(), Some("atlas"), &url)
+                    .bearer_auth(&atlas_admin);
+                if let Some(body) = &body {
+                    request = request.json(body);
+                }
+                let (status, problem) = json(request.send().await.unwrap()).await;
+                assert_eq!(
+                    status, 404,
+                    "{method} {url} with another brand's id: {problem}"
+                );
+                assert_eq!(problem["code"], "not_found");
+                // Control: the same route with an id of the brand itself is found.
+                if method == "get" {
+                    let url = replace_params(path, &own_id);
+                    let status = app
+                        .request(method_http, Some("atlas"), &url)
+                        .bearer_auth(&atlas_admin)
+                        .send()
+                        .await
+                        .unwrap()
+                        .status();
+                    assert_eq!(status, 200, "{method} {url} with the brand's own id");
+                }
+            } else if method == "get" {
+                let (status, list) = json(
+                    app.get(Some("atlas"), path)
+                        .bearer_auth(&atlas_admin)
+                        .send()
+                        .await
+                        .unwrap(),
+                )
+                .await;
+                assert_eq!(status, 200, "{path}: {list}");
+                let text = list.to_string();
+                if let Some(rows) = list["data"].as_array() {
+                    assert!(
+                        !rows.is_empty(),
+                        "{path} lists nothing: the check would prove nothing"
+                    );
+                }
+                for id in &lumiere_ids {
+                    assert!(
+                        !text.contains(id.as_str()),
+                        "{path} shows another brand's row {id}"
+                    );
+                }
+                assert!(
+                    !text.contains("@lumiere.test"),
+                    "{path} shows another brand's data"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 5,
+        "only {checked} tenant-scoped operations were found"
+    );
+    // Nothing of lumiere changed.
+    let names = query_column(
+        &app.db.url,
+        &format!("SELECT display_name AS v FROM accounts WHERE id = '{foreign_id}'"),
+    );
+    assert_ne!(names[0].as_deref(), Some("Renamed by another brand"));
+    let status = query_column(
+        &app.db.url,
+        &format!("SELECT status AS v FROM accounts WHERE id = '{foreign_id}'"),
+    );
+    assert_eq!(status[0].as_deref(), Some("active"));
+    // And a brand's token is refused on another brand's host altogether.
+    assert_eq!(
+        app.get(Some("lumiere"), "/api/v1/staff")
+            .bearer_auth(&atlas_admin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+}
+
+fn replace_params(path: &str, id: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').unwrap() + start;
+        out.push_str(id);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test]
+async fn unknown_hosts_are_not_found() {
+    let app = TestApp::spawn().await;
+    for host in [
+        "nope.localhost",
+        "evil.example",
+        "atlas.localhost.evil.example",
+    ] {
+        let response = app
+            .client
+            .get(app.url("/api/v1/me"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{host}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+    }
+    // A configured domain resolves to its brand.
+    let token = app.token("atlas", "member").await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .header("host", "atlas-gym.example")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
