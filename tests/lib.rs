@@ -250,7 +250,7 @@ pub fn pg_url_for(database: &str) -> String {
 
 fn pg_template() -> String {
     let name = format!("tpl_{}", template_key());
-    let mut admin = diesel::PgConnection::establish(&pg_admin_url()).unwrap();
+    let mut admin = pg_connect(&pg_admin_url());
     diesel::sql_query("SELECT pg_advisory_lock(4242)")
         .execute(&mut admin)
         .unwrap();
@@ -301,7 +301,7 @@ impl TestDb {
             Backend::Postgres => {
                 let template = pg_template();
                 let name = format!("t_{}", ulid::Ulid::new().to_string().to_lowercase());
-                let mut admin = diesel::PgConnection::establish(&pg_admin_url()).unwrap();
+                let mut admin = pg_connect(&pg_admin_url());
                 diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
                     .execute(&mut admin)
                     .unwrap();
@@ -332,7 +332,7 @@ pub fn empty_on(backend: Backend) -> TestDb {
         }
         Backend::Postgres => {
             let name = format!("e_{}", ulid::Ulid::new().to_string().to_lowercase());
-            let mut admin = diesel::PgConnection::establish(&pg_admin_url()).unwrap();
+            let mut admin = pg_connect(&pg_admin_url());
             diesel::sql_query(format!("CREATE DATABASE {name}"))
                 .execute(&mut admin)
                 .unwrap();
@@ -548,7 +548,7 @@ pub fn query_column(url: &str, sql: &str) -> Vec<Option<String>> {
             .load(&mut conn)
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     } else {
-        let mut conn = diesel::PgConnection::establish(url).unwrap();
+        let mut conn = pg_connect(url);
         diesel::sql_query(sql)
             .load(&mut conn)
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
@@ -564,4 +564,14 @@ pub fn count(url: &str, sql: &str) -> i64 {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+/// A direct PostgreSQL connection for the harness, without GSSAPI (see `tessera_store::connection::postgres_url`).
+pub fn pg_connect(url: &str) -> diesel::PgConnection {
+    let url = if url.contains('?') {
+        format!("{url}&gssencmode=disable")
+    } else {
+        format!("{url}?gssencmode=disable")
+    };
+    diesel::PgConnection::establish(&url).unwrap_or_else(|e| panic!("{url}: {e}"))
 }

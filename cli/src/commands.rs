@@ -16,8 +16,8 @@ use crate::args::{
 };
 use crate::output;
 
-/// Runs the parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// The settings, with the command line's overrides applied.
+pub fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     let mut settings = Settings::load(cli.config.as_deref())?;
     if let Some(url) = &cli.database_url {
         settings.database.url = SecretString::from(url.clone());
@@ -28,6 +28,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             LogFormatArg::Json => LogFormat::Json,
         };
     }
+    Ok(settings)
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
     // Only the long-running commands log at the configured level; one-shot commands keep standard error for
     // their one error line unless RUST_LOG asks for more.
     let long_running = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });

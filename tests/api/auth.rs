@@ -386,7 +386,7 @@ async fn roles_are_checked() {
     )
     .await;
     assert_eq!(status, 404);
-    // A role removed by the CLI stops working on the next request, not at token expiry.
+    // A role removed by another process (the CLI) stops working within the principal cache's time (2 s).
     let out = app.cli(&[
         "user",
         "set-role",
@@ -402,14 +402,27 @@ async fn roles_are_checked() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        app.get(Some("atlas"), "/api/v1/staff")
+    let changed_at = std::time::Instant::now();
+    let mut status = 200;
+    while changed_at.elapsed() < std::time::Duration::from_secs(5) {
+        status = app
+            .get(Some("atlas"), "/api/v1/staff")
             .bearer_auth(&staff)
             .send()
             .await
             .unwrap()
-            .status(),
-        403
+            .status()
+            .as_u16();
+        if status == 403 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 403);
+    assert!(
+        changed_at.elapsed() < std::time::Duration::from_millis(3500),
+        "took {:?}",
+        changed_at.elapsed()
     );
 }
 
@@ -599,5 +612,98 @@ async fn key_rotation_keeps_old_tokens_valid_and_publishes_keys() {
     assert!(
         kids.contains(&old_kid) && kids.contains(&new_kid) && kids.len() == 3,
         "{kids:?}"
+    );
+}
+
+#[tokio::test]
+async fn role_changes_through_the_api_apply_on_the_next_request() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("lumiere", "admin").await;
+    let staff = app.token("lumiere", "staff").await;
+    // Read twice so that the staff member's principal is surely cached.
+    for _ in 0..2 {
+        assert_eq!(
+            app.get(Some("lumiere"), "/api/v1/staff")
+                .bearer_auth(&staff)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let (_, me) = json(
+        app.get(Some("lumiere"), "/api/v1/me")
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let id = me["account"]["id"].as_str().unwrap();
+    let response = app
+        .request(
+            reqwest::Method::PATCH,
+            Some("lumiere"),
+            &format!("/api/v1/staff/{id}"),
+        )
+        .bearer_auth(&admin)
+        .json(&json!({"roles": ["pro"], "specialty": "therapist"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        app.get(Some("lumiere"), "/api/v1/staff")
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let (_, me) = json(
+        app.get(Some("lumiere"), "/api/v1/me")
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me["roles"], json!(["pro"]));
+}
+
+#[tokio::test]
+async fn without_the_principal_cache_changes_elsewhere_apply_at_once() {
+    let app = TestApp::spawn_with(&[("TESSERA_AUTH__PRINCIPAL_CACHE_TTL_MS", "0")]).await;
+    let staff = app.token("forge", "staff").await;
+    assert_eq!(
+        app.get(Some("forge"), "/api/v1/staff")
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let out = app.cli(&[
+        "user",
+        "set-role",
+        "--tenant",
+        "forge",
+        "--email",
+        "staff@forge.test",
+        "--role",
+        "member",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        app.get(Some("forge"), "/api/v1/staff")
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
     );
 }

@@ -3,6 +3,7 @@
 //! SQLite pass of the suite too.
 
 use diesel::{Connection, RunQueryDsl};
+
 use tessera_tests::{cli_ok, empty_on, query_column, Backend, TestDb};
 
 fn normalise_pg_type(t: &str) -> &str {
@@ -69,7 +70,7 @@ fn row_level_security_hides_other_tenants() {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let mut conn = diesel::PgConnection::establish(&db.url).unwrap();
+    let mut conn = tessera_tests::pg_connect(&db.url);
     diesel::sql_query("SET ROLE tessera_app")
         .execute(&mut conn)
         .unwrap();

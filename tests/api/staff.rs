@@ -74,6 +74,16 @@ async fn invite_accept_manage_deactivate() {
         "single use"
     );
     let nadia = app.login(Some("atlas"), "nadia.b@atlas.test").await;
+    // Her principal is now in the server's cache; deactivation below must still apply on her next request.
+    assert_eq!(
+        app.get(Some("atlas"), "/api/v1/me")
+            .bearer_auth(&nadia.access)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     // Roles and specialty.
     let patch = |body: serde_json::Value| {

@@ -33,6 +33,14 @@ pub struct Principal {
     pub kind: ActorKind,
     /// Current roles.
     pub roles: Vec<Role>,
+    /// E-mail address.
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// A pro's specialty.
+    pub specialty: Option<String>,
+    /// The group person behind the account.
+    pub person_id: String,
 }
 
 impl Principal {
@@ -53,11 +61,99 @@ fn unauthenticated() -> AppError {
     }
 }
 
+/// What this process read of callers recently: their status and roles, for at most the configured time.
+///
+/// Reading the caller from the database costs a transaction on every request; this keeps the answer for a short
+/// time (`auth.principal_cache_ttl_ms`). A service that changes an account evicts it at once, so changes made
+/// through this process apply on the next request; changes made by another process apply within the time.
+pub struct PrincipalCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<
+        std::collections::HashMap<(String, String), (std::time::Instant, Principal)>,
+    >,
+}
+
+/// Most callers remembered; past that, stale entries are dropped, then all if need be.
+const PRINCIPAL_CACHE_MAX: usize = 50_000;
+
+impl PrincipalCache {
+    /// A cache keeping entries for `ttl` (zero disables it).
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<(String, String), (std::time::Instant, Principal)>,
+    > {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The cached principal of `actor` in `realm_key`, if fresh.
+    pub fn get(&self, realm_key: &str, actor: &Actor) -> Option<Principal> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.lock();
+        let (at, principal) = entries.get(&(realm_key.to_owned(), actor.subject_id.clone()))?;
+        (at.elapsed() < self.ttl && principal.kind == actor.kind).then(|| principal.clone())
+    }
+
+    fn put(&self, realm_key: &str, principal: &Principal) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.lock();
+        if entries.len() >= PRINCIPAL_CACHE_MAX {
+            let ttl = self.ttl;
+            entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            if entries.len() >= PRINCIPAL_CACHE_MAX {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            (realm_key.to_owned(), principal.id.clone()),
+            (std::time::Instant::now(), principal.clone()),
+        );
+    }
+
+    /// Forgets an account after a change to its status or roles.
+    pub fn evict(&self, realm_key: &str, subject_id: &str) {
+        self.lock()
+            .remove(&(realm_key.to_owned(), subject_id.to_owned()));
+    }
+}
+
 /// Checks, inside the caller's transaction, that the actor exists, is active and holds `permission`; returns the
 /// principal. An operator is accepted on a tenant realm only when the route let the group audience through.
-pub fn authorize(s: &mut Scoped<'_>, ctx: &Ctx, permission: Permission) -> AppResult<Principal> {
+/// The caller is read from `cache` when it was read within the cache's time, else from the database.
+pub fn authorize(
+    cache: &PrincipalCache,
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    permission: Permission,
+) -> AppResult<Principal> {
     let actor = ctx.actor.as_ref().ok_or_else(unauthenticated)?;
-    let principal = load_principal(s, actor)?;
+    let principal = match cache.get(s.realm_key(), actor) {
+        Some(principal) => principal,
+        None => {
+            let principal = load_principal(s, actor)?;
+            cache.put(s.realm_key(), &principal);
+            principal
+        }
+    };
+    check(principal, permission)
+}
+
+/// The permission check itself.
+pub fn check(principal: Principal, permission: Permission) -> AppResult<Principal> {
     if permission.allowed_for(&principal.roles) {
         Ok(principal)
     } else {
@@ -76,6 +172,10 @@ fn load_principal(s: &mut Scoped<'_>, actor: &Actor) -> AppResult<Principal> {
                 id: account.id,
                 kind: ActorKind::Account,
                 roles,
+                email: account.email,
+                display_name: account.display_name,
+                specialty: account.specialty,
+                person_id: account.person_id,
             })
         }
         ActorKind::Operator => {
@@ -86,6 +186,10 @@ fn load_principal(s: &mut Scoped<'_>, actor: &Actor) -> AppResult<Principal> {
                 id: operator.id,
                 kind: ActorKind::Operator,
                 roles: vec![Role::Operator],
+                email: operator.email,
+                display_name: operator.display_name,
+                specialty: None,
+                person_id: operator.person_id,
             })
         }
     }
@@ -114,9 +218,10 @@ impl App {
             return Err(AppError::NotFound("route"));
         }
         let ctx = ctx.clone();
+        let app = self.clone();
         self.blocking(move |db| {
             db.scoped(ctx.realm.key(), TxMode::Read, |s| {
-                authorize(s, &ctx, permission)
+                authorize(app.principals(), s, &ctx, permission)
             })
         })
         .await

@@ -5,7 +5,8 @@
 //! before it signs). `tessera keys rotate` retires `current`, promotes `next` and makes a new `next`; retired keys
 //! stay published until every token they signed has expired.
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -35,7 +36,15 @@ struct LoadedKey {
 #[derive(Default)]
 pub struct KeyRing {
     keys: RwLock<Arc<Vec<LoadedKey>>>,
+    /// Tokens whose signature was verified, by their exact text, until they expire. Clients send the same access
+    /// token for its whole life, and an Ed25519 verification costs far more than the rest of a request.
+    verified: Mutex<HashMap<String, AccessClaims>>,
 }
+
+/// Most verified tokens remembered; past that, expired ones are dropped, then all if need be.
+const VERIFIED_CACHE_MAX: usize = 20_000;
+/// Clock leeway applied to `exp` and `nbf`, in seconds.
+const LEEWAY_SECS: i64 = 30;
 
 /// Claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -87,10 +96,24 @@ impl KeyRing {
     }
 
     fn replace(&self, keys: Vec<LoadedKey>) {
+        let changed = {
+            let current = self.snapshot();
+            current.len() != keys.len() || current.iter().zip(&keys).any(|(a, b)| a.kid != b.kid)
+        };
         *self
             .keys
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
+        if changed {
+            // A key may have been deleted: nothing verified with it may be trusted from memory any more.
+            self.verified_cache().clear();
+        }
+    }
+
+    fn verified_cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, AccessClaims>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Signs claims with the current key.
@@ -111,6 +134,36 @@ impl KeyRing {
     /// Verifies an access token: EdDSA only, a known `kid`, `typ` `at+jwt`, our issuer, one of `audiences`, not
     /// expired. Every failure is the same 401 to the client; the reason is for the logs.
     pub fn verify(
+        &self,
+        token: &str,
+        issuer: &str,
+        audiences: &[String],
+    ) -> AppResult<AccessClaims> {
+        let now = Utc::now().timestamp();
+        if let Some(claims) = self.verified_cache().get(token) {
+            // The signature, issuer and type were checked when it was cached; time and audience depend on now and
+            // on the route, so they are checked again.
+            if now >= claims.exp + LEEWAY_SECS {
+                return Err(AppError::invalid_token("expired"));
+            }
+            if !audiences.contains(&claims.aud) || claims.iss != issuer {
+                return Err(AppError::invalid_token("wrong audience"));
+            }
+            return Ok(claims.clone());
+        }
+        let claims = self.verify_signature(token, issuer, audiences)?;
+        let mut cache = self.verified_cache();
+        if cache.len() >= VERIFIED_CACHE_MAX {
+            cache.retain(|_, c| now < c.exp + LEEWAY_SECS);
+            if cache.len() >= VERIFIED_CACHE_MAX {
+                cache.clear();
+            }
+        }
+        cache.insert(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+
+    fn verify_signature(
         &self,
         token: &str,
         issuer: &str,
@@ -137,7 +190,7 @@ impl KeyRing {
         validation.set_audience(audiences);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub", "nbf"]);
         validation.validate_nbf = true;
-        validation.leeway = 30;
+        validation.leeway = LEEWAY_SECS as u64;
         jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|e| AppError::invalid_token(format!("{e}")))

@@ -40,6 +40,7 @@ struct AppInner {
     keys: keys::KeyRing,
     passwords: passwords::Passwords,
     throttle: throttle::LoginThrottle,
+    principals: auth::PrincipalCache,
     clock: Arc<dyn Clock>,
 }
 
@@ -67,6 +68,9 @@ impl App {
             settings.auth.max_failed_logins,
             std::time::Duration::from_secs(settings.auth.failed_login_window_secs.max(1) as u64),
         );
+        let principals = auth::PrincipalCache::new(std::time::Duration::from_millis(
+            settings.auth.principal_cache_ttl_ms,
+        ));
         let app = App {
             inner: Arc::new(AppInner {
                 db,
@@ -75,6 +79,7 @@ impl App {
                 keys: keys::KeyRing::default(),
                 passwords,
                 throttle,
+                principals,
                 clock,
             }),
         };
@@ -101,6 +106,11 @@ impl App {
     /// The signing keys this process knows.
     pub fn keys(&self) -> &keys::KeyRing {
         &self.inner.keys
+    }
+
+    /// What this process read of callers recently.
+    pub fn principals(&self) -> &auth::PrincipalCache {
+        &self.inner.principals
     }
 
     /// The clock.

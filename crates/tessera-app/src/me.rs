@@ -3,10 +3,9 @@
 use serde::Serialize;
 use tessera_domain::realm::Realm;
 use tessera_domain::role::Permission;
-use tessera_store::models::{accounts, operators};
 use tessera_store::TxMode;
 
-use crate::{auth, ActorKind, App, AppError, AppResult, Ctx};
+use crate::{auth, ActorKind, App, AppResult, Ctx};
 
 /// The caller's view of themself.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -60,51 +59,54 @@ impl App {
                 slug: t.slug.clone(),
                 display_name: t.display_name.clone(),
             });
+        // The common case touches no database: the caller was read a moment ago.
+        if let Some(principal) = ctx
+            .actor
+            .as_ref()
+            .and_then(|actor| self.principals().get(ctx.realm.key(), actor))
+        {
+            return Ok(view(
+                &ctx,
+                auth::check(principal, Permission::ProfileReadOwn)?,
+                tenant,
+            ));
+        }
+        let app = self.clone();
         self.blocking(move |db| {
             db.scoped(ctx.realm.key(), TxMode::Read, |s| {
-                let principal = auth::authorize(s, &ctx, Permission::ProfileReadOwn)?;
-                let roles = principal
-                    .roles
-                    .iter()
-                    .map(|r| r.as_str().to_owned())
-                    .collect();
-                let account = match principal.kind {
-                    ActorKind::Account => {
-                        let a = accounts::find(s, &principal.id)?
-                            .ok_or(AppError::NotFound("account"))?;
-                        MeAccount {
-                            id: a.id,
-                            kind: "account",
-                            email: a.email,
-                            display_name: a.display_name,
-                            specialty: a.specialty,
-                            person_id: a.person_id,
-                        }
-                    }
-                    ActorKind::Operator => {
-                        let o = operators::find(s.conn(), &principal.id)?
-                            .ok_or(AppError::NotFound("account"))?;
-                        MeAccount {
-                            id: o.id,
-                            kind: "operator",
-                            email: o.email,
-                            display_name: o.display_name,
-                            specialty: None,
-                            person_id: o.person_id,
-                        }
-                    }
-                };
-                Ok(MeView {
-                    account,
-                    tenant: if matches!(ctx.realm, Realm::Group) {
-                        None
-                    } else {
-                        tenant
-                    },
-                    roles,
-                })
+                let principal =
+                    auth::authorize(app.principals(), s, &ctx, Permission::ProfileReadOwn)?;
+                Ok(view(&ctx, principal, tenant))
             })
         })
         .await
+    }
+}
+
+fn view(ctx: &Ctx, principal: auth::Principal, tenant: Option<MeTenant>) -> MeView {
+    let roles = principal
+        .roles
+        .iter()
+        .map(|r| r.as_str().to_owned())
+        .collect();
+    let kind = match principal.kind {
+        ActorKind::Account => "account",
+        ActorKind::Operator => "operator",
+    };
+    MeView {
+        account: MeAccount {
+            id: principal.id,
+            kind,
+            email: principal.email,
+            display_name: principal.display_name,
+            specialty: principal.specialty,
+            person_id: principal.person_id,
+        },
+        tenant: if matches!(ctx.realm, Realm::Group) {
+            None
+        } else {
+            tenant
+        },
+        roles,
     }
 }

@@ -173,9 +173,10 @@ impl App {
     pub async fn list_staff(&self, ctx: &Ctx, page: PageRequest) -> AppResult<Page<StaffView>> {
         let tenant = tenant_only(ctx)?;
         let ctx = ctx.clone();
+        let app = self.clone();
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {
-                authorize(s, &ctx, Permission::StaffRead)?;
+                authorize(app.principals(), s, &ctx, Permission::StaffRead)?;
                 let rows = accounts::list(
                     s,
                     accounts::AccountFilter::AnyRole(STAFF_ROLES),
@@ -210,9 +211,10 @@ impl App {
     pub async fn get_staff(&self, ctx: &Ctx, id: &str) -> AppResult<StaffView> {
         let tenant = tenant_only(ctx)?;
         let (ctx, id) = (ctx.clone(), id.to_owned());
+        let app = self.clone();
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {
-                authorize(s, &ctx, Permission::StaffRead)?;
+                authorize(app.principals(), s, &ctx, Permission::StaffRead)?;
                 let row = find_staff(s, &id)?;
                 view(s, row)
             })
@@ -241,10 +243,11 @@ impl App {
         let expires_at = now + Duration::seconds(self.settings().auth.invite_ttl_secs);
         let ctx = ctx.clone();
         let token_digest = token_hash(&token);
+        let app = self.clone();
         let staff = self
             .blocking(move |db| {
                 db.scoped(&tenant, TxMode::Write, |s| {
-                    authorize(s, &ctx, Permission::StaffManage)?;
+                    authorize(app.principals(), s, &ctx, Permission::StaffManage)?;
                     if accounts::find_by_email(s, email.as_str())?.is_some() {
                         return Err(AppError::Conflict {
                             code: "email_taken",
@@ -302,6 +305,17 @@ impl App {
         id: &str,
         input: UpdateStaff,
     ) -> AppResult<StaffView> {
+        let view = self.update_staff_in_db(ctx, id, input).await?;
+        self.principals().evict(ctx.realm.key(), &view.id);
+        Ok(view)
+    }
+
+    async fn update_staff_in_db(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        input: UpdateStaff,
+    ) -> AppResult<StaffView> {
         let tenant = tenant_only(ctx)?;
         let mut errors = FieldErrors::default();
         let name = match &input.display_name {
@@ -316,9 +330,10 @@ impl App {
         let name = name.flatten();
         let now = self.clock().now();
         let (ctx, id) = (ctx.clone(), id.to_owned());
+        let app = self.clone();
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Write, |s| {
-                let principal = authorize(s, &ctx, Permission::StaffManage)?;
+                let principal = authorize(app.principals(), s, &ctx, Permission::StaffManage)?;
                 let row = find_staff(s, &id)?;
                 let current_roles = accounts::roles(s, &row.id)?;
                 let role_names = input.roles.clone().unwrap_or(current_roles);
@@ -348,12 +363,19 @@ impl App {
 
     /// Deactivates a staff member: they can no longer log in, and their refresh tokens are revoked.
     pub async fn deactivate_staff(&self, ctx: &Ctx, id: &str) -> AppResult<StaffView> {
+        let view = self.deactivate_staff_in_db(ctx, id).await?;
+        self.principals().evict(ctx.realm.key(), &view.id);
+        Ok(view)
+    }
+
+    async fn deactivate_staff_in_db(&self, ctx: &Ctx, id: &str) -> AppResult<StaffView> {
         let tenant = tenant_only(ctx)?;
         let now = self.clock().now();
         let (ctx, id) = (ctx.clone(), id.to_owned());
+        let app = self.clone();
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Write, |s| {
-                let principal = authorize(s, &ctx, Permission::StaffManage)?;
+                let principal = authorize(app.principals(), s, &ctx, Permission::StaffManage)?;
                 let row = find_staff(s, &id)?;
                 guard_self_lockout(&principal, &row.id, None)?;
                 let changes = accounts::AccountChanges {

@@ -92,9 +92,15 @@ pub struct AuthSettings {
     pub max_failed_logins: u32,
     /// Length of the failed-login window.
     pub failed_login_window_secs: i64,
+    /// How long a server may reuse what it read of a caller (account status and roles) before reading it again.
+    /// Changes made through the same process apply at once; changes made elsewhere (the CLI, another instance)
+    /// apply within this time. 0 reads the database on every request.
+    pub principal_cache_ttl_ms: u64,
 }
 
-/// Argon2id parameters (OWASP: m=19 MiB, t=2, p=1).
+/// Argon2id parameters. The default is one of OWASP's equivalent recommendations (m=7 MiB, t=5, p=1; the
+/// others trade memory for iterations, e.g. m=19 MiB, t=2): it defends as well and keeps a burst of logins
+/// within the server's memory budget.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Argon2Settings {
@@ -151,10 +157,11 @@ invite_ttl_secs = 604800
 max_concurrent_hashes = 2
 max_failed_logins = 5
 failed_login_window_secs = 900
+principal_cache_ttl_ms = 2000
 
 [auth.argon2]
-memory_kib = 19456
-iterations = 2
+memory_kib = 7168
+iterations = 5
 parallelism = 1
 
 [log]
@@ -265,6 +272,7 @@ impl Settings {
                 "max_concurrent_hashes": self.auth.max_concurrent_hashes,
                 "max_failed_logins": self.auth.max_failed_logins,
                 "failed_login_window_secs": self.auth.failed_login_window_secs,
+                "principal_cache_ttl_ms": self.auth.principal_cache_ttl_ms,
                 "argon2": {
                     "memory_kib": self.auth.argon2.memory_kib,
                     "iterations": self.auth.argon2.iterations,
@@ -327,7 +335,7 @@ mod tests {
             settings.server.group_domains,
             vec!["group.example", "ops.group.example"]
         );
-        assert_eq!(settings.auth.argon2.memory_kib, 19456);
+        assert_eq!(settings.auth.argon2.memory_kib, 7168);
     }
 
     #[test]

@@ -14,9 +14,18 @@ use crate::problem::Problem;
 
 /// Middleware: puts the request's [`Realm`] into its extensions.
 pub async fn resolve_realm(State(app): State<App>, mut request: Request, next: Next) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
+    // RFC 9112 section 3.2: a request with more than one Host header is refused, never guessed at.
+    let mut hosts = request.headers().get_all(header::HOST).iter();
+    let first = hosts.next();
+    if hosts.next().is_some() {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_host",
+            "more than one Host header",
+        )
+        .into_response();
+    }
+    let host = first
         .and_then(|h| h.to_str().ok())
         .map(str::to_owned)
         .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));

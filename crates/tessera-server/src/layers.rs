@@ -87,8 +87,10 @@ pub fn apply(router: Router, app: App) -> Router {
             let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or_default();
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
         })
+        // One line per request at debug (tower-http's default level), so that busy servers do not spend their
+        // time writing access logs; server errors are logged at error by the failure hook and the services.
         .on_response(|response: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
-            tracing::info!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
+            tracing::debug!(status = response.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
         });
     let security = |name: &'static str, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(

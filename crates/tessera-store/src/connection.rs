@@ -52,6 +52,19 @@ impl Backend {
     }
 }
 
+/// The URL libpq gets: unless the operator chose a `gssencmode`, GSSAPI transport encryption is turned off.
+/// libpq otherwise initialises Kerberos for every connection, and a pooled connection closed while the process
+/// exits can then abort it inside Kerberos' already-destroyed state. TLS (`sslmode`) is unaffected.
+pub fn postgres_url(url: &str) -> String {
+    if url.contains("gssencmode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&gssencmode=disable")
+    } else {
+        format!("{url}?gssencmode=disable")
+    }
+}
+
 /// The file path of a `sqlite://` URL.
 pub fn sqlite_path(url: &str) -> &str {
     url.trim_start_matches("sqlite://")
@@ -72,7 +85,7 @@ impl ConnectionManager {
     pub(crate) fn open(&self) -> Result<DbConnection, StoreError> {
         match self.backend {
             Backend::Postgres => {
-                let mut conn = PgConnection::establish(&self.url)?;
+                let mut conn = PgConnection::establish(&postgres_url(&self.url))?;
                 conn.batch_execute("SET TIME ZONE 'UTC'")?;
                 if self.as_app_role {
                     conn.batch_execute("SET ROLE tessera_app")?;

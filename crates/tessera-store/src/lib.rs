@@ -65,3 +65,6 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub fn utc(at: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     at.and_utc()
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,18 +5,40 @@
 -- `tessera_app` is NOINHERIT: it is a member of `tessera_system` only to `SET LOCAL ROLE` into it; without
 -- that explicit switch it must not get the system role's policies (a policy `TO tessera_system` applies to every
 -- role that inherits from it).
+-- Roles are cluster-wide while migrations run per database, so several databases of one cluster may be migrated
+-- at once: every step checks first and tolerates losing a race to another migrator, then the result is verified.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tessera_app') THEN
-        CREATE ROLE tessera_app NOLOGIN NOINHERIT;
+        BEGIN
+            CREATE ROLE tessera_app NOLOGIN NOINHERIT;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tessera_system') THEN
-        CREATE ROLE tessera_system NOLOGIN;
+        BEGIN
+            CREATE ROLE tessera_system NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tessera_app' AND rolinherit) THEN
+        BEGIN
+            ALTER ROLE tessera_app NOINHERIT;
+        EXCEPTION WHEN internal_error THEN NULL; -- "tuple concurrently updated": another migrator did it
+        END;
+    END IF;
+    IF NOT pg_has_role('tessera_app', 'tessera_system', 'MEMBER') THEN
+        BEGIN
+            GRANT tessera_system TO tessera_app;
+        EXCEPTION WHEN unique_violation OR internal_error THEN NULL;
+        END;
+    END IF;
+    IF NOT pg_has_role('tessera_app', 'tessera_system', 'MEMBER')
+        OR EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tessera_app' AND rolinherit) THEN
+        RAISE EXCEPTION 'could not set up the roles tessera_app (NOINHERIT, member of tessera_system) and tessera_system';
     END IF;
 END
 $$;
-ALTER ROLE tessera_app NOINHERIT;
-GRANT tessera_system TO tessera_app;
 GRANT USAGE ON SCHEMA public TO tessera_app, tessera_system;
 
 CREATE TABLE tenants (

@@ -1,0 +1,269 @@
+//! The backend-specific helpers, on both backends: upserts, row locks, exact money sums, and concurrent writers
+//! on SQLite. PostgreSQL comes from `TESSERA_TEST_PG_URL` (set by `scripts/test`); under CI it is required.
+
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel::prelude::*;
+
+use crate::models::{persons, tenants, tokens};
+use crate::{Database, PoolOptions, StoreError, TxMode};
+
+struct TestDatabase {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn databases() -> Vec<TestDatabase> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec![TestDatabase {
+        url: format!("sqlite://{}", dir.path().join("t.db").display()),
+        _dir: Some(dir),
+    }];
+    match std::env::var("TESSERA_TEST_PG_URL") {
+        Ok(admin) => {
+            let name = format!("store_{}", ulid::Ulid::new().to_string().to_lowercase());
+            let mut conn =
+                diesel::PgConnection::establish(&crate::connection::postgres_url(&admin)).unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .unwrap();
+            let base = admin.rsplit_once('/').unwrap().0;
+            all.push(TestDatabase {
+                url: format!("{base}/{name}"),
+                _dir: None,
+            });
+        }
+        Err(_) => assert!(
+            std::env::var("CI").is_err(),
+            "CI must run the store tests on PostgreSQL too"
+        ),
+    }
+    for db in &all {
+        crate::migrate::run_pending(&db.url).unwrap();
+    }
+    all
+}
+
+fn open(url: &str) -> Database {
+    Database::connect(
+        url,
+        &PoolOptions {
+            max_size: 12,
+            ..PoolOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn tenant_row(slug: &str, revision: i64) -> tenants::TenantRow {
+    let now = Utc::now().naive_utc();
+    tenants::TenantRow {
+        id: format!("ten_{}", ulid::Ulid::new().to_string().to_lowercase()),
+        slug: slug.into(),
+        display_name: slug.into(),
+        config_json: "{}".into(),
+        config_sha256: "x".into(),
+        revision,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+#[test]
+fn upsert_inserts_then_updates() {
+    for db in databases() {
+        let database = open(&db.url);
+        database
+            .system(TxMode::Write, |sys| {
+                tenants::upsert(sys, &tenant_row("alpha", 1))?;
+                let mut changed = tenant_row("alpha", 2);
+                changed.display_name = "Alpha 2".into();
+                tenants::upsert(sys, &changed)?;
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let all = database.with_conn(tenants::list).unwrap();
+        assert_eq!(all.len(), 1, "{}", db.url);
+        assert_eq!(
+            (all[0].display_name.as_str(), all[0].revision),
+            ("Alpha 2", 2)
+        );
+    }
+}
+
+#[test]
+fn money_sums_are_exact_bigints() {
+    for db in databases() {
+        let database = open(&db.url);
+        let sum = |database: &Database| {
+            database
+                .with_conn(|conn| {
+                    Ok(crate::schema::tenants::table
+                        .select(crate::backend::sum_minor_units("revision"))
+                        .first::<Option<i64>>(conn)?)
+                })
+                .unwrap()
+        };
+        assert_eq!(sum(&database), None, "no rows: NULL");
+        // Above 2^32 each, so that a 32-bit or floating sum would show.
+        database
+            .system(TxMode::Write, |sys| {
+                for (i, value) in [4_000_000_000_123_i64, 5_000_000_000_456, -1]
+                    .iter()
+                    .enumerate()
+                {
+                    tenants::upsert(sys, &tenant_row(&format!("t{i}"), *value))?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        assert_eq!(sum(&database), Some(9_000_000_000_578), "{}", db.url);
+    }
+}
+
+#[test]
+fn find_or_create_person_is_safe_under_concurrency() {
+    for db in databases() {
+        let database = open(&db.url);
+        let barrier = Arc::new(Barrier::new(8));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (database, barrier) = (database.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    database
+                        .system(TxMode::Write, |sys| {
+                            let id =
+                                format!("per_{}", ulid::Ulid::new().to_string().to_lowercase());
+                            persons::find_or_create(
+                                sys.conn(),
+                                &id,
+                                "same@example.com",
+                                Utc::now().naive_utc(),
+                            )
+                        })
+                        .unwrap()
+                })
+            })
+            .collect();
+        let ids: std::collections::BTreeSet<String> =
+            handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(ids.len(), 1, "{}: {ids:?}", db.url);
+    }
+}
+
+#[test]
+fn locked_rows_are_decided_one_after_the_other() {
+    for db in databases() {
+        let database = open(&db.url);
+        let now = Utc::now().naive_utc();
+        let row = tokens::RefreshTokenRow {
+            tenant_id: "group".into(),
+            id: "rtk_1".into(),
+            family_id: "rtf_1".into(),
+            subject_id: "opr_1".into(),
+            token_hash: "hash".into(),
+            status: "active".into(),
+            expires_at: now,
+            created_at: now,
+            used_at: None,
+        };
+        database
+            .scoped("group", TxMode::Write, |s| tokens::insert_refresh(s, &row))
+            .unwrap();
+        // Two transactions read the same token under lock; the first marks it used while the second waits, so the
+        // second must see "used": a token is never rotated twice.
+        let barrier = Arc::new(Barrier::new(2));
+        let first = {
+            let (database, barrier) = (database.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                database
+                    .scoped("group", TxMode::Write, |s| {
+                        let seen = tokens::find_refresh_locked(s, "hash")?.unwrap().status;
+                        barrier.wait();
+                        std::thread::sleep(Duration::from_millis(300));
+                        tokens::mark_refresh_used(s, "rtk_1", Utc::now().naive_utc())?;
+                        Ok::<_, StoreError>(seen)
+                    })
+                    .unwrap()
+            })
+        };
+        barrier.wait();
+        let second = database
+            .scoped("group", TxMode::Write, |s| {
+                Ok::<_, StoreError>(tokens::find_refresh_locked(s, "hash")?.unwrap().status)
+            })
+            .unwrap();
+        assert_eq!(first.join().unwrap(), "active");
+        assert_eq!(
+            second, "used",
+            "{}: the second reader did not wait for the lock",
+            db.url
+        );
+    }
+}
+
+#[test]
+fn concurrent_writers_wait_instead_of_failing() {
+    for db in databases() {
+        let database = open(&db.url);
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let database = database.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        database
+                            .system(TxMode::Write, |sys| {
+                                // Read, then write, in one transaction: the pattern that fails with SQLITE_BUSY when
+                                // the transaction is not IMMEDIATE.
+                                let email = format!("w{t}-{i}@example.com");
+                                let _ = persons::find_or_create(
+                                    sys.conn(),
+                                    &format!("per_{t}_{i}"),
+                                    &email,
+                                    Utc::now().naive_utc(),
+                                )?;
+                                Ok::<_, StoreError>(())
+                            })
+                            .unwrap_or_else(|e| panic!("writer {t} failed: {e}"));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let count: i64 = database
+            .with_conn(|conn| Ok(crate::schema::persons::table.count().get_result(conn)?))
+            .unwrap();
+        assert_eq!(count, 200, "{}", db.url);
+    }
+}
+
+#[test]
+fn a_failed_transaction_leaves_nothing() {
+    for db in databases() {
+        let database = open(&db.url);
+        let result: Result<(), StoreError> = database.system(TxMode::Write, |sys| {
+            tenants::upsert(sys, &tenant_row("half", 1))?;
+            Err(StoreError::Migration(
+                "simulated failure after the first write".into(),
+            ))
+        });
+        assert!(result.is_err());
+        assert!(
+            database.with_conn(tenants::list).unwrap().is_empty(),
+            "{}",
+            db.url
+        );
+        // The connection is usable afterwards.
+        database
+            .system(TxMode::Write, |sys| {
+                tenants::upsert(sys, &tenant_row("whole", 1))
+            })
+            .unwrap();
+        assert_eq!(database.with_conn(tenants::list).unwrap().len(), 1);
+    }
+}

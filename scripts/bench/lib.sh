@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Shared helpers of the benchmarks. Everything runs on loopback and stops by itself.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${TESSERA_BIN:-$ROOT/target/release/tessera}
+HELLO=${HELLO_BIN:-$ROOT/target/release/examples/hello}
+source "$ROOT/scripts/lib/pg-cluster.sh"
+
+need() {
+  command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  [ -x "$BIN" ] && [ -x "$HELLO" ] || (cd "$ROOT" && cargo build --release --bins --examples -p tessera-cli -p tessera-server)
+}
+
+# start_and_wait LOGFILE CMD...: starts CMD in the background, waits for its "listening on http://ADDR" line and
+# sets PID and ADDR.
+start_and_wait() {
+  local log=$1; shift
+  "$@" >"$log" 2>"$log.err" &
+  PID=$!
+  for _ in $(seq 1 300); do
+    ADDR=$(sed -n 's/^listening on http:\/\///p' "$log" | head -n 1)
+    [ -n "$ADDR" ] && return 0
+    kill -0 "$PID" 2>/dev/null || { cat "$log.err" >&2; return 1; }
+    sleep 0.05
+  done
+  echo "did not start: $*" >&2
+  return 1
+}
+
+rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+
+# wrk_summary OUTPUT: "rps p50 p99" from wrk --latency output (latencies in ms).
+wrk_summary() {
+  python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    n, u = float(m.group(1)), m.group(2)
+    return n / 1000 if u == "us" else n * 1000 if u == "s" else n
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p50 = ms(re.search(r"\n\s+50%\s+(\S+)", text).group(1))
+p99 = ms(re.search(r"\n\s+99%\s+(\S+)", text).group(1))
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(f"{rps:.0f} {p50:.2f} {p99:.2f} {errors.group(1) if errors else 0}")
+PY
+}
