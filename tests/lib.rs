@@ -445,6 +445,45 @@ impl TestApp {
         self.request(reqwest::Method::POST, brand, path)
     }
 
+    /// The status of a GET with a bearer token.
+    pub async fn get_status(&self, brand: Option<&str>, path: &str, token: &str) -> u16 {
+        self.get(brand, path)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Status and JSON body of a GET with a bearer token.
+    pub async fn get_json(&self, brand: Option<&str>, path: &str, token: &str) -> (u16, Value) {
+        json(
+            self.get(brand, path)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Status and JSON body of a request with a JSON body and, when given, a bearer token.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        brand: Option<&str>,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value) {
+        let mut request = self.request(method, brand, path).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        json(request.send().await.unwrap()).await
+    }
+
     /// Logs in and returns the token pair.
     pub async fn login(&self, brand: Option<&str>, email: &str) -> Tokens {
         let response = self

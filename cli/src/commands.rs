@@ -111,18 +111,9 @@ fn init_logging(settings: &Settings, long_running: bool) {
 /// Opens the application after checking that the database is migrated, so that the error says what to do.
 pub async fn open_app(settings: Settings) -> anyhow::Result<App> {
     let url = settings.database.url.expose_secret().to_owned();
-    let pending = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
-        let db = tessera_store::Database::connect_as_owner(
-            &url,
-            &tessera_store::PoolOptions {
-                max_size: 1,
-                ..Default::default()
-            },
-        )?;
-        let states = db.with_conn(tessera_store::migrate::status)?;
-        Ok(states.iter().filter(|m| !m.applied).count())
-    })
-    .await??;
+    let states =
+        tokio::task::spawn_blocking(move || tessera_store::migrate::status_at(&url)).await??;
+    let pending = states.iter().filter(|m| !m.applied).count();
     if pending > 0 {
         bail!("the database has {pending} pending migration(s): run `tessera migrate` first");
     }
@@ -165,17 +156,8 @@ async fn shutdown_signal() {
 async fn migrate(settings: &Settings, status: bool, json: bool) -> anyhow::Result<()> {
     let url = settings.database.url.expose_secret().to_owned();
     if status {
-        let states = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let db = tessera_store::Database::connect_as_owner(
-                &url,
-                &tessera_store::PoolOptions {
-                    max_size: 1,
-                    ..Default::default()
-                },
-            )?;
-            Ok(db.with_conn(tessera_store::migrate::status)?)
-        })
-        .await??;
+        let states =
+            tokio::task::spawn_blocking(move || tessera_store::migrate::status_at(&url)).await??;
         if json {
             return output::json(&states);
         }

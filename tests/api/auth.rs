@@ -50,14 +50,7 @@ async fn me_status(app: &TestApp, brand: Option<&str>, token: &str) -> u16 {
 async fn login_then_me() {
     let app = TestApp::spawn().await;
     let token = app.token("atlas", "coach").await;
-    let (status, me) = json(
-        app.get(Some("atlas"), "/api/v1/me")
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, me) = app.get_json(Some("atlas"), "/api/v1/me", &token).await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["account"]["email"], "coach@atlas.test");
     assert_eq!(me["account"]["specialty"], "coach");
@@ -73,40 +66,43 @@ async fn login_then_me() {
         .starts_with("tessera:tenant:ten_"));
     assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 900);
 
-    let (status, body) = json(
-        app.post(Some("atlas"), "/api/v1/auth/token")
-            .json(&json!({"email": "coach@atlas.test", "password": "wrong password!"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": "coach@atlas.test", "password": "wrong password!"}),
+        )
+        .await;
     assert_eq!(
         (status, body["code"].as_str()),
         (401, Some("invalid_credentials"))
     );
-    let (status, body) = json(
-        app.post(Some("atlas"), "/api/v1/auth/token")
-            .json(&json!({"email": "nobody@atlas.test", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": "nobody@atlas.test", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(
         (status, body["code"].as_str()),
         (401, Some("invalid_credentials")),
         "unknown accounts look the same"
     );
     // The same person is unknown in another brand.
-    let (status, _) = json(
-        app.post(Some("lumiere"), "/api/v1/auth/token")
-            .json(&json!({"email": "coach@atlas.test", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("lumiere"),
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": "coach@atlas.test", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(status, 401);
 }
 
@@ -294,14 +290,15 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!(status, 401);
     // A refresh token is bound to its realm.
     let atlas = app.login(Some("atlas"), "staff@atlas.test").await;
-    let (status, _) = json(
-        app.post(Some("lumiere"), "/api/v1/auth/refresh")
-            .json(&json!({"refresh_token": atlas.refresh}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("lumiere"),
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": atlas.refresh}),
+        )
+        .await;
     assert_eq!(status, 401);
 }
 
@@ -334,14 +331,7 @@ async fn concurrent_refreshes_of_one_token_rotate_once() {
 async fn roles_are_checked() {
     let app = TestApp::spawn().await;
     let member = app.token("atlas", "member").await;
-    let (status, body) = json(
-        app.get(Some("atlas"), "/api/v1/staff")
-            .bearer_auth(&member)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app.get_json(Some("atlas"), "/api/v1/staff", &member).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
     let invite = json!({"email": "x@atlas.test", "display_name": "X", "roles": ["staff"]});
     let (status, _) = json(
@@ -357,12 +347,7 @@ async fn roles_are_checked() {
     // Staff may read the staff list but not manage it.
     let staff = app.token("atlas", "staff").await;
     assert_eq!(
-        app.get(Some("atlas"), "/api/v1/staff")
-            .bearer_auth(&staff)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get_status(Some("atlas"), "/api/v1/staff", &staff).await,
         200
     );
     let (status, _) = json(
@@ -377,14 +362,7 @@ async fn roles_are_checked() {
     assert_eq!(status, 403);
     // Only operators list tenants, and only on the group realm.
     let admin = app.token("atlas", "admin").await;
-    let (status, _) = json(
-        app.get(Some("atlas"), "/api/v1/tenants")
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app.get_json(Some("atlas"), "/api/v1/tenants", &admin).await;
     assert_eq!(status, 404);
     // A role removed by another process (the CLI) stops working within the principal cache's time (2 s).
     let out = app.cli(&[
@@ -405,14 +383,7 @@ async fn roles_are_checked() {
     let changed_at = std::time::Instant::now();
     let mut status = 200;
     while changed_at.elapsed() < std::time::Duration::from_secs(5) {
-        status = app
-            .get(Some("atlas"), "/api/v1/staff")
-            .bearer_auth(&staff)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
+        status = app.get_status(Some("atlas"), "/api/v1/staff", &staff).await;
         if status == 403 {
             break;
         }
@@ -432,14 +403,7 @@ async fn operators_work_on_the_group_realm_and_group_capable_routes() {
     let operator = app.operator_token().await;
     let claims = claims_of(&operator);
     assert_eq!(claims["aud"], "tessera:group");
-    let (status, tenants) = json(
-        app.get(None, "/api/v1/tenants")
-            .bearer_auth(&operator)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, tenants) = app.get_json(None, "/api/v1/tenants", &operator).await;
     assert_eq!(status, 200, "{tenants}");
     let slugs: Vec<&str> = tenants["data"]
         .as_array()
@@ -448,37 +412,18 @@ async fn operators_work_on_the_group_realm_and_group_capable_routes() {
         .map(|t| t["slug"].as_str().unwrap())
         .collect();
     assert_eq!(slugs, vec!["atlas", "forge", "lumiere"]);
-    let (status, atlas) = json(
-        app.get(None, "/api/v1/tenants/atlas")
-            .bearer_auth(&operator)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, atlas) = app.get_json(None, "/api/v1/tenants/atlas", &operator).await;
     assert_eq!(status, 200);
     assert_eq!(atlas["config"]["legal"]["siren"], "732829320");
-    let (status, me) = json(
-        app.get(None, "/api/v1/me")
-            .bearer_auth(&operator)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, me) = app.get_json(None, "/api/v1/me", &operator).await;
     assert_eq!(
         (status, me["account"]["kind"].as_str()),
         (200, Some("operator"))
     );
     // Group-capable route on a tenant host: accepted, acting in that tenant.
-    let (status, staff) = json(
-        app.get(Some("lumiere"), "/api/v1/staff")
-            .bearer_auth(&operator)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, staff) = app
+        .get_json(Some("lumiere"), "/api/v1/staff", &operator)
+        .await;
     assert_eq!(status, 200, "{staff}");
     assert!(staff["data"]
         .as_array()
@@ -487,42 +432,32 @@ async fn operators_work_on_the_group_realm_and_group_capable_routes() {
         .all(|s| s["email"].as_str().unwrap().ends_with("@lumiere.test")));
     // A group-only route on a tenant host refuses the group token (audience), and brand tokens fail on the group host.
     assert_eq!(
-        app.get(Some("atlas"), "/api/v1/tenants")
-            .bearer_auth(&operator)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get_status(Some("atlas"), "/api/v1/tenants", &operator)
+            .await,
         401
     );
     let admin = app.token("atlas", "admin").await;
-    assert_eq!(
-        app.get(None, "/api/v1/tenants")
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(app.get_status(None, "/api/v1/tenants", &admin).await, 401);
     // Operators do not log in on brand hosts, nor brand accounts on the group host.
-    let (status, _) = json(
-        app.post(Some("atlas"), "/api/v1/auth/token")
-            .json(&json!({"email": tessera_tests::OPERATOR_EMAIL, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": tessera_tests::OPERATOR_EMAIL, "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(status, 401);
-    let (status, _) = json(
-        app.post(None, "/api/v1/auth/token")
-            .json(&json!({"email": "admin@atlas.test", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            None,
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": "admin@atlas.test", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(status, 401);
 }
 
@@ -623,23 +558,12 @@ async fn role_changes_through_the_api_apply_on_the_next_request() {
     // Read twice so that the staff member's principal is surely cached.
     for _ in 0..2 {
         assert_eq!(
-            app.get(Some("lumiere"), "/api/v1/staff")
-                .bearer_auth(&staff)
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            app.get_status(Some("lumiere"), "/api/v1/staff", &staff)
+                .await,
             200
         );
     }
-    let (_, me) = json(
-        app.get(Some("lumiere"), "/api/v1/me")
-            .bearer_auth(&staff)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, me) = app.get_json(Some("lumiere"), "/api/v1/me", &staff).await;
     let id = me["account"]["id"].as_str().unwrap();
     let response = app
         .request(
@@ -654,22 +578,11 @@ async fn role_changes_through_the_api_apply_on_the_next_request() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(
-        app.get(Some("lumiere"), "/api/v1/staff")
-            .bearer_auth(&staff)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get_status(Some("lumiere"), "/api/v1/staff", &staff)
+            .await,
         403
     );
-    let (_, me) = json(
-        app.get(Some("lumiere"), "/api/v1/me")
-            .bearer_auth(&staff)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, me) = app.get_json(Some("lumiere"), "/api/v1/me", &staff).await;
     assert_eq!(me["roles"], json!(["pro"]));
 }
 
@@ -678,12 +591,7 @@ async fn without_the_principal_cache_changes_elsewhere_apply_at_once() {
     let app = TestApp::spawn_with(&[("TESSERA_AUTH__PRINCIPAL_CACHE_TTL_MS", "0")]).await;
     let staff = app.token("forge", "staff").await;
     assert_eq!(
-        app.get(Some("forge"), "/api/v1/staff")
-            .bearer_auth(&staff)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get_status(Some("forge"), "/api/v1/staff", &staff).await,
         200
     );
     let out = app.cli(&[
@@ -698,12 +606,7 @@ async fn without_the_principal_cache_changes_elsewhere_apply_at_once() {
     ]);
     assert!(out.status.success());
     assert_eq!(
-        app.get(Some("forge"), "/api/v1/staff")
-            .bearer_auth(&staff)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get_status(Some("forge"), "/api/v1/staff", &staff).await,
         403
     );
 }

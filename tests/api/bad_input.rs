@@ -109,35 +109,20 @@ async fn bad_bodies_get_problems_and_write_nothing() {
     );
 
     // Query strings too.
-    let (status, problem) = json(
-        app.get(Some("atlas"), "/api/v1/staff?limit=101")
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, problem) = app
+        .get_json(Some("atlas"), "/api/v1/staff?limit=101", &admin)
+        .await;
     assert_eq!(
         (status, problem["errors"][0]["field"].as_str()),
         (422, Some("limit"))
     );
-    let (status, problem) = json(
-        app.get(Some("atlas"), "/api/v1/staff?limit=ten")
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, problem) = app
+        .get_json(Some("atlas"), "/api/v1/staff?limit=ten", &admin)
+        .await;
     assert_eq!(status, 422, "{problem}");
-    let (status, problem) = json(
-        app.get(Some("atlas"), "/api/v1/staff?cursor=%%%")
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, problem) = app
+        .get_json(Some("atlas"), "/api/v1/staff?cursor=%%%", &admin)
+        .await;
     assert!(status == 422 || status == 400, "{problem}");
     // Unknown routes and methods are problems too.
     let (status, problem) = json(
@@ -164,34 +149,37 @@ async fn bad_bodies_get_problems_and_write_nothing() {
 #[tokio::test]
 async fn login_input_is_bounded() {
     let app = TestApp::spawn().await;
-    let (status, problem) = json(
-        app.post(Some("atlas"), "/api/v1/auth/token")
-            .json(&json!({"email": "a@atlas.test", "password": "p".repeat(5000)}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, problem) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": "a@atlas.test", "password": "p".repeat(5000)}),
+        )
+        .await;
     assert_eq!(
         (status, problem["errors"][0]["field"].as_str()),
         (422, Some("password"))
     );
-    let (status, _) = json(
-        app.post(Some("atlas"), "/api/v1/auth/token")
-            .json(&json!({"email": "a@atlas.test"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": "a@atlas.test"}),
+        )
+        .await;
     assert_eq!(status, 422);
-    let (status, _) = json(
-        app.post(Some("atlas"), "/api/v1/auth/refresh")
-            .json(&json!({"refresh_token": "x".repeat(500)}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": "x".repeat(500)}),
+        )
+        .await;
     assert_eq!(status, 422);
 }

@@ -144,3 +144,23 @@ async fn cli_and_server_write_concurrently() {
     );
     assert!(!app.log().contains("database is locked"));
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let app = TestApp::spawn_with(&[("TESSERA_LOG__FORMAT", "json")]).await;
+    assert_eq!(
+        app.get(None, "/healthz").send().await.unwrap().status(),
+        200
+    );
+    let log = app.log();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let entry: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert!(
+            entry["timestamp"].is_string() && entry["level"].is_string(),
+            "{line}"
+        );
+    }
+}

@@ -38,14 +38,9 @@ async fn every_tenant_scoped_route_hides_other_brands() {
     let app = TestApp::spawn().await;
     let atlas_admin = app.token("atlas", "admin").await;
     let lumiere_admin = app.token("lumiere", "admin").await;
-    let (_, lumiere_staff) = json(
-        app.get(Some("lumiere"), "/api/v1/staff")
-            .bearer_auth(&lumiere_admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, lumiere_staff) = app
+        .get_json(Some("lumiere"), "/api/v1/staff", &lumiere_admin)
+        .await;
     let lumiere_ids: Vec<String> = lumiere_staff["data"]
         .as_array()
         .unwrap()
@@ -57,14 +52,9 @@ async fn every_tenant_scoped_route_hides_other_brands() {
         .find(|id| !id.is_empty())
         .unwrap()
         .clone();
-    let (_, atlas_staff) = json(
-        app.get(Some("atlas"), "/api/v1/staff")
-            .bearer_auth(&atlas_admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, atlas_staff) = app
+        .get_json(Some("atlas"), "/api/v1/staff", &atlas_admin)
+        .await;
     let own_id = atlas_staff["data"]
         .as_array()
         .unwrap()
@@ -122,14 +112,7 @@ async fn every_tenant_scoped_route_hides_other_brands() {
                     assert_eq!(status, 200, "{method} {url} with the brand's own id");
                 }
             } else if method == "get" {
-                let (status, list) = json(
-                    app.get(Some("atlas"), path)
-                        .bearer_auth(&atlas_admin)
-                        .send()
-                        .await
-                        .unwrap(),
-                )
-                .await;
+                let (status, list) = app.get_json(Some("atlas"), path, &atlas_admin).await;
                 assert_eq!(status, 200, "{path}: {list}");
                 let text = list.to_string();
                 if let Some(rows) = list["data"].as_array() {
@@ -169,12 +152,8 @@ async fn every_tenant_scoped_route_hides_other_brands() {
     assert_eq!(status[0].as_deref(), Some("active"));
     // And a brand's token is refused on another brand's host altogether.
     assert_eq!(
-        app.get(Some("lumiere"), "/api/v1/staff")
-            .bearer_auth(&atlas_admin)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get_status(Some("lumiere"), "/api/v1/staff", &atlas_admin)
+            .await,
         401
     );
 }

@@ -26,48 +26,52 @@ async fn invite_accept_manage_deactivate() {
     let token = invited["invitation"]["token"].as_str().unwrap().to_owned();
 
     // Invited accounts cannot log in; the invitation sets the password, once.
-    let (status, _) = json(
-        app.post(Some("atlas"), "/api/v1/auth/token")
-            .json(&json!({"email": "nadia.b@atlas.test", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": "nadia.b@atlas.test", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(status, 401);
-    let (status, problem) = json(
-        app.post(Some("atlas"), "/api/v1/auth/accept-invite")
-            .json(&json!({"token": token, "password": "short"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, problem) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/accept-invite",
+            None,
+            &json!({"token": token, "password": "short"}),
+        )
+        .await;
     assert_eq!(
         (status, problem["errors"][0]["field"].as_str()),
         (422, Some("password"))
     );
-    let (status, _) = json(
-        app.post(Some("lumiere"), "/api/v1/auth/accept-invite")
-            .json(&json!({"token": token, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("lumiere"),
+            "/api/v1/auth/accept-invite",
+            None,
+            &json!({"token": token, "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(status, 401, "an invitation only works on its own brand");
     let accept = app
         .post(Some("atlas"), "/api/v1/auth/accept-invite")
         .json(&json!({"token": token, "password": PASSWORD}));
     assert_eq!(accept.send().await.unwrap().status(), 204);
-    let (status, problem) = json(
-        app.post(Some("atlas"), "/api/v1/auth/accept-invite")
-            .json(&json!({"token": token, "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, problem) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/accept-invite",
+            None,
+            &json!({"token": token, "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(
         (status, problem["code"].as_str()),
         (401, Some("invalid_invitation")),
@@ -76,12 +80,8 @@ async fn invite_accept_manage_deactivate() {
     let nadia = app.login(Some("atlas"), "nadia.b@atlas.test").await;
     // Her principal is now in the server's cache; deactivation below must still apply on her next request.
     assert_eq!(
-        app.get(Some("atlas"), "/api/v1/me")
-            .bearer_auth(&nadia.access)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get_status(Some("atlas"), "/api/v1/me", &nadia.access)
+            .await,
         200
     );
 
@@ -132,14 +132,7 @@ async fn invite_accept_manage_deactivate() {
     );
 
     // An admin cannot lock themself out.
-    let (_, me) = json(
-        app.get(Some("atlas"), "/api/v1/me")
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, me) = app.get_json(Some("atlas"), "/api/v1/me", &admin).await;
     let admin_id = me["account"]["id"].as_str().unwrap();
     let (status, problem) = json(
         app.post(
@@ -184,31 +177,29 @@ async fn invite_accept_manage_deactivate() {
         (status, body["status"].as_str()),
         (200, Some("deactivated"))
     );
-    let (status, _) = json(
-        app.post(Some("atlas"), "/api/v1/auth/token")
-            .json(&json!({"email": "nadia.b@atlas.test", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": "nadia.b@atlas.test", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(status, 401);
-    let (status, _) = json(
-        app.post(Some("atlas"), "/api/v1/auth/refresh")
-            .json(&json!({"refresh_token": nadia.refresh}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": nadia.refresh}),
+        )
+        .await;
     assert_eq!(status, 401);
     assert_eq!(
-        app.get(Some("atlas"), "/api/v1/me")
-            .bearer_auth(&nadia.access)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get_status(Some("atlas"), "/api/v1/me", &nadia.access)
+            .await,
         401
     );
 
@@ -223,12 +214,8 @@ async fn invite_accept_manage_deactivate() {
     .await;
     let member_id = members["account"]["id"].as_str().unwrap();
     assert_eq!(
-        app.get(Some("atlas"), &format!("/api/v1/staff/{member_id}"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.get_status(Some("atlas"), &format!("/api/v1/staff/{member_id}"), &admin)
+            .await,
         404
     );
 }
@@ -258,14 +245,7 @@ async fn staff_list_pages_with_cursors() {
             Some(c) => format!("/api/v1/staff?limit=3&cursor={c}"),
             None => "/api/v1/staff?limit=3".to_owned(),
         };
-        let (status, page) = json(
-            app.get(Some("forge"), &path)
-                .bearer_auth(&admin)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, page) = app.get_json(Some("forge"), &path, &admin).await;
         assert_eq!(status, 200, "{page}");
         let rows = page["data"].as_array().unwrap();
         assert!(rows.len() <= 3);

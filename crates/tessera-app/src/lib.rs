@@ -18,6 +18,7 @@ pub mod staff;
 pub mod tenants;
 mod throttle;
 pub mod users;
+pub mod views;
 
 use std::sync::Arc;
 

@@ -12,29 +12,11 @@ use tessera_store::{Scoped, TxMode};
 
 use crate::auth::{authorize, Principal};
 use crate::pagination::{Page, PageRequest};
+use crate::views::{self, AccountView};
 use crate::{naive, token_hash, tokens_random, App, AppError, AppResult, Ctx};
 
 /// Roles that make an account "staff" for listings.
 pub const STAFF_ROLES: &[&str] = &["admin", "staff", "pro", "sales_rep", "affiliate"];
-
-/// A staff account as the API shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct StaffView {
-    /// Id.
-    pub id: String,
-    /// E-mail address.
-    pub email: String,
-    /// Display name.
-    pub display_name: String,
-    /// Roles.
-    pub roles: Vec<String>,
-    /// A pro's specialty.
-    pub specialty: Option<String>,
-    /// `invited`, `active` or `deactivated`.
-    pub status: String,
-    /// Created.
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
 
 /// An invitation to send to the new staff member.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -49,7 +31,7 @@ pub struct Invitation {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InvitedStaff {
     /// The new account.
-    pub staff: StaffView,
+    pub staff: AccountView,
     /// Its invitation.
     pub invitation: Invitation,
 }
@@ -137,19 +119,6 @@ pub fn validate_roles(
     errors.into_result().map(|()| (roles, specialty))
 }
 
-fn view(s: &mut Scoped<'_>, row: accounts::AccountRow) -> AppResult<StaffView> {
-    let roles = accounts::roles(s, &row.id)?;
-    Ok(StaffView {
-        id: row.id,
-        email: row.email,
-        display_name: row.display_name,
-        roles,
-        specialty: row.specialty,
-        status: row.status,
-        created_at: tessera_store::utc(row.created_at),
-    })
-}
-
 /// The account `id` if it is staff of this tenant; anything else (a member, another tenant's id) is not found.
 fn find_staff(s: &mut Scoped<'_>, id: &str) -> AppResult<accounts::AccountRow> {
     let row = accounts::find(s, id)?.ok_or(AppError::NotFound("staff member"))?;
@@ -170,7 +139,7 @@ fn tenant_only(ctx: &Ctx) -> AppResult<String> {
 
 impl App {
     /// A page of the brand's staff.
-    pub async fn list_staff(&self, ctx: &Ctx, page: PageRequest) -> AppResult<Page<StaffView>> {
+    pub async fn list_staff(&self, ctx: &Ctx, page: PageRequest) -> AppResult<Page<AccountView>> {
         let tenant = tenant_only(ctx)?;
         let ctx = ctx.clone();
         let app = self.clone();
@@ -183,32 +152,15 @@ impl App {
                     page.after.as_deref(),
                     page.limit + 1,
                 )?;
-                let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-                let roles = accounts::roles_of(s, &ids)?;
-                let views = rows
-                    .into_iter()
-                    .map(|row| StaffView {
-                        roles: roles
-                            .iter()
-                            .filter(|(id, _)| *id == row.id)
-                            .map(|(_, r)| r.clone())
-                            .collect(),
-                        id: row.id,
-                        email: row.email,
-                        display_name: row.display_name,
-                        specialty: row.specialty,
-                        status: row.status,
-                        created_at: tessera_store::utc(row.created_at),
-                    })
-                    .collect();
-                Ok(Page::from_rows(views, page.limit, |v: &StaffView| &v.id))
+                let views = views::with_roles(s, rows)?;
+                Ok(Page::from_rows(views, page.limit, |v: &AccountView| &v.id))
             })
         })
         .await
     }
 
     /// One staff member.
-    pub async fn get_staff(&self, ctx: &Ctx, id: &str) -> AppResult<StaffView> {
+    pub async fn get_staff(&self, ctx: &Ctx, id: &str) -> AppResult<AccountView> {
         let tenant = tenant_only(ctx)?;
         let (ctx, id) = (ctx.clone(), id.to_owned());
         let app = self.clone();
@@ -216,7 +168,7 @@ impl App {
             db.scoped(&tenant, TxMode::Read, |s| {
                 authorize(app.principals(), s, &ctx, Permission::StaffRead)?;
                 let row = find_staff(s, &id)?;
-                view(s, row)
+                Ok(views::one(s, row)?)
             })
         })
         .await
@@ -288,7 +240,7 @@ impl App {
                             created_at: naive(now),
                         },
                     )?;
-                    view(s, row)
+                    Ok(views::one(s, row)?)
                 })
             })
             .await?;
@@ -304,7 +256,7 @@ impl App {
         ctx: &Ctx,
         id: &str,
         input: UpdateStaff,
-    ) -> AppResult<StaffView> {
+    ) -> AppResult<AccountView> {
         let view = self.update_staff_in_db(ctx, id, input).await?;
         self.principals().evict(ctx.realm.key(), &view.id);
         Ok(view)
@@ -315,7 +267,7 @@ impl App {
         ctx: &Ctx,
         id: &str,
         input: UpdateStaff,
-    ) -> AppResult<StaffView> {
+    ) -> AppResult<AccountView> {
         let tenant = tenant_only(ctx)?;
         let mut errors = FieldErrors::default();
         let name = match &input.display_name {
@@ -355,20 +307,20 @@ impl App {
                     accounts::set_roles(s, &row.id, &names)?;
                 }
                 let row = find_staff(s, &id)?;
-                view(s, row)
+                Ok(views::one(s, row)?)
             })
         })
         .await
     }
 
     /// Deactivates a staff member: they can no longer log in, and their refresh tokens are revoked.
-    pub async fn deactivate_staff(&self, ctx: &Ctx, id: &str) -> AppResult<StaffView> {
+    pub async fn deactivate_staff(&self, ctx: &Ctx, id: &str) -> AppResult<AccountView> {
         let view = self.deactivate_staff_in_db(ctx, id).await?;
         self.principals().evict(ctx.realm.key(), &view.id);
         Ok(view)
     }
 
-    async fn deactivate_staff_in_db(&self, ctx: &Ctx, id: &str) -> AppResult<StaffView> {
+    async fn deactivate_staff_in_db(&self, ctx: &Ctx, id: &str) -> AppResult<AccountView> {
         let tenant = tenant_only(ctx)?;
         let now = self.clock().now();
         let (ctx, id) = (ctx.clone(), id.to_owned());
@@ -386,7 +338,7 @@ impl App {
                 accounts::update(s, &row.id, &changes)?;
                 tokens::revoke_subject(s, &row.id)?;
                 let row = find_staff(s, &id)?;
-                view(s, row)
+                Ok(views::one(s, row)?)
             })
         })
         .await

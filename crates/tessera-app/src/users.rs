@@ -2,7 +2,6 @@
 //! set roles, reset passwords. These run in the system context (a listed use: CLI maintenance), since the
 //! operator at the server's console acts for every brand.
 
-use serde::Serialize;
 use tessera_domain::ids::IdKind;
 use tessera_domain::values::{DisplayName, EmailAddress, NewPassword};
 use tessera_domain::FieldErrors;
@@ -10,6 +9,7 @@ use tessera_store::models::{accounts, operators, persons, tokens};
 use tessera_store::TxMode;
 
 use crate::staff::validate_roles;
+use crate::views::{self, AccountView};
 use crate::{naive, App, AppError, AppResult};
 
 /// Where an account lives: a brand, or the group (operators).
@@ -38,23 +38,6 @@ pub struct CreateUser {
     pub password: NewPassword,
 }
 
-/// An account as the CLI lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct UserView {
-    /// Id.
-    pub id: String,
-    /// E-mail address.
-    pub email: String,
-    /// Display name.
-    pub display_name: String,
-    /// Roles.
-    pub roles: Vec<String>,
-    /// A pro's specialty.
-    pub specialty: Option<String>,
-    /// Status.
-    pub status: String,
-}
-
 impl App {
     fn tenant_id_of(&self, slug: &str) -> AppResult<String> {
         self.tenants()
@@ -64,7 +47,7 @@ impl App {
     }
 
     /// Creates an account (or an operator). Fails with `email_taken` when the address is used in that realm.
-    pub async fn create_user(&self, input: CreateUser) -> AppResult<UserView> {
+    pub async fn create_user(&self, input: CreateUser) -> AppResult<AccountView> {
         let mut errors = FieldErrors::default();
         let email = errors.check("email", EmailAddress::parse(&input.email));
         let name = errors.check("display_name", DisplayName::parse(&input.display_name));
@@ -117,14 +100,7 @@ impl App {
                             updated_at: now,
                         };
                         operators::insert(sys, &row)?;
-                        Ok(UserView {
-                            id: row.id,
-                            email: row.email,
-                            display_name: row.display_name,
-                            roles: vec!["operator".into()],
-                            specialty: None,
-                            status: row.status,
-                        })
+                        Ok(AccountView::operator(row))
                     }
                     Some(tenant_id) => {
                         let mut s = sys.scoped(&tenant_id);
@@ -145,14 +121,10 @@ impl App {
                         };
                         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                         accounts::insert(&mut s, &row, &names)?;
-                        Ok(UserView {
-                            id: row.id,
-                            email: row.email,
-                            display_name: row.display_name,
-                            roles: names.iter().map(|r| (*r).to_owned()).collect(),
-                            specialty: row.specialty,
-                            status: row.status,
-                        })
+                        Ok(AccountView::new(
+                            row,
+                            names.iter().map(|r| (*r).to_owned()).collect(),
+                        ))
                     }
                 }
             })
@@ -161,7 +133,7 @@ impl App {
     }
 
     /// Every account of a brand, or every operator.
-    pub async fn list_users(&self, realm: UserRealm) -> AppResult<Vec<UserView>> {
+    pub async fn list_users(&self, realm: UserRealm) -> AppResult<Vec<AccountView>> {
         let tenant_id = match &realm {
             UserRealm::Tenant(slug) => Some(self.tenant_id_of(slug)?),
             UserRealm::Operator => None,
@@ -170,14 +142,7 @@ impl App {
             db.system(TxMode::Read, |sys| match tenant_id {
                 None => Ok(operators::list(sys.conn())?
                     .into_iter()
-                    .map(|o| UserView {
-                        id: o.id,
-                        email: o.email,
-                        display_name: o.display_name,
-                        roles: vec!["operator".into()],
-                        specialty: None,
-                        status: o.status,
-                    })
+                    .map(AccountView::operator)
                     .collect()),
                 Some(tenant_id) => {
                     let mut s = sys.scoped(&tenant_id);
@@ -193,22 +158,7 @@ impl App {
                         let Some(last) = rows.last().map(|r| r.id.clone()) else {
                             break;
                         };
-                        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-                        let roles = accounts::roles_of(&mut s, &ids)?;
-                        all.extend(rows.into_iter().map(|r| {
-                            UserView {
-                                roles: roles
-                                    .iter()
-                                    .filter(|(id, _)| *id == r.id)
-                                    .map(|(_, role)| role.clone())
-                                    .collect(),
-                                id: r.id,
-                                email: r.email,
-                                display_name: r.display_name,
-                                specialty: r.specialty,
-                                status: r.status,
-                            }
-                        }));
+                        all.extend(views::with_roles(&mut s, rows)?);
                         after = Some(last);
                     }
                     Ok::<_, AppError>(all)
@@ -225,7 +175,7 @@ impl App {
         email: &str,
         roles: Vec<String>,
         specialty: Option<String>,
-    ) -> AppResult<UserView> {
+    ) -> AppResult<AccountView> {
         let tenant_id = self.tenant_id_of(slug)?;
         let email = EmailAddress::parse(email).map_err(|e| AppError::invalid("email", e))?;
         let (roles, specialty) = validate_roles(&roles, specialty.as_deref(), false)?;
@@ -247,14 +197,10 @@ impl App {
                         ..Default::default()
                     },
                 )?;
-                Ok(UserView {
-                    id: row.id,
-                    email: row.email,
-                    display_name: row.display_name,
-                    roles: names.iter().map(|r| (*r).to_owned()).collect(),
-                    specialty,
-                    status: row.status,
-                })
+                let mut view =
+                    AccountView::new(row, names.iter().map(|r| (*r).to_owned()).collect());
+                view.specialty = specialty;
+                Ok(view)
             })
         })
         .await

@@ -32,13 +32,7 @@ pub fn run_pending(url: &str) -> StoreResult<Vec<String>> {
                 .map_err(|e| StoreError::Migration(format!("{}: {e}", dir.display())))?;
         }
     }
-    let manager = ConnectionManager {
-        url: url.to_owned(),
-        backend,
-        as_app_role: false,
-        sqlite_busy_timeout_ms: 30_000,
-    };
-    let mut conn = manager.open()?;
+    let mut conn = open_as_owner(url)?;
     let ran: Result<Vec<String>, _> = match &mut conn {
         DbConnection::Postgres(c) => {
             // One migrator at a time, however many processes start together.
@@ -61,6 +55,23 @@ pub fn run_pending(url: &str) -> StoreResult<Vec<String>> {
         .filter(|m| ran.iter().any(|v| v.replace('-', "") == m.version))
         .map(|m| m.name)
         .collect())
+}
+
+/// One connection as the URL's own role (the owner), for migrations and their status.
+fn open_as_owner(url: &str) -> StoreResult<DbConnection> {
+    let backend = Backend::from_url(url)?;
+    ConnectionManager {
+        url: url.to_owned(),
+        backend,
+        as_app_role: false,
+        sqlite_busy_timeout_ms: 30_000,
+    }
+    .open()
+}
+
+/// The status of the database at `url` (see [`status`]), read as the URL's own role.
+pub fn status_at(url: &str) -> StoreResult<Vec<MigrationState>> {
+    status(&mut open_as_owner(url)?)
 }
 
 #[derive(diesel::QueryableByName)]

@@ -6,7 +6,8 @@ use axum::response::Response;
 use axum::Json;
 use serde::{Deserialize, Deserializer};
 use tessera_app::pagination::{Page, PageRequest};
-use tessera_app::staff::{InviteStaff, InvitedStaff, StaffView, UpdateStaff};
+use tessera_app::staff::{InviteStaff, InvitedStaff, UpdateStaff};
+use tessera_app::views::AccountView;
 use tessera_app::{App, AppError};
 
 use crate::extract::{ApiJson, ApiQuery, GroupCapableCaller, IdempotencyKey};
@@ -58,12 +59,12 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<S
 
 /// `GET /api/v1/staff`: a page of the brand's staff.
 #[utoipa::path(get, path = "/api/v1/staff", tag = "staff", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = Page<StaffView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Page<AccountView>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list_staff(
     State(app): State<App>,
     caller: GroupCapableCaller,
     ApiQuery(query): ApiQuery<PageQuery>,
-) -> Result<Json<Page<StaffView>>, ApiError> {
+) -> Result<Json<Page<AccountView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     Ok(Json(app.list_staff(&caller.0, page).await?))
 }
@@ -106,25 +107,25 @@ pub async fn invite_staff(
 /// `GET /api/v1/staff/{id}`: one staff member.
 #[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "staff", security(("bearer" = [])),
     params(("id" = String, Path, description = "Account id")),
-    responses((status = 200, body = StaffView), (status = 404, body = Problem)))]
+    responses((status = 200, body = AccountView), (status = 404, body = Problem)))]
 pub async fn get_staff(
     State(app): State<App>,
     caller: GroupCapableCaller,
     Path(id): Path<String>,
-) -> Result<Json<StaffView>, ApiError> {
+) -> Result<Json<AccountView>, ApiError> {
     Ok(Json(app.get_staff(&caller.0, &id).await?))
 }
 
 /// `PATCH /api/v1/staff/{id}`: change name, roles or specialty.
 #[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", security(("bearer" = [])), request_body = UpdateRequest,
     params(("id" = String, Path, description = "Account id")),
-    responses((status = 200, body = StaffView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = AccountView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_staff(
     State(app): State<App>,
     caller: GroupCapableCaller,
     Path(id): Path<String>,
     body: ApiJson<UpdateRequest>,
-) -> Result<Json<StaffView>, ApiError> {
+) -> Result<Json<AccountView>, ApiError> {
     let request = body.value;
     let input = UpdateStaff {
         display_name: request.display_name,
@@ -137,11 +138,11 @@ pub async fn update_staff(
 /// `POST /api/v1/staff/{id}/deactivate`: deactivate a staff member and revoke their sessions.
 #[utoipa::path(post, path = "/api/v1/staff/{id}/deactivate", tag = "staff", security(("bearer" = [])),
     params(("id" = String, Path, description = "Account id")),
-    responses((status = 200, body = StaffView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = AccountView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn deactivate_staff(
     State(app): State<App>,
     caller: GroupCapableCaller,
     Path(id): Path<String>,
-) -> Result<Json<StaffView>, ApiError> {
+) -> Result<Json<AccountView>, ApiError> {
     Ok(Json(app.deactivate_staff(&caller.0, &id).await?))
 }
