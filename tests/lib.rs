@@ -21,6 +21,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 pub const PASSWORD: &str = "correct-horse-battery";
 /// Brands of `tenants/`.
 pub const BRANDS: [&str; 3] = ["atlas", "lumiere", "forge"];
+/// The master key every test process gets.
+pub const TEST_MASTER_KEY: &str = "dGVzc2VyYS10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXM=";
 /// The operator of the test databases.
 pub const OPERATOR_EMAIL: &str = "ops@tessera.test";
 
@@ -77,6 +79,8 @@ pub fn base_env() -> Vec<(String, String)> {
         ("TESSERA_SERVER__TENANT_REFRESH_SECS", "1"),
         ("TESSERA_SERVER__SHUTDOWN_GRACE_SECS", "5"),
         ("TESSERA_LOG__FILTER", "info,tower_http=warn"),
+        // A fixed master key for the test databases (32 bytes, base64); never a production key.
+        ("TESSERA_SECRETS__MASTER_KEY", TEST_MASTER_KEY),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -197,6 +197,8 @@ pub enum UserCommand {
 /// `tessera keys ...`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
+    /// Print a new random master key (base64) for secrets.master_key. Nothing is stored.
+    MasterKey,
     /// Retire the current key, promote the next one and create a new next key.
     Rotate {
         /// Print JSON.

@@ -51,6 +51,10 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
         Command::Migrate { status, json } => migrate(&settings, status, json).await,
         Command::Tenant(command) => tenant(settings, command).await,
         Command::User(command) => user(settings, command).await,
+        Command::Keys(KeysCommand::MasterKey) => {
+            println!("{}", tessera_app::sealing::MasterKey::generate());
+            Ok(())
+        }
         Command::Keys(KeysCommand::Rotate { json }) => {
             let app = open_app(settings).await?;
             let rotation = app.rotate_keys().await?;

@@ -54,6 +54,9 @@ pub async fn run(
         settings.database.url = SecretString::from(format!("sqlite://{}", path.display()));
     }
     settings.server.listen = listen;
+    if settings.secrets.master_key.is_none() {
+        settings.secrets.master_key = Some(demo_master_key(data_dir)?);
+    }
     let url = settings.database.url.expose_secret().to_owned();
     let ran =
         tokio::task::spawn_blocking(move || tessera_store::migrate::run_pending(&url)).await??;
@@ -74,6 +77,28 @@ pub async fn run(
     let created = seed(&app).await?;
     print_banner(&app, created);
     crate::commands::serve(app).await
+}
+
+/// The demo's master key, kept beside its database in `master.key` (readable by its owner only) and made on
+/// the first run. Production keeps the master key out of the data folder: see the README.
+fn demo_master_key(data_dir: &Path) -> anyhow::Result<SecretString> {
+    let path = data_dir.join("master.key");
+    if !path.exists() {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
+            .open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        std::io::Write::write_all(
+            &mut file,
+            tessera_app::sealing::MasterKey::generate().as_bytes(),
+        )?;
+    }
+    let key = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(SecretString::from(key.trim().to_owned()))
 }
 
 /// Creates whatever demo account is missing; returns how many were created.

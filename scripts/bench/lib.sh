@@ -27,6 +27,9 @@ start_and_wait() {
   return 1
 }
 
+# Benchmarks run with a throwaway master key of their own.
+export TESSERA_SECRETS__MASTER_KEY=${TESSERA_SECRETS__MASTER_KEY:-$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')}
+
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 # wrk_summary OUTPUT: "rps p50 p99" from wrk --latency output (latencies in ms).

@@ -5,23 +5,35 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use tessera_tests::{json, query_column, TestApp, PASSWORD};
 
-/// The current signing key, read from the database as an attacker with a copy of it would (to prove that expiry
-/// and audience are checked, not only the signature).
+/// The current signing key, read from the database and unsealed with the master key, as an attacker holding both
+/// would (to prove that expiry and audience are checked, not only the signature).
 fn current_key(app: &TestApp) -> (String, EncodingKey) {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
     let kid = query_column(
         &app.db.url,
         "SELECT id AS v FROM signing_keys WHERE status = 'current'",
     )[0]
     .clone()
     .unwrap();
-    let der = query_column(
+    let sealed = query_column(
         &app.db.url,
         "SELECT private_key AS v FROM signing_keys WHERE status = 'current'",
     )[0]
     .clone()
     .unwrap();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(der)
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let bytes = b64.decode(sealed.strip_prefix("v1.").unwrap()).unwrap();
+    let cipher =
+        aes_gcm::Aes256Gcm::new_from_slice(&b64.decode(tessera_tests::TEST_MASTER_KEY).unwrap())
+            .unwrap();
+    let der = cipher
+        .decrypt(
+            aes_gcm::Nonce::from_slice(&bytes[..12]),
+            Payload {
+                msg: &bytes[12..],
+                aad: kid.as_bytes(),
+            },
+        )
         .unwrap();
     (kid, EncodingKey::from_ed_der(&der))
 }
@@ -608,5 +620,51 @@ async fn without_the_principal_cache_changes_elsewhere_apply_at_once() {
     assert_eq!(
         app.get_status(Some("forge"), "/api/v1/staff", &staff).await,
         403
+    );
+}
+
+#[tokio::test]
+async fn signing_keys_are_sealed_with_the_master_key() {
+    let app = TestApp::spawn().await;
+    let stored = query_column(&app.db.url, "SELECT private_key AS v FROM signing_keys");
+    assert!(stored.len() >= 2);
+    for key in &stored {
+        let key = key.as_deref().unwrap();
+        assert!(key.starts_with("v1."), "sealed: {key}");
+        // A PKCS#8 Ed25519 key in base64 starts with "MC4CAQAw" or "MFECAQEw"; sealed text never shows it.
+        assert!(!key.contains("MC4CAQAw") && !key.contains("MFECAQEw"));
+    }
+    // Another master key cannot open them: one clear error, nothing changed.
+    let other = "b3RoZXItbWFzdGVyLWtleS0zMi1ieXRlcy1sb25nISE=";
+    let out = tessera_tests::cli(
+        &app.db.url,
+        &["keys", "rotate"],
+        &[("TESSERA_SECRETS__MASTER_KEY", other)],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("wrong master key"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let out = tessera_tests::cli(
+        &app.db.url,
+        &["tenant", "list"],
+        &[("TESSERA_SECRETS__MASTER_KEY", "")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("master_key"));
+    assert_eq!(
+        query_column(&app.db.url, "SELECT private_key AS v FROM signing_keys"),
+        stored
+    );
+    let out = app.cli(&["keys", "master-key"]);
+    let generated = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(&generated)
+            .unwrap()
+            .len(),
+        32
     );
 }

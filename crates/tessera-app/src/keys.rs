@@ -17,6 +17,7 @@ use tessera_domain::ids::IdKind;
 use tessera_store::models::signing_keys::{self, SigningKeyRow};
 use tessera_store::TxMode;
 
+use crate::sealing::MasterKey;
 use crate::{naive, App, AppError, AppResult};
 
 /// The `typ` header of access tokens (RFC 9068).
@@ -217,10 +218,9 @@ impl KeyRing {
     }
 }
 
-fn load(row: &SigningKeyRow) -> AppResult<LoadedKey> {
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(&row.private_key)
-        .map_err(|e| AppError::Internal(format!("key {}: {e}", row.id)))?;
+/// A stored key, its private half opened with the master key (sealed for its own `kid`).
+fn load(row: &SigningKeyRow, master: &MasterKey) -> AppResult<LoadedKey> {
+    let der = master.open(&row.private_key, &row.id)?;
     let decoding = DecodingKey::from_ed_components(&row.public_key)
         .map_err(|e| AppError::Internal(format!("key {}: {e}", row.id)))?;
     Ok(LoadedKey {
@@ -233,16 +233,17 @@ fn load(row: &SigningKeyRow) -> AppResult<LoadedKey> {
     })
 }
 
-/// A freshly generated key row with `status`.
-fn generate(status: &str, now: DateTime<Utc>) -> AppResult<SigningKeyRow> {
+/// A freshly generated key row with `status`, its private half sealed with the master key.
+fn generate(status: &str, now: DateTime<Utc>, master: &MasterKey) -> AppResult<SigningKeyRow> {
     let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
     let der = key
         .to_pkcs8_der()
         .map_err(|e| AppError::Internal(format!("pkcs8: {e}")))?;
+    let id = IdKind::SigningKey.new_id();
     Ok(SigningKeyRow {
-        id: IdKind::SigningKey.new_id(),
+        private_key: master.seal(der.as_bytes(), &id)?,
+        id,
         algorithm: "EdDSA".into(),
-        private_key: base64::engine::general_purpose::STANDARD.encode(der.as_bytes()),
         public_key: base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(key.verifying_key().as_bytes()),
         status: status.into(),
@@ -269,6 +270,7 @@ impl App {
     /// Creates a current and a next key when missing (system context: keys are group-level).
     pub(crate) async fn ensure_signing_keys(&self) -> AppResult<()> {
         let now = self.clock().now();
+        let master = self.master().clone();
         self.blocking(move |db| {
             db.system(TxMode::Write, |sys| {
                 tessera_store::backend::serialize_writers(
@@ -277,10 +279,10 @@ impl App {
                 )?;
                 let keys = signing_keys::list_locked(sys)?;
                 if !keys.iter().any(|k| k.status == "current") {
-                    signing_keys::insert(sys, &generate("current", now)?)?;
+                    signing_keys::insert(sys, &generate("current", now, &master)?)?;
                 }
                 if !keys.iter().any(|k| k.status == "next") {
-                    signing_keys::insert(sys, &generate("next", now)?)?;
+                    signing_keys::insert(sys, &generate("next", now, &master)?)?;
                 }
                 Ok::<(), AppError>(())
             })
@@ -293,7 +295,10 @@ impl App {
         let rows = self
             .blocking(|db| Ok(db.with_conn(signing_keys::list)?))
             .await?;
-        let loaded = rows.iter().map(load).collect::<AppResult<Vec<_>>>()?;
+        let loaded = rows
+            .iter()
+            .map(|row| load(row, self.master()))
+            .collect::<AppResult<Vec<_>>>()?;
         self.keys().replace(loaded);
         Ok(())
     }
@@ -302,6 +307,7 @@ impl App {
     /// an access token's lifetime are deleted. Other server instances pick the change up within seconds.
     pub async fn rotate_keys(&self) -> AppResult<Rotation> {
         let now = self.clock().now();
+        let master = self.master().clone();
         let ttl = Duration::seconds(self.settings().auth.access_token_ttl_secs);
         let rotation = self
             .blocking(move |db| {
@@ -324,12 +330,12 @@ impl App {
                             next.id.clone()
                         }
                         None => {
-                            let row = generate("current", now)?;
+                            let row = generate("current", now, &master)?;
                             signing_keys::insert(sys, &row)?;
                             row.id
                         }
                     };
-                    let next = generate("next", now)?;
+                    let next = generate("next", now, &master)?;
                     signing_keys::insert(sys, &next)?;
                     let deleted = signing_keys::delete_retired_before(
                         sys,

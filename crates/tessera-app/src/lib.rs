@@ -14,6 +14,7 @@ pub mod keys;
 pub mod me;
 pub mod pagination;
 pub mod passwords;
+pub mod sealing;
 pub mod staff;
 pub mod tenants;
 mod throttle;
@@ -42,6 +43,7 @@ struct AppInner {
     passwords: passwords::Passwords,
     throttle: throttle::LoginThrottle,
     principals: auth::PrincipalCache,
+    master: sealing::MasterKey,
     clock: Arc<dyn Clock>,
 }
 
@@ -64,6 +66,7 @@ impl App {
         let db = tokio::task::spawn_blocking(move || Database::connect(&url, &options))
             .await
             .map_err(|e| AppError::Internal(e.to_string()))??;
+        let master = sealing::MasterKey::parse(settings.secrets.master_key.as_ref())?;
         let passwords = passwords::Passwords::new(&settings.auth)?;
         let throttle = throttle::LoginThrottle::new(
             settings.auth.max_failed_logins,
@@ -81,6 +84,7 @@ impl App {
                 passwords,
                 throttle,
                 principals,
+                master,
                 clock,
             }),
         };
@@ -112,6 +116,11 @@ impl App {
     /// What this process read of callers recently.
     pub fn principals(&self) -> &auth::PrincipalCache {
         &self.inner.principals
+    }
+
+    /// The master key.
+    pub fn master(&self) -> &sealing::MasterKey {
+        &self.inner.master
     }
 
     /// The clock.

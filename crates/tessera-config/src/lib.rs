@@ -38,6 +38,9 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Key material.
+    #[serde(default)]
+    pub secrets: SecretsSettings,
     /// Folder of tenant files applied by `tessera demo`.
     pub tenants_dir: PathBuf,
 }
@@ -110,6 +113,16 @@ pub struct Argon2Settings {
     pub iterations: u32,
     /// Lanes.
     pub parallelism: u32,
+}
+
+/// Key material.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsSettings {
+    /// The master key: 32 random bytes, base64 (`tessera keys master-key` makes one). It seals the token-signing
+    /// keys stored in the database, and later the per-tenant data keys. Never stored in the database or in
+    /// backups; keep it in the environment (`TESSERA_SECRETS__MASTER_KEY`) or a secret manager.
+    pub master_key: Option<SecretString>,
 }
 
 /// Logging settings.
@@ -280,6 +293,9 @@ impl Settings {
                 },
             },
             "log": { "format": self.log.format, "filter": self.log.filter },
+            "secrets": {
+                "master_key": self.secrets.master_key.as_ref().map(|_| "[redacted]"),
+            },
         })
     }
 }
