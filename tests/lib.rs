@@ -618,3 +618,17 @@ pub fn pg_connect(url: &str) -> diesel::PgConnection {
     };
     diesel::PgConnection::establish(&url).unwrap_or_else(|e| panic!("{url}: {e}"))
 }
+
+/// Runs one SQL statement as the database owner (for tampering with what the server wrote).
+pub fn execute(url: &str, sql: &str) {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    } else {
+        diesel::sql_query(sql)
+            .execute(&mut pg_connect(url))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}

@@ -76,6 +76,9 @@ pub enum Command {
     /// Settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -213,6 +216,45 @@ pub enum ConfigCommand {
     /// Print the effective settings, secrets redacted.
     Show {
         /// Print compact JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which chains an audit command reads: one brand, the group, or (for verify) all.
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct AuditRealmArgs {
+    /// A brand's slug.
+    #[arg(long, value_name = "SLUG")]
+    pub tenant: Option<String>,
+    /// The group realm (operators, tenants, keys).
+    #[arg(long)]
+    pub group: bool,
+}
+
+/// `tessera audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chains and name the first entry that does not fit (every chain when no realm is given).
+    Verify {
+        #[command(flatten)]
+        realm: AuditRealmArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the newest entries of a chain.
+    List {
+        #[command(flatten)]
+        realm: AuditRealmArgs,
+        /// Only this action.
+        #[arg(long)]
+        action: Option<String>,
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },

@@ -12,7 +12,8 @@ use tessera_config::{LogFormat, Settings};
 use tessera_domain::values::NewPassword;
 
 use crate::args::{
-    Cli, Command, ConfigCommand, KeysCommand, LogFormatArg, RealmArgs, TenantCommand, UserCommand,
+    AuditCommand, AuditRealmArgs, Cli, Command, ConfigCommand, KeysCommand, LogFormatArg,
+    RealmArgs, TenantCommand, UserCommand,
 };
 use crate::output;
 
@@ -79,6 +80,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Audit(command) => audit(settings, command).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -407,4 +409,106 @@ fn man(out: Option<std::path::PathBuf>) -> anyhow::Result<()> {
         None => clap_mangen::Man::new(command).render(&mut std::io::stdout())?,
     }
     Ok(())
+}
+
+fn audit_realm(
+    app: &App,
+    args: &AuditRealmArgs,
+) -> anyhow::Result<Option<tessera_domain::realm::Realm>> {
+    use tessera_domain::realm::Realm;
+    Ok(match (&args.tenant, args.group) {
+        (Some(slug), _) => Some(
+            app.tenants()
+                .by_slug(slug)
+                .with_context(|| format!("no tenant {slug:?}"))?
+                .realm(),
+        ),
+        (None, true) => Some(Realm::Group),
+        (None, false) => None,
+    })
+}
+
+async fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> {
+    let app = open_app(settings).await?;
+    match command {
+        AuditCommand::Verify { realm, json } => {
+            let realms = audit_realm(&app, &realm)?.map(|r| vec![r]);
+            let reports = app.verify_audit(realms).await?;
+            if json {
+                output::json(&reports)?;
+            } else {
+                for report in &reports {
+                    match &report.broken {
+                        None => {
+                            println!("{}: {} entries, chain intact", report.name, report.entries)
+                        }
+                        Some(b) => println!(
+                            "{}: BROKEN at entry {} ({}): {}",
+                            report.name,
+                            b.seq,
+                            b.id.as_deref().unwrap_or("missing"),
+                            b.reason
+                        ),
+                    }
+                }
+            }
+            match reports.iter().find(|r| r.broken.is_some()) {
+                Some(r) => {
+                    let b = r.broken.as_ref().map(|b| {
+                        (
+                            b.seq,
+                            b.id.clone().unwrap_or_else(|| "missing".into()),
+                            b.reason.clone(),
+                        )
+                    });
+                    let (seq, id, reason) = b.unwrap_or_default();
+                    bail!(
+                        "the audit chain of {} breaks at entry {seq} ({id}): {reason}",
+                        r.name
+                    )
+                }
+                None => Ok(()),
+            }
+        }
+        AuditCommand::List {
+            realm,
+            action,
+            limit,
+            json,
+        } => {
+            let realm = audit_realm(&app, &realm)?.unwrap_or(tessera_domain::realm::Realm::Group);
+            let filter = tessera_store::models::audit::AuditFilter {
+                action,
+                ..Default::default()
+            };
+            let entries = app
+                .audit_entries(realm, filter, limit.clamp(1, 10_000))
+                .await?;
+            if json {
+                return output::json(&entries);
+            }
+            let rows: Vec<Vec<String>> = entries
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.seq.to_string(),
+                        e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        e.action.clone(),
+                        format!(
+                            "{}:{}",
+                            e.actor_kind,
+                            e.actor_id.clone().unwrap_or_default()
+                        ),
+                        format!(
+                            "{}:{}",
+                            e.target_kind.clone().unwrap_or_default(),
+                            e.target_id.clone().unwrap_or_default()
+                        ),
+                    ]
+                })
+                .collect();
+            output::table(&["seq", "at", "action", "actor", "target"], &rows);
+            Ok(())
+        }
+    }
 }

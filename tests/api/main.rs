@@ -2,6 +2,7 @@
 //! database of the backend named by `TESSERA_TEST_BACKEND`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
 mod auth;
 mod bad_input;
 mod cli;

@@ -14,6 +14,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/logout"),
     ("post", "/api/v1/auth/accept-invite"),
     ("get", "/api/v1/me"),
+    ("get", "/api/v1/audit"),
     ("get", "/api/v1/staff"),
     ("post", "/api/v1/staff"),
     ("get", "/api/v1/staff/{id}"),

@@ -9,6 +9,7 @@ use tessera_domain::values::{EmailAddress, NewPassword};
 use tessera_store::models::{accounts, operators, tokens};
 use tessera_store::{Scoped, TxMode};
 
+use crate::audit::{self, Event};
 use crate::{naive, token_hash, tokens_random, Actor, ActorKind, App, AppError, AppResult, Ctx};
 
 /// What a successful login or refresh returns.
@@ -278,16 +279,17 @@ impl App {
             .await?;
         let stored_hash = found.as_ref().and_then(|(_, _, hash, _)| hash.clone());
         let verified = self.inner.passwords.verify(password, stored_hash).await?;
-        let Some((subject, kind, _, roles)) = found.filter(|_| verified) else {
+        let Some((subject, kind, _, roles)) = found.clone().filter(|_| verified) else {
             self.inner.throttle.record_failure(&keys);
             tracing::info!(realm = ctx.realm.key(), request_id = %ctx.request_id, "failed login");
+            // The known account is named by id; an unknown address is recorded without it (no personal data).
+            let target = found.map(|(id, kind, _, _)| (id, kind));
+            self.record_alone(ctx, "auth.login_failed", target).await?;
             return Err(invalid());
         };
         self.inner.throttle.clear(&account_key);
         let family = IdKind::TokenFamily.new_id();
-        let refresh_token = self
-            .store_refresh_token(ctx.realm.key(), &subject, &family, None)
-            .await?;
+        let refresh_token = self.store_login(ctx, &subject, kind, &family).await?;
         let (access_token, expires_in) =
             self.issue_access_token(&subject, kind, ctx.realm.audience(), roles)?;
         Ok(TokenPair {
@@ -298,36 +300,68 @@ impl App {
         })
     }
 
-    async fn store_refresh_token(
+    /// Starts a session: stores the first refresh token of a new family and records the login, in one transaction.
+    async fn store_login(
         &self,
-        realm_key: &str,
+        ctx: &Ctx,
         subject: &str,
+        kind: ActorKind,
         family: &str,
-        expires_at: Option<chrono::NaiveDateTime>,
     ) -> AppResult<String> {
         let now = self.clock().now();
         let token = tokens_random(32);
         let row = tokens::RefreshTokenRow {
-            tenant_id: realm_key.to_owned(),
+            tenant_id: ctx.realm.key().to_owned(),
             id: IdKind::RefreshToken.new_id(),
             family_id: family.to_owned(),
             subject_id: subject.to_owned(),
             token_hash: token_hash(&token),
             status: "active".into(),
-            expires_at: expires_at.unwrap_or_else(|| {
-                naive(now + Duration::seconds(self.settings().auth.refresh_token_ttl_secs))
-            }),
+            expires_at: naive(now + Duration::seconds(self.settings().auth.refresh_token_ttl_secs)),
             created_at: naive(now),
             used_at: None,
         };
-        let realm_key = realm_key.to_owned();
+        let mut ctx = ctx.clone();
+        ctx.actor = Some(Actor {
+            subject_id: subject.to_owned(),
+            kind,
+        });
         self.blocking(move |db| {
-            db.scoped(&realm_key, TxMode::Write, |s| {
-                Ok(tokens::insert_refresh(s, &row)?)
+            db.scoped(ctx.realm.key(), TxMode::Write, |s| {
+                tokens::insert_refresh(s, &row)?;
+                let event = Event::on("auth.login", target_kind(kind), &row.subject_id)
+                    .with(serde_json::json!({ "family": row.family_id }));
+                audit::record(s, &ctx, event, now)
             })
         })
         .await?;
         Ok(token)
+    }
+
+    /// Records an event that changes nothing else (a failed login), in its own transaction.
+    async fn record_alone(
+        &self,
+        ctx: &Ctx,
+        action: &'static str,
+        target: Option<(String, ActorKind)>,
+    ) -> AppResult<()> {
+        let now = self.clock().now();
+        let ctx = ctx.clone();
+        self.blocking(move |db| {
+            db.scoped(ctx.realm.key(), TxMode::Write, |s| {
+                let event = match &target {
+                    Some((id, kind)) => Event::on(action, target_kind(*kind), id),
+                    None => Event {
+                        action,
+                        target_kind: None,
+                        target_id: None,
+                        details: serde_json::json!({}),
+                    },
+                };
+                audit::record(s, &ctx, event, now)
+            })
+        })
+        .await
     }
 
     /// `POST /api/v1/auth/refresh`: rotates a refresh token. A token presented a second time revokes its whole
@@ -335,6 +369,7 @@ impl App {
     pub async fn refresh_tokens(&self, ctx: &Ctx, refresh_token: &str) -> AppResult<TokenPair> {
         let now = self.clock().now();
         let hash = token_hash(refresh_token);
+        let audit_ctx = ctx.clone();
         let realm = ctx.realm.clone();
         let outcome = self
             .blocking(move |db| {
@@ -344,6 +379,9 @@ impl App {
                     };
                     if row.status == "used" {
                         tokens::revoke_family(s, &row.family_id)?;
+                        let event = Event::on("auth.refresh_reused", "session", &row.family_id)
+                            .with(serde_json::json!({ "subject": row.subject_id }));
+                        audit::record(s, &audit_ctx, event, now)?;
                         return Ok(RefreshOutcome::Reused);
                     }
                     if row.status != "active" || tessera_store::utc(row.expires_at) <= now {
@@ -433,6 +471,7 @@ impl App {
         let hash = self.inner.passwords.hash(&password).await?;
         let now = self.clock().now();
         let token_hash = token_hash(token);
+        let invite_ctx = ctx.clone();
         self.blocking(move |db| {
             db.scoped(&tenant_id, TxMode::Write, |s| {
                 let row = tokens::find_account_token_locked(s, "invite", &token_hash)?
@@ -449,9 +488,28 @@ impl App {
                 };
                 accounts::update(s, &row.account_id, &changes)?;
                 tokens::mark_account_token_used(s, &row.id, naive(now))?;
+                let mut ctx = invite_ctx.clone();
+                ctx.actor = Some(Actor {
+                    subject_id: row.account_id.clone(),
+                    kind: ActorKind::Account,
+                });
+                audit::record(
+                    s,
+                    &ctx,
+                    Event::on("auth.invitation_accepted", "account", &row.account_id),
+                    now,
+                )?;
                 Ok(())
             })
         })
         .await
+    }
+}
+
+/// The audit target kind of an actor kind.
+fn target_kind(kind: ActorKind) -> &'static str {
+    match kind {
+        ActorKind::Account => "account",
+        ActorKind::Operator => "operator",
     }
 }

@@ -337,6 +337,15 @@ impl App {
                     };
                     let next = generate("next", now, &master)?;
                     signing_keys::insert(sys, &next)?;
+                    let event = crate::audit::Event::on("keys.rotated", "signing_key", &current)
+                        .with(serde_json::json!({ "retired": retired, "next": next.id }));
+                    let ctx = crate::Ctx::cli(tessera_domain::realm::Realm::Group);
+                    crate::audit::record(
+                        &mut sys.scoped(tessera_domain::realm::GROUP_REALM_KEY),
+                        &ctx,
+                        event,
+                        now,
+                    )?;
                     let deleted = signing_keys::delete_retired_before(
                         sys,
                         naive(now - ttl - Duration::minutes(1)),

@@ -6,6 +6,7 @@
 //! ([`App::blocking`]), so that diesel never blocks the async workers.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod auth;
 mod context;
 pub mod error;

@@ -10,6 +10,7 @@ use tessera_domain::{FieldError, FieldErrors};
 use tessera_store::models::{accounts, persons, tokens};
 use tessera_store::{Scoped, TxMode};
 
+use crate::audit::{self, Event};
 use crate::auth::{authorize, Principal};
 use crate::pagination::{Page, PageRequest};
 use crate::views::{self, AccountView};
@@ -227,6 +228,9 @@ impl App {
                     };
                     let role_names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                     accounts::insert(s, &row, &role_names)?;
+                    let event = Event::on("staff.invited", "account", &row.id)
+                        .with(serde_json::json!({ "roles": role_names }));
+                    audit::record(s, &ctx, event, now)?;
                     tokens::insert_account_token(
                         s,
                         &tokens::AccountTokenRow {
@@ -306,6 +310,9 @@ impl App {
                     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                     accounts::set_roles(s, &row.id, &names)?;
                 }
+                let event = Event::on("staff.updated", "account", &row.id)
+                    .with(serde_json::json!({ "roles": input.roles.is_some().then(|| roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()) }));
+                audit::record(s, &ctx, event, now)?;
                 let row = find_staff(s, &id)?;
                 Ok(views::one(s, row)?)
             })
@@ -337,6 +344,12 @@ impl App {
                 };
                 accounts::update(s, &row.id, &changes)?;
                 tokens::revoke_subject(s, &row.id)?;
+                audit::record(
+                    s,
+                    &ctx,
+                    Event::on("staff.deactivated", "account", &row.id),
+                    now,
+                )?;
                 let row = find_staff(s, &id)?;
                 Ok(views::one(s, row)?)
             })

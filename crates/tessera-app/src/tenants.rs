@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use serde::Serialize;
 use sha2::Digest;
 use tessera_domain::ids::IdKind;
-use tessera_domain::realm::Realm;
+use tessera_domain::realm::{Realm, GROUP_REALM_KEY};
 use tessera_domain::tenant::TenantConfig;
 use tessera_domain::FieldError;
 use tessera_store::models::tenants::{self, TenantRow};
@@ -350,6 +350,15 @@ pub fn apply(
                 updated_at: naive(now),
             };
             tenants::upsert(sys, &row)?;
+            let event = crate::audit::Event::on("tenant.applied", "tenant", &row.id).with(
+                serde_json::json!({ "slug": row.slug, "revision": revision, "change": change }),
+            );
+            crate::audit::record(
+                &mut sys.scoped(GROUP_REALM_KEY),
+                &Ctx::cli(Realm::Group),
+                event,
+                now,
+            )?;
             outcomes.push(ApplyOutcome {
                 slug: config.slug.clone(),
                 change,

@@ -8,9 +8,12 @@ use tessera_domain::FieldErrors;
 use tessera_store::models::{accounts, operators, persons, tokens};
 use tessera_store::TxMode;
 
+use crate::audit::{self, Event};
 use crate::staff::validate_roles;
 use crate::views::{self, AccountView};
+use crate::Ctx;
 use crate::{naive, App, AppError, AppResult};
+use tessera_domain::realm::{Realm, GROUP_REALM_KEY};
 
 /// Where an account lives: a brand, or the group (operators).
 #[derive(Debug, Clone)]
@@ -100,6 +103,13 @@ impl App {
                             updated_at: now,
                         };
                         operators::insert(sys, &row)?;
+                        let ctx = Ctx::cli(Realm::Group);
+                        audit::record(
+                            &mut sys.scoped(GROUP_REALM_KEY),
+                            &ctx,
+                            Event::on("user.created", "operator", &row.id),
+                            now.and_utc(),
+                        )?;
                         Ok(AccountView::operator(row))
                     }
                     Some(tenant_id) => {
@@ -121,6 +131,9 @@ impl App {
                         };
                         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                         accounts::insert(&mut s, &row, &names)?;
+                        let event = Event::on("user.created", "account", &row.id)
+                            .with(serde_json::json!({ "roles": names }));
+                        audit::record(&mut s, &Ctx::cli(Realm::Group), event, now.and_utc())?;
                         Ok(AccountView::new(
                             row,
                             names.iter().map(|r| (*r).to_owned()).collect(),
@@ -187,6 +200,9 @@ impl App {
                     .ok_or(AppError::NotFound("account"))?;
                 let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                 accounts::set_roles(&mut s, &row.id, &names)?;
+                let event = Event::on("user.roles_set", "account", &row.id)
+                    .with(serde_json::json!({ "roles": names }));
+                audit::record(&mut s, &Ctx::cli(Realm::Group), event, now.and_utc())?;
                 let specialty = specialty.map(|s| s.as_str().to_owned());
                 accounts::update(
                     &mut s,
@@ -230,6 +246,13 @@ impl App {
                         &mut sys.scoped(tessera_domain::realm::GROUP_REALM_KEY),
                         &op.id,
                     )?;
+                    let ctx = Ctx::cli(Realm::Group);
+                    audit::record(
+                        &mut sys.scoped(GROUP_REALM_KEY),
+                        &ctx,
+                        Event::on("user.password_reset", "operator", &op.id),
+                        now.and_utc(),
+                    )?;
                     Ok(())
                 }
                 Some(tenant_id) => {
@@ -252,6 +275,12 @@ impl App {
                         },
                     )?;
                     tokens::revoke_subject(&mut s, &row.id)?;
+                    audit::record(
+                        &mut s,
+                        &Ctx::cli(Realm::Group),
+                        Event::on("user.password_reset", "account", &row.id),
+                        now.and_utc(),
+                    )?;
                     Ok(())
                 }
             })

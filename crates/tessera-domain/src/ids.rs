@@ -22,6 +22,8 @@ pub enum IdKind {
     SigningKey,
     /// A request id.
     Request,
+    /// An audit log entry.
+    AuditEntry,
 }
 
 impl IdKind {
@@ -37,6 +39,7 @@ impl IdKind {
             IdKind::AccountToken => "atk",
             IdKind::SigningKey => "key",
             IdKind::Request => "req",
+            IdKind::AuditEntry => "aud",
         }
     }
 

@@ -142,15 +142,18 @@ pub enum Permission {
     StaffManage,
     /// List and read the group's tenants.
     TenantsRead,
+    /// Read the audit log of the realm.
+    AuditRead,
 }
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 4] = [
+    pub const ALL: [Permission; 5] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
         Permission::TenantsRead,
+        Permission::AuditRead,
     ];
 
     /// The permission's stable name, as written in `docs/permissions.md`.
@@ -160,6 +163,7 @@ impl Permission {
             Permission::StaffRead => "staff.read",
             Permission::StaffManage => "staff.manage",
             Permission::TenantsRead => "tenants.read",
+            Permission::AuditRead => "audit.read",
         }
     }
 
@@ -173,6 +177,7 @@ impl Permission {
             Permission::StaffRead => &[Operator, Admin, Staff],
             Permission::StaffManage => &[Operator, Admin],
             Permission::TenantsRead => &[Operator],
+            Permission::AuditRead => &[Operator, Admin],
         }
     }
 

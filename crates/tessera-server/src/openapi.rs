@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
         (name = "me", description = "The caller"),
         (name = "staff", description = "A brand's staff (admins)"),
         (name = "tenants", description = "The group's brands (operators, group realm)"),
+        (name = "audit", description = "The tamper-evident audit log"),
     )
 )]
 pub struct ApiDoc;

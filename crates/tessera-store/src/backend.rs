@@ -54,3 +54,23 @@ pub fn serialize_writers(conn: &mut crate::DbConnection, lock_id: i64) -> crate:
     }
     Ok(())
 }
+
+/// Advisory lock namespace of audit chains (the second key is derived from the realm).
+pub const LOCK_AUDIT_CHAIN: i32 = 7_345_204;
+
+/// Like [`serialize_writers`], for one member of a family of locks (`namespace`, `key`): writers of the same key
+/// wait for each other, writers of other keys do not.
+pub fn serialize_writers_keyed(
+    conn: &mut crate::DbConnection,
+    namespace: i32,
+    key: i32,
+) -> crate::StoreResult<()> {
+    use diesel::RunQueryDsl;
+    if let crate::DbConnection::Postgres(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind::<diesel::sql_types::Integer, _>(namespace)
+            .bind::<diesel::sql_types::Integer, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
+}

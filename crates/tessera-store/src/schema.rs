@@ -124,6 +124,7 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
     tenants,
     tenant_domains,
     persons,
@@ -135,3 +136,21 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     idempotency_keys,
 );
+
+diesel::table! {
+    audit_log (tenant_id, seq) {
+        tenant_id -> Text,
+        seq -> BigInt,
+        id -> Text,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        target_kind -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        details_json -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}

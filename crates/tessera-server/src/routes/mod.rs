@@ -1,5 +1,6 @@
 //! Every route, registered with its OpenAPI description in one place.
 
+pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod health;
@@ -23,6 +24,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::accept_invite))
         .routes(routes!(me::me))
+        .routes(routes!(audit::list_audit))
         .routes(routes!(staff::list_staff, staff::invite_staff))
         .routes(routes!(staff::get_staff, staff::update_staff))
         .routes(routes!(staff::deactivate_staff))

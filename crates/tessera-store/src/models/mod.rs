@@ -2,6 +2,7 @@
 //! [`crate::Scoped`] connection and filter by its realm key; functions over group tables take any connection.
 
 pub mod accounts;
+pub mod audit;
 pub mod idempotency;
 pub mod operators;
 pub mod persons;
