@@ -79,6 +79,9 @@ pub fn base_env() -> Vec<(String, String)> {
         ("TESSERA_SERVER__TENANT_REFRESH_SECS", "1"),
         ("TESSERA_SERVER__SHUTDOWN_GRACE_SECS", "5"),
         ("TESSERA_LOG__FILTER", "info,tower_http=warn"),
+        ("TESSERA_JOBS__ENABLE_DIAGNOSTIC_KINDS", "true"),
+        ("TESSERA_JOBS__POLL_INTERVAL_MS", "50"),
+        ("TESSERA_JOBS__BACKOFF_BASE_MS", "300"),
         // A fixed master key for the test databases (32 bytes, base64); never a production key.
         ("TESSERA_SECRETS__MASTER_KEY", TEST_MASTER_KEY),
     ]
@@ -631,4 +634,62 @@ pub fn execute(url: &str, sql: &str) {
             .execute(&mut pg_connect(url))
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
+}
+
+/// A running `tessera worker` process, killed when dropped.
+pub struct Worker {
+    pub child: tokio::process::Child,
+}
+
+impl Worker {
+    /// Starts `tessera worker` on `url` and waits until it runs.
+    pub async fn spawn(url: &str, env: &[(&str, &str)]) -> Worker {
+        let mut command = tokio::process::Command::new(tessera_bin());
+        command
+            .arg("worker")
+            .env("TESSERA_DATABASE_URL", url)
+            .env_remove("TESSERA_CONFIG")
+            .current_dir(repo_root())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        for (k, v) in base_env() {
+            command.env(k, v);
+        }
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("spawn tessera worker");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("job workers running") {
+                    return;
+                }
+            }
+            panic!("tessera worker exited");
+        })
+        .await
+        .expect("tessera worker did not start");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Worker { child }
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub async fn kill(mut self) {
+        self.child.kill().await.unwrap();
+    }
+}
+
+/// Polls `check` every 100 ms until it is true or `timeout` passes; returns whether it became true.
+pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < timeout {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    check()
 }

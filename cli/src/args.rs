@@ -46,6 +46,11 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
+    /// Run job workers only (no HTTP), until Ctrl-C or SIGTERM.
+    Worker,
+    /// The job queue.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
     /// Run the demo: a SQLite database in DATA_DIR, the brands of tenants/, demo accounts, and the server.
     Demo {
         /// Folder of the demo's data.
@@ -257,5 +262,66 @@ pub enum AuditCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `tessera jobs ...`
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first.
+    List {
+        /// Only this brand's jobs.
+        #[arg(long, value_name = "SLUG")]
+        tenant: Option<String>,
+        /// Only jobs in this state: queued, running, succeeded, dead, cancelled.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a job and its attempts.
+    Show {
+        /// The job's id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a dead or cancelled job again.
+    Retry {
+        /// The job's id.
+        id: String,
+    },
+    /// Cancel a queued job.
+    Cancel {
+        /// The job's id.
+        id: String,
+    },
+    /// Queue jobs by hand (group realm unless --tenant).
+    Enqueue {
+        /// The kind.
+        kind: String,
+        /// The payload, a JSON object.
+        #[arg(long, default_value = "{}")]
+        payload: String,
+        /// The brand's slug.
+        #[arg(long, value_name = "SLUG")]
+        tenant: Option<String>,
+        /// At most one job with this key per realm.
+        #[arg(long)]
+        unique_key: Option<String>,
+        /// Attempts before the job is dead.
+        #[arg(long)]
+        max_attempts: Option<i32>,
+        /// Queue this many (diagnostics and benchmarks).
+        #[arg(long, default_value_t = 1)]
+        count: u32,
     },
 }

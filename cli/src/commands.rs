@@ -12,8 +12,8 @@ use tessera_config::{LogFormat, Settings};
 use tessera_domain::values::NewPassword;
 
 use crate::args::{
-    AuditCommand, AuditRealmArgs, Cli, Command, ConfigCommand, KeysCommand, LogFormatArg,
-    RealmArgs, TenantCommand, UserCommand,
+    AuditCommand, AuditRealmArgs, Cli, Command, ConfigCommand, JobsCommand, KeysCommand,
+    LogFormatArg, RealmArgs, TenantCommand, UserCommand,
 };
 use crate::output;
 
@@ -36,7 +36,10 @@ pub fn settings(cli: &Cli) -> anyhow::Result<Settings> {
 pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
     // Only the long-running commands log at the configured level; one-shot commands keep standard error for
     // their one error line unless RUST_LOG asks for more.
-    let long_running = matches!(cli.command, Command::Serve { .. } | Command::Demo { .. });
+    let long_running = matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Demo { .. } | Command::Worker
+    );
     init_logging(&settings, long_running);
     match cli.command {
         Command::Serve { listen } => {
@@ -81,6 +84,13 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Audit(command) => audit(settings, command).await,
+        Command::Worker => {
+            let app = open_app(settings).await?;
+            println!("job workers running");
+            tessera_server::work(app, shutdown_signal()).await;
+            Ok(())
+        }
+        Command::Jobs(command) => jobs(settings, command).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -508,6 +518,128 @@ async fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> 
                 })
                 .collect();
             output::table(&["seq", "at", "action", "actor", "target"], &rows);
+            Ok(())
+        }
+    }
+}
+
+async fn jobs(settings: Settings, command: JobsCommand) -> anyhow::Result<()> {
+    use tessera_store::models::jobs::JobFilter;
+    let app = open_app(settings).await?;
+    let realm_key = |slug: &Option<String>| -> anyhow::Result<Option<String>> {
+        match slug {
+            Some(slug) => Ok(Some(
+                app.tenants()
+                    .by_slug(slug)
+                    .with_context(|| format!("no tenant {slug:?}"))?
+                    .id
+                    .clone(),
+            )),
+            None => Ok(None),
+        }
+    };
+    match command {
+        JobsCommand::List {
+            tenant,
+            status,
+            kind,
+            limit,
+            json,
+        } => {
+            let filter = JobFilter {
+                realm: realm_key(&tenant)?,
+                status,
+                kind,
+            };
+            let list = app.list_jobs(filter, limit.clamp(1, 10_000)).await?;
+            if json {
+                return output::json(&list);
+            }
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|j| {
+                    vec![
+                        j.id.clone(),
+                        j.kind.clone(),
+                        j.status.clone(),
+                        format!("{}/{}", j.attempts, j.max_attempts),
+                        j.run_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                        j.last_error.clone().unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            output::table(
+                &["id", "kind", "status", "attempts", "run at", "last error"],
+                &rows,
+            );
+            Ok(())
+        }
+        JobsCommand::Show { id, json } => {
+            let detail = app.show_job(id).await?;
+            if json {
+                return output::json(&detail);
+            }
+            let j = &detail.job;
+            println!(
+                "{} {} {} attempts {}/{}",
+                j.id, j.kind, j.status, j.attempts, j.max_attempts
+            );
+            println!("payload {}", j.payload_json);
+            for a in &detail.attempts {
+                println!(
+                    "  attempt {} by {}: {} {}",
+                    a.attempt,
+                    a.worker,
+                    a.outcome.clone().unwrap_or_default(),
+                    a.error.clone().unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        JobsCommand::Retry { id } => {
+            app.retry_job(id.clone()).await?;
+            println!("queued {id} again");
+            Ok(())
+        }
+        JobsCommand::Cancel { id } => {
+            app.cancel_job(id.clone()).await?;
+            println!("cancelled {id}");
+            Ok(())
+        }
+        JobsCommand::Enqueue {
+            kind,
+            payload,
+            tenant,
+            unique_key,
+            max_attempts,
+            count,
+        } => {
+            let payload: serde_json::Value =
+                serde_json::from_str(&payload).context("--payload is not JSON")?;
+            if !payload.is_object() {
+                bail!("--payload must be a JSON object");
+            }
+            let realm = realm_key(&tenant)?
+                .unwrap_or_else(|| tessera_domain::realm::GROUP_REALM_KEY.to_owned());
+            let mut queued = 0;
+            for _ in 0..count {
+                let job = tessera_app::jobs::NewJob {
+                    kind: kind.clone(),
+                    payload: payload.clone(),
+                    unique_key: unique_key.clone(),
+                    run_at: None,
+                    max_attempts,
+                };
+                if let Some(id) = app.enqueue_job(realm.clone(), job).await? {
+                    queued += 1;
+                    if count == 1 {
+                        println!("{id}");
+                    }
+                }
+            }
+            if count > 1 || queued == 0 {
+                println!("queued {queued} job(s)");
+            }
             Ok(())
         }
     }

@@ -9,6 +9,7 @@ mod cli;
 mod conventions;
 mod idempotency;
 mod isolation;
+mod jobs;
 mod openapi;
 mod schema;
 mod staff;

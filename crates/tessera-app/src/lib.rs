@@ -11,6 +11,7 @@ pub mod auth;
 mod context;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod keys;
 pub mod me;
 pub mod pagination;

@@ -41,6 +41,8 @@ pub struct Settings {
     /// Key material.
     #[serde(default)]
     pub secrets: SecretsSettings,
+    /// The job queue's workers.
+    pub jobs: JobsSettings,
     /// Folder of tenant files applied by `tessera demo`.
     pub tenants_dir: PathBuf,
 }
@@ -125,6 +127,30 @@ pub struct SecretsSettings {
     pub master_key: Option<SecretString>,
 }
 
+/// The job queue's workers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsSettings {
+    /// Workers inside `tessera serve` (0: none; run `tessera worker` instead).
+    pub workers_in_server: usize,
+    /// Workers of `tessera worker`.
+    pub workers: usize,
+    /// Jobs claimed at once by a worker.
+    pub batch_size: i64,
+    /// Milliseconds an idle worker waits before looking again.
+    pub poll_interval_ms: u64,
+    /// Seconds a claimed job stays with its worker; past that, another worker may claim it.
+    pub lease_secs: i64,
+    /// Delay before the first retry; each further retry doubles it (with up to 25 % jitter).
+    pub backoff_base_ms: i64,
+    /// Longest delay between retries.
+    pub backoff_max_secs: i64,
+    /// Attempts before a job is dead, unless the job says otherwise.
+    pub default_max_attempts: i32,
+    /// Accept the `diagnostic.*` kinds (noop, sleep, fail) used by tests and benchmarks.
+    pub enable_diagnostic_kinds: bool,
+}
+
 /// Logging settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,6 +202,17 @@ principal_cache_ttl_ms = 2000
 memory_kib = 7168
 iterations = 5
 parallelism = 1
+
+[jobs]
+workers_in_server = 2
+workers = 2
+batch_size = 32
+poll_interval_ms = 500
+lease_secs = 60
+backoff_base_ms = 2000
+backoff_max_secs = 3600
+default_max_attempts = 5
+enable_diagnostic_kinds = false
 
 [log]
 format = "text"
@@ -243,6 +280,15 @@ impl Settings {
         if self.auth.max_concurrent_hashes == 0 {
             return invalid("auth.max_concurrent_hashes", "at least 1");
         }
+        if self.jobs.batch_size < 1
+            || self.jobs.lease_secs < 1
+            || self.jobs.default_max_attempts < 1
+        {
+            return invalid(
+                "jobs",
+                "batch_size, lease_secs and default_max_attempts are at least 1",
+            );
+        }
         if self.database.pool_size == 0 {
             return invalid("database.pool_size", "at least 1");
         }
@@ -293,6 +339,17 @@ impl Settings {
                 },
             },
             "log": { "format": self.log.format, "filter": self.log.filter },
+            "jobs": {
+                "workers_in_server": self.jobs.workers_in_server,
+                "workers": self.jobs.workers,
+                "batch_size": self.jobs.batch_size,
+                "poll_interval_ms": self.jobs.poll_interval_ms,
+                "lease_secs": self.jobs.lease_secs,
+                "backoff_base_ms": self.jobs.backoff_base_ms,
+                "backoff_max_secs": self.jobs.backoff_max_secs,
+                "default_max_attempts": self.jobs.default_max_attempts,
+                "enable_diagnostic_kinds": self.jobs.enable_diagnostic_kinds,
+            },
             "secrets": {
                 "master_key": self.secrets.master_key.as_ref().map(|_| "[redacted]"),
             },

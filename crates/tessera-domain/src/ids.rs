@@ -24,6 +24,10 @@ pub enum IdKind {
     Request,
     /// An audit log entry.
     AuditEntry,
+    /// A job of the queue.
+    Job,
+    /// A job worker.
+    Worker,
 }
 
 impl IdKind {
@@ -40,6 +44,8 @@ impl IdKind {
             IdKind::SigningKey => "key",
             IdKind::Request => "req",
             IdKind::AuditEntry => "aud",
+            IdKind::Job => "job",
+            IdKind::Worker => "wrk",
         }
     }
 

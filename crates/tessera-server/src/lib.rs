@@ -42,13 +42,19 @@ pub async fn serve(
     let refresher = tokio::spawn(refresh_loop(app.clone()));
     let grace = Duration::from_secs(app.settings().server.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers: Vec<_> = (0..app.settings().jobs.workers_in_server)
+        .map(|_| {
+            let (app, stop) = (app.clone(), stop_rx.clone());
+            tokio::spawn(async move { app.run_worker(stop).await })
+        })
+        .collect();
     let server = axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         shutdown.await;
-        tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests and jobs");
         let _ = stop_tx.send(true);
     });
     let mut stop_rx_for_deadline = stop_rx.clone();
@@ -62,9 +68,29 @@ pub async fn serve(
             Ok(())
         }
     };
+    // Workers finish the job in hand (a job cut short is run again after its lease).
+    let _ = tokio::time::timeout(grace, futures::future::join_all(workers)).await;
     refresher.abort();
     drop(stop_rx);
     result
+}
+
+/// Runs job workers only (`tessera worker`), until `shutdown` resolves; the job in hand is finished first.
+pub async fn work(app: App, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+    let refresher = tokio::spawn(refresh_loop(app.clone()));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers: Vec<_> = (0..app.settings().jobs.workers.max(1))
+        .map(|_| {
+            let (app, stop) = (app.clone(), stop_rx.clone());
+            tokio::spawn(async move { app.run_worker(stop).await })
+        })
+        .collect();
+    shutdown.await;
+    tracing::info!("stopping job workers");
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_secs(app.settings().server.shutdown_grace_secs);
+    let _ = tokio::time::timeout(grace, futures::future::join_all(workers)).await;
+    refresher.abort();
 }
 
 async fn refresh_loop(app: App) {

@@ -125,6 +125,8 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
+    jobs,
+    job_attempts,
     tenants,
     tenant_domains,
     persons,
@@ -152,5 +154,38 @@ diesel::table! {
         details_json -> Text,
         prev_hash -> Text,
         hash -> Text,
+    }
+}
+
+diesel::table! {
+    jobs (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        kind -> Text,
+        payload_json -> Text,
+        unique_key -> Nullable<Text>,
+        status -> Text,
+        run_at -> Timestamp,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    job_attempts (tenant_id, job_id, attempt) {
+        tenant_id -> Text,
+        job_id -> Text,
+        attempt -> Integer,
+        worker -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+        error -> Nullable<Text>,
     }
 }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod idempotency;
+pub mod jobs;
 pub mod operators;
 pub mod persons;
 pub mod signing_keys;

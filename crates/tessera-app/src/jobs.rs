@@ -1,0 +1,315 @@
+//! The durable job queue's services: queueing (inside the caller's transaction, so a job exists exactly when the
+//! change that wants it committed), the workers that claim and run jobs, and the operator's view.
+//!
+//! A worker claims a batch under a lease (system context, a listed use), runs each job, then records the outcomes
+//! in one transaction. A failure is retried after an exponentially growing delay with jitter, up to the job's
+//! attempts, then the job is dead. Handlers must be idempotent: a job whose worker died is run again once its
+//! lease expires.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::Serialize;
+use tessera_domain::ids::IdKind;
+use tessera_store::models::jobs::{self, AttemptRow, JobFilter, JobRow, Outcome};
+use tessera_store::{Scoped, TxMode};
+
+use crate::{naive, App, AppError, AppResult};
+
+/// A job to queue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// What to do.
+    pub kind: String,
+    /// Its input, a JSON object.
+    pub payload: serde_json::Value,
+    /// At most one job with this key per realm, ever.
+    pub unique_key: Option<String>,
+    /// Not before (now when absent).
+    pub run_at: Option<DateTime<Utc>>,
+    /// Attempts before the job is dead (the configured default when absent).
+    pub max_attempts: Option<i32>,
+}
+
+impl NewJob {
+    /// A job of `kind` with `payload`, to run now.
+    pub fn new(kind: &str, payload: serde_json::Value) -> NewJob {
+        NewJob {
+            kind: kind.to_owned(),
+            payload,
+            unique_key: None,
+            run_at: None,
+            max_attempts: None,
+        }
+    }
+}
+
+/// Queues `job` in the realm of `s`, in the caller's transaction; returns its id, or `None` when a job with the
+/// same unique key exists.
+pub fn enqueue(
+    s: &mut Scoped<'_>,
+    job: &NewJob,
+    default_max_attempts: i32,
+    now: DateTime<Utc>,
+) -> AppResult<Option<String>> {
+    let row = JobRow {
+        tenant_id: s.realm_key().to_owned(),
+        id: IdKind::Job.new_id(),
+        kind: job.kind.clone(),
+        payload_json: job.payload.to_string(),
+        unique_key: job.unique_key.clone(),
+        status: "queued".into(),
+        run_at: naive(job.run_at.unwrap_or(now)),
+        attempts: 0,
+        max_attempts: job.max_attempts.unwrap_or(default_max_attempts),
+        locked_by: None,
+        locked_until: None,
+        last_error: None,
+        created_at: naive(now),
+        updated_at: naive(now),
+        finished_at: None,
+    };
+    Ok(jobs::enqueue(s, &row)?.then_some(row.id))
+}
+
+/// Why a job failed.
+#[derive(Debug, Clone)]
+pub enum JobError {
+    /// Worth another attempt later.
+    Retry(String),
+    /// Will never succeed (unknown kind, invalid payload): dead at once.
+    Permanent(String),
+}
+
+/// The delay before attempt `attempts + 1`: base × 2^(attempts − 1), capped, minus up to 25 % jitter so that
+/// jobs failing together do not retry together.
+pub fn backoff(attempts: i32, base_ms: i64, max_secs: i64) -> chrono::Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(30);
+    let delay_ms = base_ms
+        .saturating_mul(1_i64 << exponent)
+        .min(max_secs.saturating_mul(1000))
+        .max(1);
+    let jitter = rand::thread_rng().gen_range(0..=delay_ms / 4);
+    chrono::Duration::milliseconds(delay_ms - jitter)
+}
+
+/// A job and its attempts, for `tessera jobs show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobDetail {
+    /// The job.
+    pub job: JobRow,
+    /// Its attempts, first first.
+    pub attempts: Vec<AttemptRow>,
+}
+
+impl App {
+    /// Queues a job in a realm in its own transaction (operators' `tessera jobs enqueue`; services queue inside
+    /// their own transactions with [`enqueue`]).
+    pub async fn enqueue_job(&self, realm_key: String, job: NewJob) -> AppResult<Option<String>> {
+        if job.kind.starts_with("diagnostic.") && !self.settings().jobs.enable_diagnostic_kinds {
+            return Err(AppError::invalid(
+                "kind",
+                tessera_domain::FieldError::new(
+                    "",
+                    "unknown_kind",
+                    "diagnostic kinds are disabled (jobs.enable_diagnostic_kinds)",
+                ),
+            ));
+        }
+        let now = self.clock().now();
+        let default_attempts = self.settings().jobs.default_max_attempts;
+        self.blocking(move |db| {
+            db.scoped(&realm_key, TxMode::Write, |s| {
+                enqueue(s, &job, default_attempts, now)
+            })
+        })
+        .await
+    }
+
+    /// Runs one job. New kinds are added here, each calling its service.
+    async fn run_job(&self, job: &JobRow) -> Result<(), JobError> {
+        let payload: serde_json::Value = serde_json::from_str(&job.payload_json)
+            .map_err(|e| JobError::Permanent(format!("payload: {e}")))?;
+        match job.kind.as_str() {
+            kind if kind.starts_with("diagnostic.")
+                && !self.settings().jobs.enable_diagnostic_kinds =>
+            {
+                Err(JobError::Permanent("diagnostic kinds are disabled".into()))
+            }
+            "diagnostic.noop" => Ok(()),
+            "diagnostic.sleep" => {
+                let ms = payload["ms"].as_u64().unwrap_or(0).min(600_000);
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                Ok(())
+            }
+            "diagnostic.fail" => {
+                // Fails until attempt `succeed_on` (never, when absent).
+                match payload["succeed_on"].as_i64() {
+                    Some(n) if i64::from(job.attempts) >= n => Ok(()),
+                    _ => Err(JobError::Retry(format!(
+                        "diagnostic failure on attempt {}",
+                        job.attempts
+                    ))),
+                }
+            }
+            other => Err(JobError::Permanent(format!("unknown job kind {other:?}"))),
+        }
+    }
+
+    /// Claims one batch, runs it, records the outcomes; returns how many jobs ran.
+    pub async fn run_job_batch(&self, worker: &str) -> AppResult<usize> {
+        let settings = self.settings().jobs.clone();
+        let started = self.clock().now();
+        let lease_until = started + chrono::Duration::seconds(settings.lease_secs);
+        let worker_id = worker.to_owned();
+        let claimed = self
+            .blocking(move |db| {
+                db.system(TxMode::Write, |sys| {
+                    Ok::<_, AppError>(jobs::claim(
+                        sys,
+                        &worker_id,
+                        naive(started),
+                        naive(lease_until),
+                        settings.batch_size,
+                    )?)
+                })
+            })
+            .await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let mut results = Vec::with_capacity(claimed.len());
+        for job in claimed {
+            let outcome = match self.run_job(&job).await {
+                Ok(()) => Outcome::Succeeded,
+                Err(JobError::Permanent(error)) => Outcome::Dead { error },
+                Err(JobError::Retry(error)) if job.attempts >= job.max_attempts => {
+                    Outcome::Dead { error }
+                }
+                Err(JobError::Retry(error)) => {
+                    let delay = backoff(
+                        job.attempts,
+                        settings.backoff_base_ms,
+                        settings.backoff_max_secs,
+                    );
+                    Outcome::Retry {
+                        error,
+                        run_at: naive(self.clock().now() + delay),
+                    }
+                }
+            };
+            if let Outcome::Dead { error } = &outcome {
+                tracing::warn!(job = %job.id, kind = %job.kind, %error, "job is dead");
+            }
+            results.push((job, outcome));
+        }
+        let count = results.len();
+        let finished = self.clock().now();
+        let worker_id = worker.to_owned();
+        self.blocking(move |db| {
+            db.system(TxMode::Write, |sys| {
+                Ok::<_, AppError>(jobs::finish(
+                    sys,
+                    &worker_id,
+                    naive(started),
+                    naive(finished),
+                    &results,
+                )?)
+            })
+        })
+        .await?;
+        Ok(count)
+    }
+
+    /// A worker: claims and runs batches until `stop` turns true, resting `poll_interval_ms` when idle.
+    pub async fn run_worker(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let worker = IdKind::Worker.new_id();
+        let idle = Duration::from_millis(self.settings().jobs.poll_interval_ms.max(10));
+        tracing::info!(%worker, "job worker started");
+        while !*stop.borrow() {
+            let rest = match self.run_job_batch(&worker).await {
+                Ok(0) => idle,
+                Ok(_) => Duration::ZERO,
+                Err(error) => {
+                    tracing::warn!(%worker, %error, "job worker could not run a batch");
+                    idle
+                }
+            };
+            if !rest.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(rest) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+        tracing::info!(%worker, "job worker stopped");
+    }
+
+    /// Jobs for the operator (system context, a listed use), newest first.
+    pub async fn list_jobs(&self, filter: JobFilter, limit: i64) -> AppResult<Vec<JobRow>> {
+        self.blocking(move |db| db.system(TxMode::Read, |sys| Ok(jobs::list(sys, &filter, limit)?)))
+            .await
+    }
+
+    /// One job and its attempts.
+    pub async fn show_job(&self, id: String) -> AppResult<JobDetail> {
+        self.blocking(move |db| {
+            db.system(TxMode::Read, |sys| {
+                let (job, attempts) = jobs::find(sys, &id)?.ok_or(AppError::NotFound("job"))?;
+                Ok(JobDetail { job, attempts })
+            })
+        })
+        .await
+    }
+
+    /// Queues a dead or cancelled job again.
+    pub async fn retry_job(&self, id: String) -> AppResult<()> {
+        let now = naive(self.clock().now());
+        let done = self
+            .blocking(move |db| {
+                db.system(TxMode::Write, |sys| {
+                    Ok::<_, AppError>(jobs::retry(sys, &id, now)?)
+                })
+            })
+            .await?;
+        done.then_some(()).ok_or(AppError::Conflict {
+            code: "job_not_retryable",
+            detail: "only dead or cancelled jobs can be retried".into(),
+        })
+    }
+
+    /// Cancels a queued job.
+    pub async fn cancel_job(&self, id: String) -> AppResult<()> {
+        let now = naive(self.clock().now());
+        let done = self
+            .blocking(move |db| {
+                db.system(TxMode::Write, |sys| {
+                    Ok::<_, AppError>(jobs::cancel(sys, &id, now)?)
+                })
+            })
+            .await?;
+        done.then_some(()).ok_or(AppError::Conflict {
+            code: "job_not_cancellable",
+            detail: "only queued jobs can be cancelled".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for _ in 0..50 {
+            let first = backoff(1, 1000, 3600).num_milliseconds();
+            let third = backoff(3, 1000, 3600).num_milliseconds();
+            assert!((750..=1000).contains(&first), "{first}");
+            assert!((3000..=4000).contains(&third), "{third}");
+            assert!(backoff(40, 1000, 60).num_milliseconds() <= 60_000);
+        }
+    }
+}

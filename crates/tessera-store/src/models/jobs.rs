@@ -1,0 +1,341 @@
+//! The durable job queue. Jobs belong to a realm (`tenant_id` is a tenant id or `group`); workers claim them
+//! across realms in the system context, a batch at a time, under a lease: `FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL so that workers of several processes never claim the same job, the `IMMEDIATE` write lock on SQLite
+//! for the same guarantee. A job whose lease expired (its worker died) is claimed again, and the lost attempt is
+//! recorded. Every attempt is kept in `job_attempts`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::{job_attempts, jobs};
+use crate::{DbConnection, Scoped, StoreResult, System};
+
+/// A stored job.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = jobs)]
+pub struct JobRow {
+    /// Realm key.
+    pub tenant_id: String,
+    /// `job_...`.
+    pub id: String,
+    /// What to do, e.g. `email.send`.
+    pub kind: String,
+    /// Its input, a JSON object.
+    pub payload_json: String,
+    /// At most one job with this key per realm, ever.
+    pub unique_key: Option<String>,
+    /// `queued`, `running`, `succeeded`, `dead` or `cancelled`.
+    pub status: String,
+    /// Not before.
+    pub run_at: NaiveDateTime,
+    /// Claims so far.
+    pub attempts: i32,
+    /// Claims allowed before the job is dead.
+    pub max_attempts: i32,
+    /// The worker holding it.
+    pub locked_by: Option<String>,
+    /// Its lease.
+    pub locked_until: Option<NaiveDateTime>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// Queued.
+    pub created_at: NaiveDateTime,
+    /// Last changed.
+    pub updated_at: NaiveDateTime,
+    /// Succeeded, died or was cancelled.
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+/// One attempt of a job.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
+#[diesel(table_name = job_attempts)]
+pub struct AttemptRow {
+    /// Realm key.
+    pub tenant_id: String,
+    /// The job.
+    pub job_id: String,
+    /// 1, 2, ...
+    pub attempt: i32,
+    /// The worker that ran it.
+    pub worker: String,
+    /// Claimed.
+    pub started_at: NaiveDateTime,
+    /// Ended (none when the worker was lost).
+    pub finished_at: Option<NaiveDateTime>,
+    /// `succeeded`, `failed` or `lease_expired`.
+    pub outcome: Option<String>,
+    /// The failure.
+    pub error: Option<String>,
+}
+
+/// Queues a job in the realm of `s`, unless a job with the same unique key exists there; true when queued.
+pub fn enqueue(s: &mut Scoped<'_>, row: &JobRow) -> StoreResult<bool> {
+    let queued = crate::on_backend!(s.conn(), |c| diesel::insert_into(jobs::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(queued == 1)
+}
+
+/// Claims up to `limit` due jobs (queued and due, or running with an expired lease) for `worker` until
+/// `lease_until`, oldest first. Jobs whose lease expired get their lost attempt recorded.
+pub fn claim(
+    sys: &mut System<'_>,
+    worker: &str,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> StoreResult<Vec<JobRow>> {
+    let due = jobs::status
+        .eq("queued")
+        .and(jobs::run_at.le(now))
+        .or(jobs::status.eq("running").and(jobs::locked_until.lt(now)));
+    let candidates: Vec<JobRow> = match sys.conn() {
+        DbConnection::Postgres(c) => jobs::table
+            .filter(due)
+            .order(jobs::run_at.asc())
+            .limit(limit)
+            .select(JobRow::as_select())
+            .for_update()
+            .skip_locked()
+            .load(c)?,
+        DbConnection::Sqlite(c) => jobs::table
+            .filter(due)
+            .order(jobs::run_at.asc())
+            .limit(limit)
+            .select(JobRow::as_select())
+            .load(c)?,
+    };
+    if candidates.is_empty() {
+        return Ok(candidates);
+    }
+    let lost: Vec<AttemptRow> = candidates
+        .iter()
+        .filter(|j| j.status == "running")
+        .map(|j| AttemptRow {
+            tenant_id: j.tenant_id.clone(),
+            job_id: j.id.clone(),
+            attempt: j.attempts,
+            worker: j.locked_by.clone().unwrap_or_default(),
+            started_at: j.updated_at,
+            finished_at: None,
+            outcome: Some("lease_expired".into()),
+            error: Some("the worker stopped before finishing".into()),
+        })
+        .collect();
+    insert_attempts(sys.conn(), &lost)?;
+    let ids: Vec<String> = candidates.iter().map(|j| j.id.clone()).collect();
+    let claimed = crate::on_backend!(sys.conn(), |c| diesel::update(
+        jobs::table.filter(jobs::id.eq_any(&ids))
+    )
+    .set((
+        jobs::status.eq("running"),
+        jobs::locked_by.eq(worker),
+        jobs::locked_until.eq(lease_until),
+        jobs::attempts.eq(jobs::attempts + 1),
+        jobs::updated_at.eq(now),
+    ))
+    .returning(JobRow::as_returning())
+    .get_results(c))?;
+    Ok(claimed)
+}
+
+fn insert_attempts(conn: &mut DbConnection, rows: &[AttemptRow]) -> StoreResult<()> {
+    if !rows.is_empty() {
+        crate::on_backend!(conn, |c| diesel::insert_into(job_attempts::table)
+            .values(rows)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Done.
+    Succeeded,
+    /// Failed; run again at this time.
+    Retry {
+        /// The failure.
+        error: String,
+        /// When to try again.
+        run_at: NaiveDateTime,
+    },
+    /// Failed for good.
+    Dead {
+        /// The failure.
+        error: String,
+    },
+}
+
+/// Records how the attempts of jobs this worker holds ended. A job whose lease was lost meanwhile (another worker
+/// claimed it) is left alone.
+pub fn finish(
+    sys: &mut System<'_>,
+    worker: &str,
+    started_at: NaiveDateTime,
+    now: NaiveDateTime,
+    results: &[(JobRow, Outcome)],
+) -> StoreResult<()> {
+    let succeeded: Vec<String> = results
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Succeeded))
+        .map(|(j, _)| j.id.clone())
+        .collect();
+    let held = jobs::status.eq("running").and(jobs::locked_by.eq(worker));
+    if !succeeded.is_empty() {
+        diesel::update(jobs::table.filter(jobs::id.eq_any(&succeeded)).filter(held))
+            .set((
+                jobs::status.eq("succeeded"),
+                jobs::locked_by.eq(None::<String>),
+                jobs::locked_until.eq(None::<NaiveDateTime>),
+                jobs::updated_at.eq(now),
+                jobs::finished_at.eq(now),
+            ))
+            .execute(sys.conn())?;
+    }
+    for (job, outcome) in results {
+        let target = jobs::table
+            .filter(jobs::tenant_id.eq(&job.tenant_id))
+            .filter(jobs::id.eq(&job.id))
+            .filter(held);
+        match outcome {
+            Outcome::Succeeded => {}
+            Outcome::Retry { error, run_at } => {
+                diesel::update(target)
+                    .set((
+                        jobs::status.eq("queued"),
+                        jobs::run_at.eq(run_at),
+                        jobs::locked_by.eq(None::<String>),
+                        jobs::locked_until.eq(None::<NaiveDateTime>),
+                        jobs::last_error.eq(error),
+                        jobs::updated_at.eq(now),
+                    ))
+                    .execute(sys.conn())?;
+            }
+            Outcome::Dead { error } => {
+                diesel::update(target)
+                    .set((
+                        jobs::status.eq("dead"),
+                        jobs::locked_by.eq(None::<String>),
+                        jobs::locked_until.eq(None::<NaiveDateTime>),
+                        jobs::last_error.eq(error),
+                        jobs::updated_at.eq(now),
+                        jobs::finished_at.eq(now),
+                    ))
+                    .execute(sys.conn())?;
+            }
+        }
+    }
+    let attempts: Vec<AttemptRow> = results
+        .iter()
+        .map(|(job, outcome)| AttemptRow {
+            tenant_id: job.tenant_id.clone(),
+            job_id: job.id.clone(),
+            attempt: job.attempts,
+            worker: worker.to_owned(),
+            started_at,
+            finished_at: Some(now),
+            outcome: Some(match outcome {
+                Outcome::Succeeded => "succeeded".into(),
+                Outcome::Retry { .. } | Outcome::Dead { .. } => "failed".into(),
+            }),
+            error: match outcome {
+                Outcome::Succeeded => None,
+                Outcome::Retry { error, .. } | Outcome::Dead { error } => Some(error.clone()),
+            },
+        })
+        .collect();
+    insert_attempts(sys.conn(), &attempts)
+}
+
+/// Filters of a listing.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Only this realm.
+    pub realm: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this kind.
+    pub kind: Option<String>,
+}
+
+/// The newest jobs matching `filter` (system context: operators look across realms).
+pub fn list(sys: &mut System<'_>, filter: &JobFilter, limit: i64) -> StoreResult<Vec<JobRow>> {
+    let mut query = jobs::table
+        .order(jobs::id.desc())
+        .limit(limit)
+        .select(JobRow::as_select())
+        .into_boxed();
+    if let Some(realm) = &filter.realm {
+        query = query.filter(jobs::tenant_id.eq(realm.clone()));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(jobs::status.eq(status.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(jobs::kind.eq(kind.clone()));
+    }
+    Ok(query.load(sys.conn())?)
+}
+
+/// One job and its attempts.
+pub fn find(sys: &mut System<'_>, id: &str) -> StoreResult<Option<(JobRow, Vec<AttemptRow>)>> {
+    let Some(job) = jobs::table
+        .filter(jobs::id.eq(id))
+        .select(JobRow::as_select())
+        .first(sys.conn())
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let attempts = job_attempts::table
+        .filter(job_attempts::tenant_id.eq(&job.tenant_id))
+        .filter(job_attempts::job_id.eq(&job.id))
+        .order(job_attempts::attempt.asc())
+        .select(AttemptRow::as_select())
+        .load(sys.conn())?;
+    Ok(Some((job, attempts)))
+}
+
+/// Queues a dead or cancelled job again, now, with a fresh set of attempts; true when it was one.
+pub fn retry(sys: &mut System<'_>, id: &str, now: NaiveDateTime) -> StoreResult<bool> {
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::id.eq(id))
+            .filter(jobs::status.eq_any(["dead", "cancelled"])),
+    )
+    .set((
+        jobs::status.eq("queued"),
+        jobs::run_at.eq(now),
+        jobs::max_attempts.eq(jobs::attempts + jobs::max_attempts),
+        jobs::finished_at.eq(None::<NaiveDateTime>),
+        jobs::updated_at.eq(now),
+    ))
+    .execute(sys.conn())?
+        == 1)
+}
+
+/// Cancels a queued job; true when it was one.
+pub fn cancel(sys: &mut System<'_>, id: &str, now: NaiveDateTime) -> StoreResult<bool> {
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::id.eq(id))
+            .filter(jobs::status.eq("queued")),
+    )
+    .set((
+        jobs::status.eq("cancelled"),
+        jobs::updated_at.eq(now),
+        jobs::finished_at.eq(now),
+    ))
+    .execute(sys.conn())?
+        == 1)
+}
+
+/// How many jobs there are per (status, kind).
+pub fn counts(sys: &mut System<'_>) -> StoreResult<Vec<(String, String, i64)>> {
+    Ok(jobs::table
+        .group_by((jobs::status, jobs::kind))
+        .select((jobs::status, jobs::kind, diesel::dsl::count_star()))
+        .load(sys.conn())?)
+}

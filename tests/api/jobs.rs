@@ -1,0 +1,228 @@
+//! The durable job queue: exactly-once under several worker processes, retries with growing delays then dead,
+//! a crashed worker's job run again after its lease, unique keys, and the operator's commands.
+
+use std::time::Duration;
+
+use tessera_tests::{cli, cli_ok, count, eventually, query_column, TestDb, Worker};
+
+fn queue(db: &TestDb, args: &[&str]) -> String {
+    let mut all = vec!["jobs", "enqueue"];
+    all.extend_from_slice(args);
+    cli_ok(&db.url, &all).trim().to_owned()
+}
+
+#[tokio::test]
+async fn a_thousand_jobs_four_workers_two_processes_each_runs_once() {
+    let db = TestDb::populated();
+    assert!(queue(&db, &["diagnostic.noop", "--count", "1000"]).contains("queued 1000"));
+    let env = [
+        ("TESSERA_JOBS__WORKERS", "2"),
+        ("TESSERA_JOBS__BATCH_SIZE", "16"),
+    ];
+    let first = Worker::spawn(&db.url, &env).await;
+    let second = Worker::spawn(&db.url, &env).await;
+    let done = eventually(Duration::from_secs(90), || {
+        count(
+            &db.url,
+            "SELECT count(*) FROM jobs WHERE status = 'succeeded'",
+        ) == 1000
+    })
+    .await;
+    first.kill().await;
+    second.kill().await;
+    assert!(
+        done,
+        "{} succeeded",
+        count(
+            &db.url,
+            "SELECT count(*) FROM jobs WHERE status = 'succeeded'"
+        )
+    );
+    assert_eq!(
+        count(&db.url, "SELECT count(*) FROM jobs WHERE attempts <> 1"),
+        0,
+        "every job was claimed once"
+    );
+    assert_eq!(
+        count(&db.url, "SELECT count(*) FROM job_attempts"),
+        1000,
+        "one attempt each"
+    );
+    assert_eq!(
+        count(
+            &db.url,
+            "SELECT count(*) FROM job_attempts WHERE outcome <> 'succeeded'"
+        ),
+        0
+    );
+    assert!(
+        count(&db.url, "SELECT count(DISTINCT worker) FROM job_attempts") >= 2,
+        "several workers took part"
+    );
+}
+
+#[tokio::test]
+async fn failures_are_retried_with_growing_delays_then_dead() {
+    let db = TestDb::populated();
+    let dead = queue(&db, &["diagnostic.fail", "--max-attempts", "3"]);
+    let recovers = queue(
+        &db,
+        &["diagnostic.fail", "--payload", r#"{"succeed_on": 2}"#],
+    );
+    let unknown = queue(&db, &["no.such.kind"]);
+    let worker = Worker::spawn(&db.url, &[]).await;
+    let finished = eventually(Duration::from_secs(30), || {
+        count(
+            &db.url,
+            "SELECT count(*) FROM jobs WHERE status IN ('dead', 'succeeded')",
+        ) == 3
+    })
+    .await;
+    worker.kill().await;
+    assert!(finished);
+    let status = |id: &str| {
+        query_column(
+            &db.url,
+            &format!("SELECT status AS v FROM jobs WHERE id = '{id}'"),
+        )[0]
+        .clone()
+        .unwrap()
+    };
+    assert_eq!(status(&dead), "dead");
+    assert_eq!(status(&recovers), "succeeded");
+    assert_eq!(status(&unknown), "dead", "an unknown kind is dead at once");
+    assert_eq!(
+        count(
+            &db.url,
+            &format!("SELECT count(*) FROM job_attempts WHERE job_id = '{unknown}'")
+        ),
+        1
+    );
+    // Three attempts, each later than the one before by a growing delay (300 ms, then 600 ms, less jitter).
+    let out = cli_ok(&db.url, &["jobs", "show", &dead, "--json"]);
+    let detail: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let attempts = detail["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 3, "{detail}");
+    assert!(attempts.iter().all(|a| a["outcome"] == "failed"));
+    let start = |i: usize| {
+        chrono::NaiveDateTime::parse_from_str(
+            attempts[i]["started_at"].as_str().unwrap(),
+            "%Y-%m-%dT%H:%M:%S%.f",
+        )
+        .unwrap()
+    };
+    let first_gap = (start(1) - start(0)).num_milliseconds();
+    let second_gap = (start(2) - start(1)).num_milliseconds();
+    assert!(first_gap >= 225, "{first_gap}");
+    assert!(second_gap > first_gap, "{first_gap} then {second_gap}");
+    assert!(detail["job"]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("attempt 3"));
+
+    // The operator queues it again; a queued job can be cancelled.
+    cli_ok(&db.url, &["jobs", "retry", &dead]);
+    assert_eq!(status(&dead), "queued");
+    cli_ok(&db.url, &["jobs", "cancel", &dead]);
+    assert_eq!(status(&dead), "cancelled");
+    let out = cli(&db.url, &["jobs", "cancel", &dead], &[], None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "only queued jobs can be cancelled"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&cli_ok(
+        &db.url,
+        &["jobs", "list", "--status", "cancelled", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_crashed_workers_job_runs_again_after_its_lease() {
+    let db = TestDb::populated();
+    let job = queue(&db, &["diagnostic.sleep", "--payload", r#"{"ms": 3000}"#]);
+    let env = [
+        ("TESSERA_JOBS__LEASE_SECS", "2"),
+        ("TESSERA_JOBS__WORKERS", "1"),
+    ];
+    let doomed = Worker::spawn(&db.url, &env).await;
+    assert!(
+        eventually(Duration::from_secs(10), || count(
+            &db.url,
+            &format!("SELECT count(*) FROM jobs WHERE id = '{job}' AND status = 'running'")
+        ) == 1)
+        .await
+    );
+    doomed.kill().await;
+    let rescuer = Worker::spawn(&db.url, &env).await;
+    let done = eventually(Duration::from_secs(20), || {
+        count(
+            &db.url,
+            &format!("SELECT count(*) FROM jobs WHERE id = '{job}' AND status = 'succeeded'"),
+        ) == 1
+    })
+    .await;
+    rescuer.kill().await;
+    assert!(done);
+    assert_eq!(
+        count(
+            &db.url,
+            &format!("SELECT attempts FROM jobs WHERE id = '{job}'")
+        ),
+        2
+    );
+    let outcomes = query_column(
+        &db.url,
+        &format!("SELECT outcome AS v FROM job_attempts WHERE job_id = '{job}' ORDER BY attempt"),
+    );
+    assert_eq!(
+        outcomes,
+        vec![
+            Some("lease_expired".to_owned()),
+            Some("succeeded".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn unique_keys_and_disabled_diagnostics() {
+    let db = TestDb::populated();
+    assert!(queue(
+        &db,
+        &["diagnostic.noop", "--unique-key", "nightly-2026-11-26"]
+    )
+    .starts_with("job_"));
+    assert!(queue(
+        &db,
+        &["diagnostic.noop", "--unique-key", "nightly-2026-11-26"]
+    )
+    .contains("queued 0"));
+    // The same key in another realm is another job.
+    assert!(queue(
+        &db,
+        &[
+            "diagnostic.noop",
+            "--unique-key",
+            "nightly-2026-11-26",
+            "--tenant",
+            "atlas"
+        ]
+    )
+    .starts_with("job_"));
+    let out = cli(
+        &db.url,
+        &["jobs", "enqueue", "diagnostic.noop"],
+        &[("TESSERA_JOBS__ENABLE_DIAGNOSTIC_KINDS", "false")],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = cli(
+        &db.url,
+        &["jobs", "enqueue", "x", "--payload", "[1]"],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
