@@ -621,23 +621,20 @@ async fn jobs(settings: Settings, command: JobsCommand) -> anyhow::Result<()> {
             }
             let realm = realm_key(&tenant)?
                 .unwrap_or_else(|| tessera_domain::realm::GROUP_REALM_KEY.to_owned());
-            let mut queued = 0;
-            for _ in 0..count {
-                let job = tessera_app::jobs::NewJob {
-                    kind: kind.clone(),
-                    payload: payload.clone(),
-                    unique_key: unique_key.clone(),
-                    run_at: None,
-                    max_attempts,
-                };
-                if let Some(id) = app.enqueue_job(realm.clone(), job).await? {
-                    queued += 1;
-                    if count == 1 {
-                        println!("{id}");
-                    }
+            let job = tessera_app::jobs::NewJob {
+                kind,
+                payload,
+                unique_key,
+                run_at: None,
+                max_attempts,
+            };
+            if count == 1 {
+                match app.enqueue_job(realm, job).await? {
+                    Some(id) => println!("{id}"),
+                    None => println!("queued 0 job(s): a job with this unique key exists"),
                 }
-            }
-            if count > 1 || queued == 0 {
+            } else {
+                let queued = app.enqueue_jobs(realm, job, count).await?;
                 println!("queued {queued} job(s)");
             }
             Ok(())

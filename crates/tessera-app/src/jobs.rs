@@ -129,6 +129,38 @@ impl App {
         .await
     }
 
+    /// Queues `count` copies of a job in one transaction; returns how many were queued (a unique key queues at
+    /// most one).
+    pub async fn enqueue_jobs(
+        &self,
+        realm_key: String,
+        job: NewJob,
+        count: u32,
+    ) -> AppResult<usize> {
+        if job.kind.starts_with("diagnostic.") && !self.settings().jobs.enable_diagnostic_kinds {
+            return Err(AppError::invalid(
+                "kind",
+                tessera_domain::FieldError::new(
+                    "",
+                    "unknown_kind",
+                    "diagnostic kinds are disabled (jobs.enable_diagnostic_kinds)",
+                ),
+            ));
+        }
+        let now = self.clock().now();
+        let default_attempts = self.settings().jobs.default_max_attempts;
+        self.blocking(move |db| {
+            db.scoped(&realm_key, TxMode::Write, |s| {
+                let mut queued = 0;
+                for _ in 0..count {
+                    queued += usize::from(enqueue(s, &job, default_attempts, now)?.is_some());
+                }
+                Ok(queued)
+            })
+        })
+        .await
+    }
+
     /// Runs one job. New kinds are added here, each calling its service.
     async fn run_job(&self, job: &JobRow) -> Result<(), JobError> {
         let payload: serde_json::Value = serde_json::from_str(&job.payload_json)
