@@ -164,3 +164,80 @@ async fn json_logs_are_one_object_per_line() {
         );
     }
 }
+
+#[tokio::test]
+async fn metrics_on_the_group_realm() {
+    let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.get(None, "/healthz").send().await.unwrap().status(),
+            200
+        );
+    }
+    let token = app.token("atlas", "member").await;
+    assert_eq!(
+        app.get_status(Some("atlas"), "/api/v1/staff", &token).await,
+        403
+    );
+    tessera_tests::cli_ok(
+        &app.db.url,
+        &[
+            "jobs",
+            "enqueue",
+            "diagnostic.noop",
+            "--tenant",
+            "atlas",
+            "--count",
+            "3",
+        ],
+    );
+    // Brand hosts do not serve them.
+    assert_eq!(
+        app.get(Some("atlas"), "/metrics")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // The server's own workers run the jobs; wait until their outcomes show.
+    let wanted = "tessera_job_attempts_total{kind=\"diagnostic.noop\",outcome=\"succeeded\"} 3";
+    let mut text = String::new();
+    for _ in 0..100 {
+        text = app
+            .get(None, "/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains(wanted) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(text.contains(wanted), "{text}");
+    assert!(
+        text.contains(
+            "tessera_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 3"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "tessera_http_requests_total{method=\"GET\",route=\"/api/v1/staff\",status=\"403\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("tessera_http_request_duration_seconds_bucket{"),
+        "{text}"
+    );
+    assert!(text.contains("tessera_db_pool_connections "), "{text}");
+    assert!(
+        text.contains("tessera_jobs{status=\"succeeded\",kind=\"diagnostic.noop\"} 3"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("# EOF"));
+}

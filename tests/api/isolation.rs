@@ -11,6 +11,7 @@ const PUBLIC: &[&str] = &[
     "/readyz",
     "/.well-known/jwks.json",
     "/api/v1/openapi.json",
+    "/metrics",
 ];
 const PUBLIC_PREFIXES: &[&str] = &["/api/v1/auth/"];
 /// Routes of the group realm only.

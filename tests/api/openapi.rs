@@ -9,6 +9,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/readyz"),
     ("get", "/.well-known/jwks.json"),
     ("get", "/api/v1/openapi.json"),
+    ("get", "/metrics"),
     ("post", "/api/v1/auth/token"),
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/logout"),

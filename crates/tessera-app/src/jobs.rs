@@ -96,6 +96,22 @@ pub fn backoff(attempts: i32, base_ms: i64, max_secs: i64) -> chrono::Duration {
     chrono::Duration::milliseconds(delay_ms - jitter)
 }
 
+/// Job attempts run by this process, by (kind, outcome), for the metrics.
+#[derive(Default)]
+pub struct OutcomeCounts(std::sync::Mutex<std::collections::HashMap<(String, String), u64>>);
+
+impl OutcomeCounts {
+    fn add(&self, kind: &str, outcome: &str) {
+        let mut counts = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *counts
+            .entry((kind.to_owned(), outcome.to_owned()))
+            .or_default() += 1;
+    }
+}
+
 /// A job and its attempts, for `tessera jobs show`.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobDetail {
@@ -236,6 +252,12 @@ impl App {
             if let Outcome::Dead { error } = &outcome {
                 tracing::warn!(job = %job.id, kind = %job.kind, %error, "job is dead");
             }
+            let label = match &outcome {
+                Outcome::Succeeded => "succeeded",
+                Outcome::Retry { .. } => "failed",
+                Outcome::Dead { .. } => "dead",
+            };
+            self.inner.job_outcomes.add(&job.kind, label);
             results.push((job, outcome));
         }
         let count = results.len();
@@ -278,6 +300,23 @@ impl App {
             }
         }
         tracing::info!(%worker, "job worker stopped");
+    }
+
+    /// Job attempts run by this process so far, by (kind, outcome).
+    pub fn job_outcomes(&self) -> Vec<((String, String), u64)> {
+        let counts = self
+            .inner
+            .job_outcomes
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    /// Jobs per (status, kind) across every realm (system context, a listed use: the metrics).
+    pub async fn job_counts(&self) -> AppResult<Vec<(String, String, i64)>> {
+        self.blocking(|db| db.system(TxMode::Read, |sys| Ok(jobs::counts(sys)?)))
+            .await
     }
 
     /// Jobs for the operator (system context, a listed use), newest first.

@@ -46,6 +46,7 @@ struct AppInner {
     throttle: throttle::LoginThrottle,
     principals: auth::PrincipalCache,
     master: sealing::MasterKey,
+    job_outcomes: jobs::OutcomeCounts,
     clock: Arc<dyn Clock>,
 }
 
@@ -87,6 +88,7 @@ impl App {
                 throttle,
                 principals,
                 master,
+                job_outcomes: jobs::OutcomeCounts::default(),
                 clock,
             }),
         };

@@ -8,6 +8,7 @@ mod extract;
 mod host;
 mod idempotent;
 mod layers;
+mod metrics;
 mod openapi;
 pub mod problem;
 mod routes;
@@ -24,7 +25,13 @@ pub use openapi::api_document;
 pub fn router(app: App) -> axum::Router {
     let (api, document) = routes::api_router().split_for_parts();
     let document = std::sync::Arc::new(document);
+    let http_metrics = std::sync::Arc::new(metrics::HttpMetrics::new());
     let api = api
+        .route_layer(axum::middleware::from_fn_with_state(
+            http_metrics.clone(),
+            metrics::track,
+        ))
+        .layer(axum::Extension(http_metrics))
         .merge(routes::docs::router(document))
         .fallback(problem::not_found_fallback)
         .method_not_allowed_fallback(problem::method_not_allowed_fallback)

@@ -29,6 +29,8 @@ pub struct Ready {
     pub migrations_pending: usize,
     /// Tenants served.
     pub tenants: usize,
+    /// Job workers running in this process (`tessera worker` processes run others).
+    pub job_workers: usize,
 }
 
 /// `GET /healthz`: the process is up.
@@ -60,6 +62,7 @@ pub async fn readyz(State(app): State<App>) -> Response {
                 migrations_applied: migrations.len(),
                 migrations_pending: 0,
                 tenants: app.tenants().all().len(),
+                job_workers: app.settings().jobs.workers_in_server,
             })
             .into_response()
         }

@@ -31,4 +31,5 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(tenants::list_tenants))
         .routes(routes!(tenants::show_tenant))
         .routes(routes!(docs::openapi_json))
+        .routes(routes!(crate::metrics::metrics))
 }
