@@ -35,6 +35,7 @@ fn main() -> std::process::ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(blocking_threads)
+        .thread_keep_alive(std::time::Duration::from_secs(2))
         .build()
     {
         Ok(runtime) => runtime,

@@ -30,12 +30,12 @@ token=$(curl -sf -H "host: atlas.localhost" -H 'content-type: application/json' 
   -d '{"email":"bench@atlas.test","password":"bench-password-2026"}' "http://$serve_addr/api/v1/auth/token" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 
-wrk -t2 -c64 -d"${seconds}s" --latency "http://$hello_addr/hello" >"$work/hello.wrk"
-wrk -t2 -c64 -d"${seconds}s" --latency -H "Host: atlas.localhost" -H "authorization: Bearer $token" \
+wrk -t"${WRK_THREADS:-2}" -c64 -d"${seconds}s" --latency "http://$hello_addr/hello" >"$work/hello.wrk"
+wrk -t"${WRK_THREADS:-2}" -c64 -d"${seconds}s" --latency -H "Host: atlas.localhost" -H "authorization: Bearer $token" \
   "http://$serve_addr/api/v1/me" >"$work/me.wrk"
 read -r hello_rps hello_p50 hello_p99 _ <<<"$(wrk_summary "$work/hello.wrk")"
 read -r me_rps me_p50 me_p99 me_errors <<<"$(wrk_summary "$work/me.wrk")"
-echo "backend: $backend, wrk -t2 -c64 -d${seconds}s"
+echo "backend: $backend, wrk -t${WRK_THREADS:-2} -c64 -d${seconds}s"
 echo "hello (bare axum):   $hello_rps req/s  p50 ${hello_p50} ms  p99 ${hello_p99} ms"
 echo "GET /api/v1/me:      $me_rps req/s  p50 ${me_p50} ms  p99 ${me_p99} ms  non-2xx $me_errors"
 python3 -c "print(f'share of hello: {100 * $me_rps / $hello_rps:.1f} %')"

@@ -112,6 +112,48 @@ impl OutcomeCounts {
     }
 }
 
+/// A worker's own thread for its database work. Polling every few hundred milliseconds on the shared blocking
+/// pool would keep its threads alive forever, and with them the memory their allocator heaps hold from busy
+/// moments; on a thread of its own the pool's threads go idle and end.
+struct WorkerThread {
+    tasks: std::sync::mpsc::Sender<DbTask>,
+}
+
+/// A piece of database work sent to a worker's thread.
+type DbTask = Box<dyn FnOnce(&tessera_store::Database) + Send>;
+
+impl WorkerThread {
+    fn start(db: tessera_store::Database) -> AppResult<WorkerThread> {
+        let (tasks, queue) =
+            std::sync::mpsc::channel::<Box<dyn FnOnce(&tessera_store::Database) + Send>>();
+        std::thread::Builder::new()
+            .name("tessera-job-worker".into())
+            .spawn(move || {
+                // Ends when the worker drops its sender.
+                while let Ok(task) = queue.recv() {
+                    task(&db);
+                }
+            })
+            .map_err(|e| AppError::Internal(format!("cannot start a worker thread: {e}")))?;
+        Ok(WorkerThread { tasks })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&tessera_store::Database) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.tasks
+            .send(Box::new(move |db| {
+                // The receiver is gone only when the worker itself stopped waiting.
+                let _ = tx.send(f(db));
+            }))
+            .map_err(|_| AppError::Internal("the worker thread stopped".into()))?;
+        rx.await
+            .map_err(|_| AppError::Internal("the worker thread stopped".into()))?
+    }
+}
+
 /// A job and its attempts, for `tessera jobs show`.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobDetail {
@@ -207,14 +249,15 @@ impl App {
         }
     }
 
-    /// Claims one batch, runs it, records the outcomes; returns how many jobs ran.
-    pub async fn run_job_batch(&self, worker: &str) -> AppResult<usize> {
+    /// Claims one batch, runs it, records the outcomes; returns how many jobs ran. The database work goes to
+    /// `thread`, the worker's own.
+    async fn run_job_batch(&self, worker: &str, thread: &WorkerThread) -> AppResult<usize> {
         let settings = self.settings().jobs.clone();
         let started = self.clock().now();
         let lease_until = started + chrono::Duration::seconds(settings.lease_secs);
         let worker_id = worker.to_owned();
-        let claimed = self
-            .blocking(move |db| {
+        let claimed = thread
+            .run(move |db| {
                 db.system(TxMode::Write, |sys| {
                     Ok::<_, AppError>(jobs::claim(
                         sys,
@@ -282,9 +325,16 @@ impl App {
     pub async fn run_worker(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let worker = IdKind::Worker.new_id();
         let idle = Duration::from_millis(self.settings().jobs.poll_interval_ms.max(10));
+        let thread = match WorkerThread::start(self.db().clone()) {
+            Ok(thread) => thread,
+            Err(error) => {
+                tracing::error!(%worker, %error, "job worker could not start");
+                return;
+            }
+        };
         tracing::info!(%worker, "job worker started");
         while !*stop.borrow() {
-            let rest = match self.run_job_batch(&worker).await {
+            let rest = match self.run_job_batch(&worker, &thread).await {
                 Ok(0) => idle,
                 Ok(_) => Duration::ZERO,
                 Err(error) => {
