@@ -46,6 +46,21 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
+    /// Back the database up into a new folder (SQLite online backup, or pg_dump). The master key is never in it.
+    Backup {
+        /// The folder to create (it must not exist or be empty).
+        #[arg(long, value_name = "DIR")]
+        to: std::path::PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a backup folder into an empty database (a new SQLite file or an empty PostgreSQL database).
+    Restore {
+        /// The backup folder.
+        #[arg(long, value_name = "DIR")]
+        from: std::path::PathBuf,
+    },
     /// Run job workers only (no HTTP), until Ctrl-C or SIGTERM.
     Worker,
     /// The job queue.

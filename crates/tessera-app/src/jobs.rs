@@ -295,29 +295,40 @@ impl App {
             if let Outcome::Dead { error } = &outcome {
                 tracing::warn!(job = %job.id, kind = %job.kind, %error, "job is dead");
             }
-            let label = match &outcome {
-                Outcome::Succeeded => "succeeded",
-                Outcome::Retry { .. } => "failed",
-                Outcome::Dead { .. } => "dead",
-            };
-            self.inner.job_outcomes.add(&job.kind, label);
+
             results.push((job, outcome));
         }
         let count = results.len();
+        // Counted once the outcomes are committed, so that the metrics never run ahead of the database.
+        let labels: Vec<(String, &'static str)> = results
+            .iter()
+            .map(|(job, outcome)| {
+                let label = match outcome {
+                    Outcome::Succeeded => "succeeded",
+                    Outcome::Retry { .. } => "failed",
+                    Outcome::Dead { .. } => "dead",
+                };
+                (job.kind.clone(), label)
+            })
+            .collect();
         let finished = self.clock().now();
         let worker_id = worker.to_owned();
-        self.blocking(move |db| {
-            db.system(TxMode::Write, |sys| {
-                Ok::<_, AppError>(jobs::finish(
-                    sys,
-                    &worker_id,
-                    naive(started),
-                    naive(finished),
-                    &results,
-                )?)
+        thread
+            .run(move |db| {
+                db.system(TxMode::Write, |sys| {
+                    Ok::<_, AppError>(jobs::finish(
+                        sys,
+                        &worker_id,
+                        naive(started),
+                        naive(finished),
+                        &results,
+                    )?)
+                })
             })
-        })
-        .await?;
+            .await?;
+        for (kind, label) in labels {
+            self.inner.job_outcomes.add(&kind, label);
+        }
         Ok(count)
     }
 

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod backend;
+pub mod backup;
 pub mod connection;
 mod context;
 pub mod migrate;
@@ -40,6 +41,9 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),
+    /// A backup or a restore failed.
+    #[error("{0}")]
+    Backup(String),
     /// The blocking task running the query panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(String),
