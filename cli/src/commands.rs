@@ -660,14 +660,11 @@ async fn jobs(settings: Settings, command: JobsCommand) -> anyhow::Result<()> {
                 run_at: None,
                 max_attempts,
             };
-            if count == 1 {
-                match app.enqueue_job(realm, job).await? {
-                    Some(id) => println!("{id}"),
-                    None => println!("queued 0 job(s): a job with this unique key exists"),
-                }
-            } else {
-                let queued = app.enqueue_jobs(realm, job, count).await?;
-                println!("queued {queued} job(s)");
+            let ids = app.enqueue_jobs(realm, job, count).await?;
+            match (count, ids.first()) {
+                (1, Some(id)) => println!("{id}"),
+                (1, None) => println!("queued 0 job(s): a job with this unique key exists"),
+                _ => println!("queued {} job(s)", ids.len()),
             }
             Ok(())
         }

@@ -164,56 +164,31 @@ pub struct JobDetail {
 }
 
 impl App {
-    /// Queues a job in a realm in its own transaction (operators' `tessera jobs enqueue`; services queue inside
-    /// their own transactions with [`enqueue`]).
-    pub async fn enqueue_job(&self, realm_key: String, job: NewJob) -> AppResult<Option<String>> {
-        if job.kind.starts_with("diagnostic.") && !self.settings().jobs.enable_diagnostic_kinds {
-            return Err(AppError::invalid(
-                "kind",
-                tessera_domain::FieldError::new(
-                    "",
-                    "unknown_kind",
-                    "diagnostic kinds are disabled (jobs.enable_diagnostic_kinds)",
-                ),
-            ));
-        }
-        let now = self.clock().now();
-        let default_attempts = self.settings().jobs.default_max_attempts;
-        self.blocking(move |db| {
-            db.scoped(&realm_key, TxMode::Write, |s| {
-                enqueue(s, &job, default_attempts, now)
-            })
-        })
-        .await
-    }
-
-    /// Queues `count` copies of a job in one transaction; returns how many were queued (a unique key queues at
-    /// most one).
+    /// Queues `count` copies of a job in a realm in one transaction of its own (operators' `tessera jobs
+    /// enqueue`; services queue inside their own transactions with [`enqueue`]). Returns the ids queued: a unique
+    /// key queues at most one.
     pub async fn enqueue_jobs(
         &self,
         realm_key: String,
         job: NewJob,
         count: u32,
-    ) -> AppResult<usize> {
+    ) -> AppResult<Vec<String>> {
         if job.kind.starts_with("diagnostic.") && !self.settings().jobs.enable_diagnostic_kinds {
+            let reason = "diagnostic kinds are disabled (jobs.enable_diagnostic_kinds)";
             return Err(AppError::invalid(
                 "kind",
-                tessera_domain::FieldError::new(
-                    "",
-                    "unknown_kind",
-                    "diagnostic kinds are disabled (jobs.enable_diagnostic_kinds)",
-                ),
+                tessera_domain::FieldError::new("", "unknown_kind", reason),
             ));
         }
         let now = self.clock().now();
         let default_attempts = self.settings().jobs.default_max_attempts;
         self.blocking(move |db| {
             db.scoped(&realm_key, TxMode::Write, |s| {
-                let mut queued = 0;
+                let mut ids = Vec::new();
                 for _ in 0..count {
-                    queued += usize::from(enqueue(s, &job, default_attempts, now)?.is_some());
+                    ids.extend(enqueue(s, &job, default_attempts, now)?);
                 }
-                Ok(queued)
+                Ok(ids)
             })
         })
         .await
