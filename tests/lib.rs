@@ -693,3 +693,80 @@ pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> b
     }
     check()
 }
+
+/// A real SMTP server on loopback (Python's aiosmtpd) that stores what it receives in a Maildir.
+pub struct SmtpServer {
+    pub port: u16,
+    pub maildir: tempfile::TempDir,
+    _child: tokio::process::Child,
+}
+
+impl SmtpServer {
+    /// Starts one on a free port and waits until it accepts connections.
+    pub async fn start() -> SmtpServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = tempfile::tempdir().unwrap();
+        let child = tokio::process::Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            // A folder that does not exist yet: Maildir creates its tmp/new/cur only then.
+            .arg(maildir.path().join("mail"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 -m aiosmtpd (scripts/test installs it)");
+        let up = eventually(Duration::from_secs(15), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })
+        .await;
+        assert!(up, "aiosmtpd did not start");
+        SmtpServer {
+            port,
+            maildir,
+            _child: child,
+        }
+    }
+
+    /// The messages received so far, as files.
+    pub fn messages(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.maildir.path().join("mail").join("new"))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A message's recipient, decoded subject, plain-text and HTML bodies, read with Python's `email` module.
+pub fn read_email(path: &Path) -> (String, String, String, String) {
+    let script = r#"
+import email, email.header, json, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'))
+subject = str(email.header.make_header(email.header.decode_header(m['Subject'])))
+parts = {p.get_content_type(): p.get_payload(decode=True).decode(p.get_content_charset() or 'utf-8') for p in m.walk() if not p.is_multipart()}
+print(json.dumps([m['To'], subject, parts.get('text/plain', ''), parts.get('text/html', '')]))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let [to, subject, text, html]: [String; 4] = serde_json::from_slice(&out.stdout).unwrap();
+    (to, subject, text, html)
+}

@@ -54,6 +54,10 @@ pub async fn run(
         settings.database.url = SecretString::from(format!("sqlite://{}", path.display()));
     }
     settings.server.listen = listen;
+    // The demo's mail goes to files beside its database, unless configured otherwise.
+    if settings.email.outbox_dir == std::path::Path::new("data/outbox") {
+        settings.email.outbox_dir = data_dir.join("outbox");
+    }
     if settings.secrets.master_key.is_none() {
         settings.secrets.master_key = Some(demo_master_key(data_dir)?);
     }

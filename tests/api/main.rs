@@ -8,6 +8,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod conventions;
+mod email;
 mod idempotency;
 mod isolation;
 mod jobs;

@@ -14,6 +14,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/logout"),
     ("post", "/api/v1/auth/accept-invite"),
+    ("post", "/api/v1/auth/password-reset"),
+    ("post", "/api/v1/auth/password-reset/confirm"),
     ("get", "/api/v1/me"),
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/staff"),

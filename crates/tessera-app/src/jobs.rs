@@ -204,6 +204,7 @@ impl App {
             {
                 Err(JobError::Permanent("diagnostic kinds are disabled".into()))
             }
+            "email.send" => crate::email::send(self, &payload).await,
             "diagnostic.noop" => Ok(()),
             "diagnostic.sleep" => {
                 let ms = payload["ms"].as_u64().unwrap_or(0).min(600_000);

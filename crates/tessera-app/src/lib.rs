@@ -9,12 +9,14 @@
 pub mod audit;
 pub mod auth;
 mod context;
+pub mod email;
 pub mod error;
 pub mod idempotency;
 pub mod jobs;
 pub mod keys;
 pub mod me;
 pub mod pagination;
+pub mod password_reset;
 pub mod passwords;
 pub mod sealing;
 pub mod staff;

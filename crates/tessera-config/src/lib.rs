@@ -43,6 +43,8 @@ pub struct Settings {
     pub secrets: SecretsSettings,
     /// The job queue's workers.
     pub jobs: JobsSettings,
+    /// Outgoing e-mail.
+    pub email: EmailSettings,
     /// Folder of tenant files applied by `tessera demo`.
     pub tenants_dir: PathBuf,
 }
@@ -151,6 +153,31 @@ pub struct JobsSettings {
     pub enable_diagnostic_kinds: bool,
 }
 
+/// Outgoing e-mail: written as `.eml` files into an outbox folder (the default), or sent over SMTP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// `outbox` or `smtp`.
+    pub transport: String,
+    /// Folder of the outbox transport.
+    pub outbox_dir: PathBuf,
+    /// The sender address.
+    pub from: String,
+    /// SMTP host.
+    pub smtp_host: String,
+    /// SMTP port.
+    pub smtp_port: u16,
+    /// `none` (loopback relays only), `starttls` or `tls`.
+    pub smtp_tls: String,
+    /// SMTP user name, if the relay wants one.
+    pub smtp_username: Option<String>,
+    /// SMTP password.
+    pub smtp_password: Option<SecretString>,
+    /// Base of links in e-mails, `{host}` standing for the brand's host (its first domain, else
+    /// `<slug>.localhost:8080`).
+    pub link_base: String,
+}
+
 /// Logging settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,6 +240,15 @@ backoff_base_ms = 2000
 backoff_max_secs = 3600
 default_max_attempts = 5
 enable_diagnostic_kinds = false
+
+[email]
+transport = "outbox"
+outbox_dir = "data/outbox"
+from = "no-reply@tessera.localhost"
+smtp_host = "127.0.0.1"
+smtp_port = 25
+smtp_tls = "none"
+link_base = "https://{host}"
 
 [log]
 format = "text"
@@ -289,6 +325,12 @@ impl Settings {
                 "batch_size, lease_secs and default_max_attempts are at least 1",
             );
         }
+        if !matches!(self.email.transport.as_str(), "outbox" | "smtp") {
+            return invalid("email.transport", "outbox or smtp");
+        }
+        if !matches!(self.email.smtp_tls.as_str(), "none" | "starttls" | "tls") {
+            return invalid("email.smtp_tls", "none, starttls or tls");
+        }
         if self.database.pool_size == 0 {
             return invalid("database.pool_size", "at least 1");
         }
@@ -349,6 +391,17 @@ impl Settings {
                 "backoff_max_secs": self.jobs.backoff_max_secs,
                 "default_max_attempts": self.jobs.default_max_attempts,
                 "enable_diagnostic_kinds": self.jobs.enable_diagnostic_kinds,
+            },
+            "email": {
+                "transport": self.email.transport,
+                "outbox_dir": self.email.outbox_dir,
+                "from": self.email.from,
+                "smtp_host": self.email.smtp_host,
+                "smtp_port": self.email.smtp_port,
+                "smtp_tls": self.email.smtp_tls,
+                "smtp_username": self.email.smtp_username,
+                "smtp_password": self.email.smtp_password.as_ref().map(|_| "[redacted]"),
+                "link_base": self.email.link_base,
             },
             "secrets": {
                 "master_key": self.secrets.master_key.as_ref().map(|_| "[redacted]"),

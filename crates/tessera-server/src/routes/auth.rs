@@ -126,3 +126,49 @@ pub async fn jwks(State(app): State<App>) -> Json<Jwks> {
         keys: app.keys().jwks(app.clock().now(), ttl),
     })
 }
+
+/// A password-reset request.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    /// The account's e-mail address.
+    pub email: String,
+}
+
+/// A new password with the token from the reset e-mail.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirm {
+    /// The token from the e-mail's link.
+    pub token: String,
+    /// The new password (12 to 128 characters).
+    pub password: String,
+}
+
+/// `POST /api/v1/auth/password-reset`: e-mail a single-use reset link, if the address has an account. The
+/// answer is the same either way.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth", request_body = PasswordResetRequest,
+    responses((status = 202, description = "If the address has an account, a link is on its way")))]
+pub async fn password_reset(
+    State(app): State<App>,
+    PublicCtx(ctx): PublicCtx,
+    body: ApiJson<PasswordResetRequest>,
+) -> Result<StatusCode, ApiError> {
+    check_len("email", &body.value.email, 254)?;
+    app.request_password_reset(&ctx, &body.value.email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `POST /api/v1/auth/password-reset/confirm`: set the new password (once per link); the account's sessions end.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth", request_body = PasswordResetConfirm,
+    responses((status = 204, description = "The password is changed"), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn password_reset_confirm(
+    State(app): State<App>,
+    PublicCtx(ctx): PublicCtx,
+    body: ApiJson<PasswordResetConfirm>,
+) -> Result<StatusCode, ApiError> {
+    check_len("token", &body.value.token, MAX_TOKEN_LEN)?;
+    app.confirm_password_reset(&ctx, &body.value.token, &body.value.password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -23,6 +23,8 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::accept_invite))
+        .routes(routes!(auth::password_reset))
+        .routes(routes!(auth::password_reset_confirm))
         .routes(routes!(me::me))
         .routes(routes!(audit::list_audit))
         .routes(routes!(staff::list_staff, staff::invite_staff))

@@ -1,0 +1,224 @@
+//! Outgoing e-mail. Messages are rendered from templates per brand and locale (French and English, with the
+//! brand's name, logo and colours, in HTML and plain text), sealed with the master key (the address and any
+//! single-use link are secrets while they wait) and queued as `email.send` jobs, which send them over SMTP or
+//! write them as `.eml` files into the outbox folder, retried like every job.
+
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+use tessera_store::Scoped;
+
+use crate::jobs::{JobError, NewJob};
+use crate::tenants::Tenant;
+use crate::{App, AppError, AppResult};
+
+/// A rendered message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutgoingEmail {
+    /// Recipient address.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+}
+
+/// `fr` for French locales, `en` otherwise.
+fn language(locale: &str) -> &'static str {
+    if locale.starts_with("fr") {
+        "fr"
+    } else {
+        "en"
+    }
+}
+
+/// The base URL of a brand's links: `email.link_base` with `{host}` replaced by the brand's first domain, else
+/// `<slug>.localhost:8080` (the demo).
+pub fn link_base(app: &App, tenant: &Tenant) -> String {
+    let host = tenant
+        .config
+        .domains
+        .first()
+        .cloned()
+        .unwrap_or_else(|| format!("{}.localhost:8080", tenant.slug));
+    let base = app.settings().email.link_base.replace("{host}", &host);
+    if tenant.config.domains.is_empty() && base.starts_with("https://") {
+        // A `.localhost` host has no certificate.
+        base.replacen("https://", "http://", 1)
+    } else {
+        base
+    }
+}
+
+/// The password-reset message.
+/// `base` makes the brand's logo path absolute (e-mail clients have no page to resolve it against).
+pub fn password_reset(
+    tenant: &Tenant,
+    base: &str,
+    locale: &str,
+    to: &str,
+    name: &str,
+    link: &str,
+    minutes: i64,
+) -> AppResult<OutgoingEmail> {
+    let lang = language(locale);
+    let template = match lang {
+        "fr" => include_str!("../templates/password_reset.fr.txt"),
+        _ => include_str!("../templates/password_reset.en.txt"),
+    };
+    let (subject, action) = match lang {
+        "fr" => (
+            format!(
+                "Réinitialisation de votre mot de passe {}",
+                tenant.display_name
+            ),
+            "Choisir un nouveau mot de passe",
+        ),
+        _ => (
+            format!("Reset your {} password", tenant.display_name),
+            "Choose a new password",
+        ),
+    };
+    let context = minijinja::context! { name, brand => tenant.display_name, link, minutes };
+    let text = render("password_reset.txt", template, &context)?;
+    let paragraphs: Vec<&str> = text
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && *p != link)
+        .collect();
+    let branding = &tenant.config.branding;
+    let logo_url = branding.logo_url.as_ref().map(|logo| {
+        if logo.starts_with('/') {
+            format!("{base}{logo}")
+        } else {
+            logo.clone()
+        }
+    });
+    let html = render(
+        "layout.html",
+        include_str!("../templates/layout.html"),
+        &minijinja::context! {
+            lang, subject, paragraphs, link, action,
+            brand => tenant.display_name,
+            primary_color => branding.primary_color,
+            accent_color => branding.accent_color,
+            logo_url,
+        },
+    )?;
+    Ok(OutgoingEmail {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    })
+}
+
+/// Renders `template`; `name` ends in `.html` for HTML-escaped output, `.txt` for plain text.
+fn render(name: &str, template: &str, context: &minijinja::Value) -> AppResult<String> {
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    env.add_template(name, template)
+        .map_err(|e| AppError::Internal(format!("template: {e}")))?;
+    env.get_template(name)
+        .and_then(|t| t.render(context))
+        .map_err(|e| AppError::Internal(format!("template: {e}")))
+}
+
+/// Queues `email` for sending, sealed, in the caller's transaction.
+pub fn queue(
+    app: &App,
+    s: &mut Scoped<'_>,
+    email: &OutgoingEmail,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    let json = serde_json::to_vec(email).map_err(|e| AppError::Internal(e.to_string()))?;
+    let sealed = app.master().seal(&json, "email")?;
+    let job = NewJob::new("email.send", serde_json::json!({ "sealed": sealed }));
+    crate::jobs::enqueue(s, &job, app.settings().jobs.default_max_attempts, now)?;
+    Ok(())
+}
+
+/// The `email.send` job: opens the message and hands it to the configured transport.
+pub(crate) async fn send(app: &App, payload: &serde_json::Value) -> Result<(), JobError> {
+    let sealed = payload["sealed"]
+        .as_str()
+        .ok_or_else(|| JobError::Permanent("no sealed message".into()))?;
+    let json = app
+        .master()
+        .open(sealed, "email")
+        .map_err(|e| JobError::Permanent(e.to_string()))?;
+    let email: OutgoingEmail =
+        serde_json::from_slice(&json).map_err(|e| JobError::Permanent(e.to_string()))?;
+    let settings = &app.settings().email;
+    let permanent =
+        |what: &str, e: &dyn std::fmt::Display| JobError::Permanent(format!("{what}: {e}"));
+    let message = Message::builder()
+        .from(
+            settings
+                .from
+                .parse::<Mailbox>()
+                .map_err(|e| permanent("email.from", &e))?,
+        )
+        .to(email
+            .to
+            .parse::<Mailbox>()
+            .map_err(|e| permanent("recipient", &e))?)
+        .subject(email.subject)
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(email.text),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(email.html),
+                ),
+        )
+        .map_err(|e| permanent("message", &e))?;
+    let retry = |e: &dyn std::fmt::Display| JobError::Retry(format!("sending: {e}"));
+    match settings.transport.as_str() {
+        "smtp" => {
+            let builder = match settings.smtp_tls.as_str() {
+                "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&settings.smtp_host)
+                    .map_err(|e| permanent("smtp", &e))?,
+                "starttls" => {
+                    AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.smtp_host)
+                        .map_err(|e| permanent("smtp", &e))?
+                }
+                _ => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.smtp_host),
+            };
+            let mut builder = builder.port(settings.smtp_port);
+            if let (Some(user), Some(password)) = (&settings.smtp_username, &settings.smtp_password)
+            {
+                use secrecy::ExposeSecret;
+                builder =
+                    builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                        user.clone(),
+                        password.expose_secret().to_owned(),
+                    ));
+            }
+            builder.build().send(message).await.map_err(|e| retry(&e))?;
+        }
+        _ => {
+            tokio::fs::create_dir_all(&settings.outbox_dir)
+                .await
+                .map_err(|e| retry(&e))?;
+            AsyncFileTransport::<Tokio1Executor>::new(&settings.outbox_dir)
+                .send(message)
+                .await
+                .map_err(|e| retry(&e))?;
+        }
+    }
+    Ok(())
+}

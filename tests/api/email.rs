@@ -1,0 +1,168 @@
+//! E-mail: a password reset arrives at a real SMTP server, rendered for the brand, and its link works once;
+//! unknown addresses get the same answer and no mail; the outbox transport writes `.eml` files.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tessera_tests::{count, eventually, read_email, SmtpServer, TestApp, PASSWORD};
+
+fn token_in(text: &str) -> String {
+    let start = text.find("token=").expect("a link with a token") + "token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+#[tokio::test]
+async fn password_reset_over_smtp_works_once() {
+    let smtp = SmtpServer::start().await;
+    let port = smtp.port.to_string();
+    let app = TestApp::spawn_with(&[
+        ("TESSERA_EMAIL__TRANSPORT", "smtp"),
+        ("TESSERA_EMAIL__SMTP_HOST", "127.0.0.1"),
+        ("TESSERA_EMAIL__SMTP_PORT", &port),
+    ])
+    .await;
+    let app = &app;
+    let request = |email: &'static str| async move {
+        app.send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/password-reset",
+            None,
+            &json!({"email": email}),
+        )
+        .await
+    };
+    // Unknown, malformed and known addresses all get 202.
+    assert_eq!(request("nobody@atlas.test").await.0, 202);
+    assert_eq!(request("not an address").await.0, 202);
+    assert_eq!(request("member@atlas.test").await.0, 202);
+    let arrived = eventually(Duration::from_secs(15), || smtp.messages().len() == 1).await;
+    let errors = tessera_tests::query_column(
+        &app.db.url,
+        "SELECT last_error AS v FROM jobs WHERE kind = 'email.send'",
+    );
+    assert!(
+        arrived,
+        "one message, for the known address; job errors: {errors:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 1, "nothing for unknown addresses");
+    // While queued, the message (address, link) was sealed.
+    assert_eq!(
+        count(
+            &app.db.url,
+            "SELECT count(*) FROM jobs WHERE kind = 'email.send' AND payload_json LIKE '%member@%'"
+        ),
+        0
+    );
+
+    let (to, subject, text, html) = read_email(&smtp.messages()[0]);
+    assert_eq!(to, "member@atlas.test");
+    assert!(
+        subject.contains("Réinitialisation") && subject.contains("Atlas Gym & Wellness"),
+        "French for a French brand: {subject}"
+    );
+    assert!(
+        text.contains("https://atlas-gym.example/reset-password?token="),
+        "{text}"
+    );
+    let html = html.replace("&#x2f;", "/");
+    assert!(html.contains("#1F4E79"), "the brand's colour: {html}");
+    assert!(
+        html.contains("https://atlas-gym.example/brand/atlas/logo.svg"),
+        "an absolute logo: {html}"
+    );
+    assert!(
+        html.contains("https://atlas-gym.example/reset-password?token="),
+        "{html}"
+    );
+    let token = token_in(&text);
+    assert!(token.len() >= 40);
+
+    let confirm = |token: String, password: &'static str| async move {
+        app.send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/password-reset/confirm",
+            None,
+            &json!({"token": token, "password": password}),
+        )
+        .await
+    };
+    let session = app.login(Some("atlas"), "member@atlas.test").await;
+    assert_eq!(confirm(token.clone(), "short").await.0, 422);
+    assert_eq!(
+        confirm(token.clone(), "a brand new passphrase").await.0,
+        204
+    );
+    let (status, problem) = confirm(token, "another new passphrase").await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (401, Some("invalid_reset_token")),
+        "single use"
+    );
+    // The new password works, the old one does not, and earlier sessions are over.
+    let login = |password: &'static str| async move {
+        app.send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": "member@atlas.test", "password": password}),
+        )
+        .await
+    };
+    assert_eq!(login("a brand new passphrase").await.0, 200);
+    assert_eq!(login(PASSWORD).await.0, 401);
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("atlas"),
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": session.refresh}),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn the_outbox_transport_writes_eml_files() {
+    let outbox = tempfile::tempdir().unwrap();
+    let app =
+        TestApp::spawn_with(&[("TESSERA_EMAIL__OUTBOX_DIR", outbox.path().to_str().unwrap())])
+            .await;
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("forge"),
+            "/api/v1/auth/password-reset",
+            None,
+            &json!({"email": "coach@forge.test"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let written = || {
+        std::fs::read_dir(outbox.path())
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert!(eventually(Duration::from_secs(15), || written() == 1).await);
+    let file = std::fs::read_dir(outbox.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(file.extension().and_then(|e| e.to_str()), Some("eml"));
+    let (to, subject, text, _) = read_email(&file);
+    assert_eq!(to, "coach@forge.test");
+    assert!(subject.contains("Forge Equipment"), "{subject}");
+    assert!(
+        text.contains("https://forge-equipment.example/reset-password?token="),
+        "{text}"
+    );
+}
