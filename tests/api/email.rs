@@ -166,3 +166,69 @@ async fn the_outbox_transport_writes_eml_files() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn address_verification_over_smtp_works_once() {
+    let smtp = SmtpServer::start().await;
+    let port = smtp.port.to_string();
+    let app = TestApp::spawn_with(&[
+        ("TESSERA_EMAIL__TRANSPORT", "smtp"),
+        ("TESSERA_EMAIL__SMTP_HOST", "127.0.0.1"),
+        ("TESSERA_EMAIL__SMTP_PORT", &port),
+    ])
+    .await;
+    let token = app.token("lumiere", "member").await;
+    // Anonymous callers cannot ask.
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("lumiere"),
+            "/api/v1/me/email-verification",
+            None,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::POST,
+            Some("lumiere"),
+            "/api/v1/me/email-verification",
+            Some(&token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert!(eventually(Duration::from_secs(15), || smtp.messages().len() == 1).await);
+    let (to, subject, text, _) = read_email(&smtp.messages()[0]);
+    assert_eq!(to, "member@lumiere.test");
+    assert!(subject.contains("Lumière Cosmetics"), "{subject}");
+    assert!(
+        text.contains("https://lumiere-cosmetics.example/verify-email?token="),
+        "{text}"
+    );
+    let verified = "SELECT count(*) FROM accounts WHERE email = 'member@lumiere.test' AND email_verified_at IS NOT NULL";
+    assert_eq!(count(&app.db.url, verified), 0);
+    let link_token = token_in(&text);
+    let verify = |token: String| {
+        let app = &app;
+        async move {
+            app.send_json(
+                reqwest::Method::POST,
+                Some("lumiere"),
+                "/api/v1/auth/verify-email",
+                None,
+                &json!({"token": token}),
+            )
+            .await
+        }
+    };
+    assert_eq!(verify(link_token.clone()).await.0, 204);
+    assert_eq!(count(&app.db.url, verified), 1);
+    let (status, problem) = verify(link_token).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (401, Some("invalid_verification_token")),
+        "single use"
+    );
+}

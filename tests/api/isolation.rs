@@ -27,6 +27,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             json!({"email": "isolation@probe.test", "display_name": "Probe", "roles": ["staff"]}),
         ),
         ("post", "/api/v1/staff/{id}/deactivate") => None,
+        ("post", "/api/v1/me/email-verification") => None,
         ("get", _) => None,
         (method, path) => {
             panic!("the isolation test does not know route {method} {path}: add it to body_for")

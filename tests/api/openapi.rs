@@ -17,6 +17,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/password-reset"),
     ("post", "/api/v1/auth/password-reset/confirm"),
     ("get", "/api/v1/me"),
+    ("post", "/api/v1/me/email-verification"),
+    ("post", "/api/v1/auth/verify-email"),
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/staff"),
     ("post", "/api/v1/staff"),

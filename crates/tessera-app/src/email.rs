@@ -53,45 +53,84 @@ pub fn link_base(app: &App, tenant: &Tenant) -> String {
 }
 
 /// The password-reset message.
-/// `base` makes the brand's logo path absolute (e-mail clients have no page to resolve it against).
-pub fn password_reset(
-    tenant: &Tenant,
-    base: &str,
-    locale: &str,
-    to: &str,
-    name: &str,
-    link: &str,
-    minutes: i64,
-) -> AppResult<OutgoingEmail> {
-    let lang = language(locale);
-    let template = match lang {
-        "fr" => include_str!("../templates/password_reset.fr.txt"),
-        _ => include_str!("../templates/password_reset.en.txt"),
-    };
-    let (subject, action) = match lang {
-        "fr" => (
-            format!(
-                "Réinitialisation de votre mot de passe {}",
-                tenant.display_name
+/// Which message to render.
+#[derive(Debug, Clone, Copy)]
+pub enum Template {
+    /// A single-use link to choose a new password.
+    PasswordReset,
+    /// A single-use link that proves the address.
+    VerifyEmail,
+}
+
+impl Template {
+    fn text(self, lang: &str) -> &'static str {
+        match (self, lang) {
+            (Template::PasswordReset, "fr") => include_str!("../templates/password_reset.fr.txt"),
+            (Template::PasswordReset, _) => include_str!("../templates/password_reset.en.txt"),
+            (Template::VerifyEmail, "fr") => include_str!("../templates/verify_email.fr.txt"),
+            (Template::VerifyEmail, _) => include_str!("../templates/verify_email.en.txt"),
+        }
+    }
+
+    fn subject_and_action(self, lang: &str, brand: &str) -> (String, &'static str) {
+        match (self, lang) {
+            (Template::PasswordReset, "fr") => (
+                format!("Réinitialisation de votre mot de passe {brand}"),
+                "Choisir un nouveau mot de passe",
             ),
-            "Choisir un nouveau mot de passe",
-        ),
-        _ => (
-            format!("Reset your {} password", tenant.display_name),
-            "Choose a new password",
-        ),
-    };
-    let context = minijinja::context! { name, brand => tenant.display_name, link, minutes };
-    let text = render("password_reset.txt", template, &context)?;
+            (Template::PasswordReset, _) => (
+                format!("Reset your {brand} password"),
+                "Choose a new password",
+            ),
+            (Template::VerifyEmail, "fr") => (
+                format!("Confirmez votre adresse pour {brand}"),
+                "Confirmer mon adresse",
+            ),
+            (Template::VerifyEmail, _) => (
+                format!("Confirm your address for {brand}"),
+                "Confirm my address",
+            ),
+        }
+    }
+}
+
+/// A message with a single-use link, in the locale's language, branded. `base` makes the brand's logo path
+/// absolute (e-mail clients have no page to resolve it against).
+pub struct LinkMessage<'a> {
+    /// Which message.
+    pub template: Template,
+    /// The brand.
+    pub tenant: &'a Tenant,
+    /// Base of the brand's links.
+    pub base: &'a str,
+    /// The recipient's locale.
+    pub locale: &'a str,
+    /// Recipient address.
+    pub to: &'a str,
+    /// Recipient's name.
+    pub name: &'a str,
+    /// The link.
+    pub link: &'a str,
+    /// How long the link works.
+    pub minutes: i64,
+}
+
+/// Renders a [`LinkMessage`].
+pub fn link_message(m: &LinkMessage<'_>) -> AppResult<OutgoingEmail> {
+    let lang = language(m.locale);
+    let tenant = m.tenant;
+    let (subject, action) = m.template.subject_and_action(lang, &tenant.display_name);
+    let context = minijinja::context! { name => m.name, brand => tenant.display_name, link => m.link, minutes => m.minutes };
+    let text = render("message.txt", m.template.text(lang), &context)?;
     let paragraphs: Vec<&str> = text
         .split("\n\n")
         .map(str::trim)
-        .filter(|p| !p.is_empty() && *p != link)
+        .filter(|p| !p.is_empty() && *p != m.link)
         .collect();
     let branding = &tenant.config.branding;
     let logo_url = branding.logo_url.as_ref().map(|logo| {
         if logo.starts_with('/') {
-            format!("{base}{logo}")
+            format!("{}{logo}", m.base)
         } else {
             logo.clone()
         }
@@ -100,15 +139,15 @@ pub fn password_reset(
         "layout.html",
         include_str!("../templates/layout.html"),
         &minijinja::context! {
-            lang, subject, paragraphs, link, action,
+            lang, subject, paragraphs, action, logo_url,
+            link => m.link,
             brand => tenant.display_name,
             primary_color => branding.primary_color,
             accent_color => branding.accent_color,
-            logo_url,
         },
     )?;
     Ok(OutgoingEmail {
-        to: to.to_owned(),
+        to: m.to.to_owned(),
         subject,
         text,
         html,

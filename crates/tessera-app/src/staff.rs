@@ -225,6 +225,7 @@ impl App {
                         status: "invited".into(),
                         created_at: naive(now),
                         updated_at: naive(now),
+                        email_verified_at: None,
                     };
                     let role_names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                     accounts::insert(s, &row, &role_names)?;

@@ -128,6 +128,7 @@ impl App {
                             status: "active".into(),
                             created_at: now,
                             updated_at: now,
+                            email_verified_at: None,
                         };
                         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                         accounts::insert(&mut s, &row, &names)?;

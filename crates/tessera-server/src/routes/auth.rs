@@ -172,3 +172,24 @@ pub async fn password_reset_confirm(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// An address-verification token.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEmailRequest {
+    /// The token from the e-mail's link.
+    pub token: String,
+}
+
+/// `POST /api/v1/auth/verify-email`: prove the address with the e-mailed token (once).
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth", request_body = VerifyEmailRequest,
+    responses((status = 204, description = "The address is verified"), (status = 401, body = Problem)))]
+pub async fn verify_email(
+    State(app): State<App>,
+    PublicCtx(ctx): PublicCtx,
+    body: ApiJson<VerifyEmailRequest>,
+) -> Result<StatusCode, ApiError> {
+    check_len("token", &body.value.token, MAX_TOKEN_LEN)?;
+    app.verify_email(&ctx, &body.value.token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -26,6 +26,8 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(auth::password_reset))
         .routes(routes!(auth::password_reset_confirm))
         .routes(routes!(me::me))
+        .routes(routes!(me::request_email_verification))
+        .routes(routes!(auth::verify_email))
         .routes(routes!(audit::list_audit))
         .routes(routes!(staff::list_staff, staff::invite_staff))
         .routes(routes!(staff::get_staff, staff::update_staff))

@@ -30,6 +30,8 @@ pub struct AccountRow {
     pub created_at: NaiveDateTime,
     /// Last changed.
     pub updated_at: NaiveDateTime,
+    /// When the address was verified.
+    pub email_verified_at: Option<NaiveDateTime>,
 }
 
 /// Which accounts a listing returns.
@@ -163,6 +165,8 @@ pub struct AccountChanges {
     pub password_hash: Option<Option<String>>,
     /// Always set.
     pub updated_at: Option<NaiveDateTime>,
+    /// Set when the address is verified.
+    pub email_verified_at: Option<Option<NaiveDateTime>>,
 }
 
 /// Applies changes to one account; returns the number of rows changed (0 when it does not exist).
