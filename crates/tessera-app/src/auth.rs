@@ -470,16 +470,16 @@ impl App {
             NewPassword::parse(password).map_err(|e| AppError::invalid("password", e))?;
         let hash = self.inner.passwords.hash(&password).await?;
         let now = self.clock().now();
-        let token_hash = token_hash(token);
+        let token = token.to_owned();
         let invite_ctx = ctx.clone();
         self.blocking(move |db| {
             db.scoped(&tenant_id, TxMode::Write, |s| {
-                let row = tokens::find_account_token_locked(s, "invite", &token_hash)?
-                    .filter(|t| t.used_at.is_none() && tessera_store::utc(t.expires_at) > now)
-                    .ok_or(AppError::Unauthenticated {
+                let row = crate::password_reset::take_token(s, "invite", &token, now, || {
+                    AppError::Unauthenticated {
                         code: "invalid_invitation",
                         detail: "the invitation is unknown, expired or already used".into(),
-                    })?;
+                    }
+                })?;
                 let changes = accounts::AccountChanges {
                     password_hash: Some(Some(hash)),
                     status: Some("active".into()),
@@ -487,7 +487,6 @@ impl App {
                     ..Default::default()
                 };
                 accounts::update(s, &row.account_id, &changes)?;
-                tokens::mark_account_token_used(s, &row.id, naive(now))?;
                 let mut ctx = invite_ctx.clone();
                 ctx.actor = Some(Actor {
                     subject_id: row.account_id.clone(),
