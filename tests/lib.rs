@@ -491,6 +491,34 @@ impl TestApp {
         json(request.send().await.unwrap()).await
     }
 
+    /// Status and JSON body of a login attempt (which may fail).
+    pub async fn try_login(
+        &self,
+        brand: Option<&str>,
+        email: &str,
+        password: &str,
+    ) -> (u16, Value) {
+        self.post_json(
+            brand,
+            "/api/v1/auth/token",
+            None,
+            &serde_json::json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Status and JSON body of a POST with a JSON body and, when given, a bearer token.
+    pub async fn post_json(
+        &self,
+        brand: Option<&str>,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> (u16, Value) {
+        self.send_json(reqwest::Method::POST, brand, path, token, body)
+            .await
+    }
+
     /// Logs in and returns the token pair.
     pub async fn login(&self, brand: Option<&str>, email: &str) -> Tokens {
         let response = self

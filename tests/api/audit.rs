@@ -10,20 +10,13 @@ async fn actions_are_recorded_and_tampering_is_named() {
     // A failed login on a known account, one on an unknown address, a login, an invitation, a deactivation.
     for email in ["coach@atlas.test", "nobody@atlas.test"] {
         let (status, _) = app
-            .send_json(
-                reqwest::Method::POST,
-                Some("atlas"),
-                "/api/v1/auth/token",
-                None,
-                &json!({"email": email, "password": "wrong password!!"}),
-            )
+            .try_login(Some("atlas"), email, "wrong password!!")
             .await;
         assert_eq!(status, 401);
     }
     let admin = app.token("atlas", "admin").await;
     let (status, invited) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("atlas"),
             "/api/v1/staff",
             Some(&admin),
@@ -33,8 +26,7 @@ async fn actions_are_recorded_and_tampering_is_named() {
     assert_eq!(status, 201);
     let temp_id = invited["staff"]["id"].as_str().unwrap().to_owned();
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("atlas"),
             &format!("/api/v1/staff/{temp_id}/deactivate"),
             Some(&admin),

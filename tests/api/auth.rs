@@ -79,26 +79,14 @@ async fn login_then_me() {
     assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 900);
 
     let (status, body) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some("atlas"),
-            "/api/v1/auth/token",
-            None,
-            &json!({"email": "coach@atlas.test", "password": "wrong password!"}),
-        )
+        .try_login(Some("atlas"), "coach@atlas.test", "wrong password!")
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
         (401, Some("invalid_credentials"))
     );
     let (status, body) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some("atlas"),
-            "/api/v1/auth/token",
-            None,
-            &json!({"email": "nobody@atlas.test", "password": PASSWORD}),
-        )
+        .try_login(Some("atlas"), "nobody@atlas.test", PASSWORD)
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -107,13 +95,7 @@ async fn login_then_me() {
     );
     // The same person is unknown in another brand.
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some("lumiere"),
-            "/api/v1/auth/token",
-            None,
-            &json!({"email": "coach@atlas.test", "password": PASSWORD}),
-        )
+        .try_login(Some("lumiere"), "coach@atlas.test", PASSWORD)
         .await;
     assert_eq!(status, 401);
 }
@@ -303,8 +285,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     // A refresh token is bound to its realm.
     let atlas = app.login(Some("atlas"), "staff@atlas.test").await;
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("lumiere"),
             "/api/v1/auth/refresh",
             None,
@@ -346,15 +327,9 @@ async fn roles_are_checked() {
     let (status, body) = app.get_json(Some("atlas"), "/api/v1/staff", &member).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
     let invite = json!({"email": "x@atlas.test", "display_name": "X", "roles": ["staff"]});
-    let (status, _) = json(
-        app.post(Some("atlas"), "/api/v1/staff")
-            .bearer_auth(&member)
-            .json(&invite)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .post_json(Some("atlas"), "/api/v1/staff", Some(&member), &invite)
+        .await;
     assert_eq!(status, 403);
     // Staff may read the staff list but not manage it.
     let staff = app.token("atlas", "staff").await;
@@ -362,15 +337,9 @@ async fn roles_are_checked() {
         app.get_status(Some("atlas"), "/api/v1/staff", &staff).await,
         200
     );
-    let (status, _) = json(
-        app.post(Some("atlas"), "/api/v1/staff")
-            .bearer_auth(&staff)
-            .json(&invite)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = app
+        .post_json(Some("atlas"), "/api/v1/staff", Some(&staff), &invite)
+        .await;
     assert_eq!(status, 403);
     // Only operators list tenants, and only on the group realm.
     let admin = app.token("atlas", "admin").await;
@@ -452,24 +421,10 @@ async fn operators_work_on_the_group_realm_and_group_capable_routes() {
     assert_eq!(app.get_status(None, "/api/v1/tenants", &admin).await, 401);
     // Operators do not log in on brand hosts, nor brand accounts on the group host.
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some("atlas"),
-            "/api/v1/auth/token",
-            None,
-            &json!({"email": tessera_tests::OPERATOR_EMAIL, "password": PASSWORD}),
-        )
+        .try_login(Some("atlas"), tessera_tests::OPERATOR_EMAIL, PASSWORD)
         .await;
     assert_eq!(status, 401);
-    let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
-            None,
-            "/api/v1/auth/token",
-            None,
-            &json!({"email": "admin@atlas.test", "password": PASSWORD}),
-        )
-        .await;
+    let (status, _) = app.try_login(None, "admin@atlas.test", PASSWORD).await;
     assert_eq!(status, 401);
 }
 

@@ -20,9 +20,7 @@ async fn backup_and_restore_round_trip() {
     let app = TestApp::spawn().await;
     let admin = app.token("atlas", "admin").await;
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some("atlas"),
+        .post_json(Some("atlas"),
             "/api/v1/staff",
             Some(&admin),
             &serde_json::json!({"email": "kept@atlas.test", "display_name": "Kept", "roles": ["staff"]}),

@@ -150,21 +150,14 @@ async fn bad_bodies_get_problems_and_write_nothing() {
 async fn login_input_is_bounded() {
     let app = TestApp::spawn().await;
     let (status, problem) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some("atlas"),
-            "/api/v1/auth/token",
-            None,
-            &json!({"email": "a@atlas.test", "password": "p".repeat(5000)}),
-        )
+        .try_login(Some("atlas"), "a@atlas.test", &"p".repeat(5000))
         .await;
     assert_eq!(
         (status, problem["errors"][0]["field"].as_str()),
         (422, Some("password"))
     );
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("atlas"),
             "/api/v1/auth/token",
             None,
@@ -173,8 +166,7 @@ async fn login_input_is_bounded() {
         .await;
     assert_eq!(status, 422);
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("atlas"),
             "/api/v1/auth/refresh",
             None,

@@ -199,9 +199,8 @@ async fn user_commands() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     // Password from standard input; too short is refused.
-    let out = tessera_tests::cli(
-        &app.db.url,
-        &[
+    let reset_password = |stdin: &str| {
+        let args = [
             "user",
             "reset-password",
             "--tenant",
@@ -209,25 +208,12 @@ async fn user_commands() {
             "--email",
             "paul@atlas.test",
             "--password-stdin",
-        ],
-        &[],
-        Some("short\n"),
-    );
+        ];
+        tessera_tests::cli(&app.db.url, &args, &[], Some(stdin))
+    };
+    let out = reset_password("short\n");
     assert_eq!(out.status.code(), Some(1));
-    let out = tessera_tests::cli(
-        &app.db.url,
-        &[
-            "user",
-            "reset-password",
-            "--tenant",
-            "atlas",
-            "--email",
-            "paul@atlas.test",
-            "--password-stdin",
-        ],
-        &[],
-        Some(&format!("{PASSWORD}\n")),
-    );
+    let out = reset_password(&format!("{PASSWORD}\n"));
     assert!(
         out.status.success(),
         "{}",

@@ -26,8 +26,7 @@ async fn password_reset_over_smtp_works_once() {
     .await;
     let app = &app;
     let request = |email: &'static str| async move {
-        app.send_json(
-            reqwest::Method::POST,
+        app.post_json(
             Some("atlas"),
             "/api/v1/auth/password-reset",
             None,
@@ -83,8 +82,7 @@ async fn password_reset_over_smtp_works_once() {
     assert!(token.len() >= 40);
 
     let confirm = |token: String, password: &'static str| async move {
-        app.send_json(
-            reqwest::Method::POST,
+        app.post_json(
             Some("atlas"),
             "/api/v1/auth/password-reset/confirm",
             None,
@@ -106,20 +104,13 @@ async fn password_reset_over_smtp_works_once() {
     );
     // The new password works, the old one does not, and earlier sessions are over.
     let login = |password: &'static str| async move {
-        app.send_json(
-            reqwest::Method::POST,
-            Some("atlas"),
-            "/api/v1/auth/token",
-            None,
-            &json!({"email": "member@atlas.test", "password": password}),
-        )
-        .await
+        app.try_login(Some("atlas"), "member@atlas.test", password)
+            .await
     };
     assert_eq!(login("a brand new passphrase").await.0, 200);
     assert_eq!(login(PASSWORD).await.0, 401);
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("atlas"),
             "/api/v1/auth/refresh",
             None,
@@ -136,8 +127,7 @@ async fn the_outbox_transport_writes_eml_files() {
         TestApp::spawn_with(&[("TESSERA_EMAIL__OUTBOX_DIR", outbox.path().to_str().unwrap())])
             .await;
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("forge"),
             "/api/v1/auth/password-reset",
             None,
@@ -180,8 +170,7 @@ async fn address_verification_over_smtp_works_once() {
     let token = app.token("lumiere", "member").await;
     // Anonymous callers cannot ask.
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("lumiere"),
             "/api/v1/me/email-verification",
             None,
@@ -190,8 +179,7 @@ async fn address_verification_over_smtp_works_once() {
         .await;
     assert_eq!(status, 401);
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("lumiere"),
             "/api/v1/me/email-verification",
             Some(&token),
@@ -213,8 +201,7 @@ async fn address_verification_over_smtp_works_once() {
     let verify = |token: String| {
         let app = &app;
         async move {
-            app.send_json(
-                reqwest::Method::POST,
+            app.post_json(
                 Some("lumiere"),
                 "/api/v1/auth/verify-email",
                 None,

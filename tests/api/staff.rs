@@ -7,15 +7,7 @@ use tessera_tests::{json, TestApp, PASSWORD};
 async fn invite_accept_manage_deactivate() {
     let app = TestApp::spawn().await;
     let admin = app.token("atlas", "admin").await;
-    let (status, invited) = json(
-        app.post(Some("atlas"), "/api/v1/staff")
-            .bearer_auth(&admin)
-            .json(&json!({"email": "Nadia.B@Atlas.test", "display_name": "Nadia Benali", "roles": ["pro"], "specialty": "nutritionist"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, invited) = app.post_json(Some("atlas"), "/api/v1/staff", Some(&admin), &json!({"email": "Nadia.B@Atlas.test", "display_name": "Nadia Benali", "roles": ["pro"], "specialty": "nutritionist"})).await;
     assert_eq!(status, 201, "{invited}");
     assert_eq!(
         invited["staff"]["email"], "nadia.b@atlas.test",
@@ -27,18 +19,11 @@ async fn invite_accept_manage_deactivate() {
 
     // Invited accounts cannot log in; the invitation sets the password, once.
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some("atlas"),
-            "/api/v1/auth/token",
-            None,
-            &json!({"email": "nadia.b@atlas.test", "password": PASSWORD}),
-        )
+        .try_login(Some("atlas"), "nadia.b@atlas.test", PASSWORD)
         .await;
     assert_eq!(status, 401);
     let (status, problem) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("atlas"),
             "/api/v1/auth/accept-invite",
             None,
@@ -50,8 +35,7 @@ async fn invite_accept_manage_deactivate() {
         (422, Some("password"))
     );
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("lumiere"),
             "/api/v1/auth/accept-invite",
             None,
@@ -64,8 +48,7 @@ async fn invite_accept_manage_deactivate() {
         .json(&json!({"token": token, "password": PASSWORD}));
     assert_eq!(accept.send().await.unwrap().status(), 204);
     let (status, problem) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("atlas"),
             "/api/v1/auth/accept-invite",
             None,
@@ -178,18 +161,11 @@ async fn invite_accept_manage_deactivate() {
         (200, Some("deactivated"))
     );
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
-            Some("atlas"),
-            "/api/v1/auth/token",
-            None,
-            &json!({"email": "nadia.b@atlas.test", "password": PASSWORD}),
-        )
+        .try_login(Some("atlas"), "nadia.b@atlas.test", PASSWORD)
         .await;
     assert_eq!(status, 401);
     let (status, _) = app
-        .send_json(
-            reqwest::Method::POST,
+        .post_json(
             Some("atlas"),
             "/api/v1/auth/refresh",
             None,
