@@ -69,10 +69,14 @@ fn unauthenticated() -> AppError {
 /// through this process apply on the next request; changes made by another process apply within the time.
 pub struct PrincipalCache {
     ttl: std::time::Duration,
-    entries: std::sync::Mutex<
-        std::collections::HashMap<(String, String), (std::time::Instant, Principal)>,
-    >,
+    /// By realm key, then subject id: looked up with borrowed strings, so a hit allocates nothing.
+    entries: std::sync::Mutex<PrincipalMap>,
 }
+
+type PrincipalMap = std::collections::HashMap<
+    String,
+    std::collections::HashMap<String, (std::time::Instant, Principal)>,
+>;
 
 /// Most callers remembered; past that, stale entries are dropped, then all if need be.
 const PRINCIPAL_CACHE_MAX: usize = 50_000;
@@ -82,16 +86,11 @@ impl PrincipalCache {
     pub fn new(ttl: std::time::Duration) -> Self {
         Self {
             ttl,
-            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+            entries: std::sync::Mutex::new(PrincipalMap::new()),
         }
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<
-        '_,
-        std::collections::HashMap<(String, String), (std::time::Instant, Principal)>,
-    > {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PrincipalMap> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -103,7 +102,7 @@ impl PrincipalCache {
             return None;
         }
         let entries = self.lock();
-        let (at, principal) = entries.get(&(realm_key.to_owned(), actor.subject_id.clone()))?;
+        let (at, principal) = entries.get(realm_key)?.get(actor.subject_id.as_str())?;
         (at.elapsed() < self.ttl && principal.kind == actor.kind).then(|| principal.clone())
     }
 
@@ -112,23 +111,37 @@ impl PrincipalCache {
             return;
         }
         let mut entries = self.lock();
-        if entries.len() >= PRINCIPAL_CACHE_MAX {
+        if entries
+            .values()
+            .map(std::collections::HashMap::len)
+            .sum::<usize>()
+            >= PRINCIPAL_CACHE_MAX
+        {
             let ttl = self.ttl;
-            entries.retain(|_, (at, _)| at.elapsed() < ttl);
-            if entries.len() >= PRINCIPAL_CACHE_MAX {
+            for realm in entries.values_mut() {
+                realm.retain(|_, (at, _)| at.elapsed() < ttl);
+            }
+            entries.retain(|_, realm| !realm.is_empty());
+            if entries
+                .values()
+                .map(std::collections::HashMap::len)
+                .sum::<usize>()
+                >= PRINCIPAL_CACHE_MAX
+            {
                 entries.clear();
             }
         }
-        entries.insert(
-            (realm_key.to_owned(), principal.id.clone()),
+        entries.entry(realm_key.to_owned()).or_default().insert(
+            principal.id.clone(),
             (std::time::Instant::now(), principal.clone()),
         );
     }
 
     /// Forgets an account after a change to its status or roles.
     pub fn evict(&self, realm_key: &str, subject_id: &str) {
-        self.lock()
-            .remove(&(realm_key.to_owned(), subject_id.to_owned()));
+        if let Some(realm) = self.lock().get_mut(realm_key) {
+            realm.remove(subject_id);
+        }
     }
 }
 
