@@ -617,7 +617,7 @@ pub fn query_column(url: &str, sql: &str) -> Vec<Option<String>> {
         v: Option<String>,
     }
     let rows: Vec<Row> = if let Some(path) = url.strip_prefix("sqlite://") {
-        let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+        let mut conn = sqlite_connect(path);
         diesel::sql_query(sql)
             .load(&mut conn)
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
@@ -640,6 +640,17 @@ pub fn count(url: &str, sql: &str) -> i64 {
         .unwrap()
 }
 
+/// A direct SQLite connection for the harness. It waits for the lock like the product's own connections do (the
+/// server's job workers take it briefly several times a second).
+pub fn sqlite_connect(path: &str) -> diesel::SqliteConnection {
+    let mut conn =
+        diesel::SqliteConnection::establish(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    diesel::sql_query("PRAGMA busy_timeout = 10000")
+        .execute(&mut conn)
+        .unwrap();
+    conn
+}
+
 /// A direct PostgreSQL connection for the harness, without GSSAPI (see `tessera_store::connection::postgres_url`).
 pub fn pg_connect(url: &str) -> diesel::PgConnection {
     let url = if url.contains('?') {
@@ -653,7 +664,7 @@ pub fn pg_connect(url: &str) -> diesel::PgConnection {
 /// Runs one SQL statement as the database owner (for tampering with what the server wrote).
 pub fn execute(url: &str, sql: &str) {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+        let mut conn = sqlite_connect(path);
         diesel::sql_query(sql)
             .execute(&mut conn)
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
