@@ -45,6 +45,12 @@ pub struct Settings {
     pub jobs: JobsSettings,
     /// Outgoing e-mail.
     pub email: EmailSettings,
+    /// Object storage (files).
+    pub storage: StorageSettings,
+    /// Outgoing webhooks.
+    pub webhooks: WebhookSettings,
+    /// Live events.
+    pub events: EventSettings,
     /// Folder of tenant files applied by `tessera demo`.
     pub tenants_dir: PathBuf,
 }
@@ -151,6 +157,83 @@ pub struct JobsSettings {
     pub default_max_attempts: i32,
     /// Accept the `diagnostic.*` kinds (noop, sleep, fail) used by tests and benchmarks.
     pub enable_diagnostic_kinds: bool,
+    /// Seconds between two looks at the recurring schedules.
+    pub schedule_poll_secs: u64,
+    /// With `enable_diagnostic_kinds`: a cron expression (seconds first, e.g. `*/2 * * * * *`) on which every
+    /// tenant gets a `diagnostic.tick` job; for tests of the scheduler.
+    pub diagnostic_schedule: Option<String>,
+}
+
+/// Object storage: a local folder (the default) or an S3-compatible bucket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSettings {
+    /// `local` or `s3`.
+    pub backend: String,
+    /// Folder of the local backend.
+    pub local_dir: PathBuf,
+    /// Uploads larger than this go to S3 in parts (multipart upload).
+    pub multipart_threshold_bytes: u64,
+    /// Size of each part of a multipart upload (S3 wants at least 5 MiB); also the most an upload buffers.
+    pub part_size_bytes: u64,
+    /// Lifetime of a signed download URL when the caller does not ask for one.
+    pub signed_url_ttl_secs: u64,
+    /// Longest lifetime a caller may ask for.
+    pub signed_url_max_ttl_secs: u64,
+    /// The S3 backend.
+    pub s3: S3Settings,
+}
+
+/// An S3-compatible bucket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    /// Endpoint URL of an S3-compatible server; AWS's own when absent.
+    pub endpoint: Option<String>,
+    /// Region.
+    pub region: String,
+    /// Bucket.
+    pub bucket: String,
+    /// Path-style addressing (`endpoint/bucket/key`), which most S3-compatible servers want.
+    pub force_path_style: bool,
+    /// Access key id; the AWS default chain (environment, profile, instance role) when absent.
+    pub access_key_id: Option<String>,
+    /// Secret access key.
+    pub secret_access_key: Option<SecretString>,
+    /// S3 server-side encryption on top of Tessera's own for sensitive files: `AES256` or `aws:kms`.
+    pub server_side_encryption: Option<String>,
+}
+
+/// Outgoing webhooks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Seconds a receiver has to answer.
+    pub timeout_secs: u64,
+    /// Delay before the first retry; each further retry doubles it.
+    pub retry_base_ms: i64,
+    /// Longest delay between two attempts.
+    pub retry_max_delay_secs: i64,
+    /// Hours after the event during which deliveries are retried; then the delivery has failed for good.
+    pub retry_window_hours: i64,
+    /// Accept `http://` endpoints (tests and local development); production endpoints use `https://`.
+    pub allow_http: bool,
+    /// Accept endpoints on loopback and private networks (tests and local development only: otherwise a
+    /// brand admin could make Tessera call into its own network).
+    pub allow_private_networks: bool,
+}
+
+/// Live events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSettings {
+    /// Days events are kept in the outbox table.
+    pub retention_days: i64,
+    /// Milliseconds between two looks at the outbox table (SQLite; PostgreSQL is told by NOTIFY and looks
+    /// this often only to catch up after a lost connection).
+    pub poll_interval_ms: u64,
+    /// Events a slow WebSocket subscriber may fall behind by before it is told it missed some.
+    pub subscriber_buffer: usize,
 }
 
 /// Outgoing e-mail: written as `.eml` files into an outbox folder (the default), or sent over SMTP.
@@ -240,6 +323,33 @@ backoff_base_ms = 2000
 backoff_max_secs = 3600
 default_max_attempts = 5
 enable_diagnostic_kinds = false
+schedule_poll_secs = 5
+
+[storage]
+backend = "local"
+local_dir = "data/files"
+multipart_threshold_bytes = 16777216
+part_size_bytes = 8388608
+signed_url_ttl_secs = 300
+signed_url_max_ttl_secs = 3600
+
+[storage.s3]
+region = "eu-west-3"
+bucket = "tessera"
+force_path_style = false
+
+[webhooks]
+timeout_secs = 10
+retry_base_ms = 30000
+retry_max_delay_secs = 43200
+retry_window_hours = 72
+allow_http = false
+allow_private_networks = false
+
+[events]
+retention_days = 30
+poll_interval_ms = 250
+subscriber_buffer = 1024
 
 [email]
 transport = "outbox"
@@ -334,6 +444,31 @@ impl Settings {
         if self.database.pool_size == 0 {
             return invalid("database.pool_size", "at least 1");
         }
+        if !matches!(self.storage.backend.as_str(), "local" | "s3") {
+            return invalid("storage.backend", "local or s3");
+        }
+        if self.storage.part_size_bytes < 5 * 1024 * 1024 {
+            return invalid("storage.part_size_bytes", "at least 5 MiB (an S3 rule)");
+        }
+        if let Some(sse) = &self.storage.s3.server_side_encryption {
+            if !matches!(sse.as_str(), "AES256" | "aws:kms") {
+                return invalid("storage.s3.server_side_encryption", "AES256 or aws:kms");
+            }
+        }
+        if self.storage.signed_url_ttl_secs == 0
+            || self.storage.signed_url_ttl_secs > self.storage.signed_url_max_ttl_secs
+        {
+            return invalid(
+                "storage.signed_url_ttl_secs",
+                "at least 1 and at most signed_url_max_ttl_secs",
+            );
+        }
+        if self.webhooks.retry_base_ms < 1 || self.webhooks.retry_window_hours < 1 {
+            return invalid("webhooks", "retry_base_ms and retry_window_hours are at least 1");
+        }
+        if self.events.subscriber_buffer == 0 || self.events.retention_days < 1 {
+            return invalid("events", "subscriber_buffer and retention_days are at least 1");
+        }
         if self.server.body_limit_bytes < 1024 {
             return invalid("server.body_limit_bytes", "at least 1024");
         }
@@ -391,6 +526,38 @@ impl Settings {
                 "backoff_max_secs": self.jobs.backoff_max_secs,
                 "default_max_attempts": self.jobs.default_max_attempts,
                 "enable_diagnostic_kinds": self.jobs.enable_diagnostic_kinds,
+                "schedule_poll_secs": self.jobs.schedule_poll_secs,
+                "diagnostic_schedule": self.jobs.diagnostic_schedule,
+            },
+            "storage": {
+                "backend": self.storage.backend,
+                "local_dir": self.storage.local_dir,
+                "multipart_threshold_bytes": self.storage.multipart_threshold_bytes,
+                "part_size_bytes": self.storage.part_size_bytes,
+                "signed_url_ttl_secs": self.storage.signed_url_ttl_secs,
+                "signed_url_max_ttl_secs": self.storage.signed_url_max_ttl_secs,
+                "s3": {
+                    "endpoint": self.storage.s3.endpoint,
+                    "region": self.storage.s3.region,
+                    "bucket": self.storage.s3.bucket,
+                    "force_path_style": self.storage.s3.force_path_style,
+                    "access_key_id": self.storage.s3.access_key_id,
+                    "secret_access_key": self.storage.s3.secret_access_key.as_ref().map(|_| "[redacted]"),
+                    "server_side_encryption": self.storage.s3.server_side_encryption,
+                },
+            },
+            "webhooks": {
+                "timeout_secs": self.webhooks.timeout_secs,
+                "retry_base_ms": self.webhooks.retry_base_ms,
+                "retry_max_delay_secs": self.webhooks.retry_max_delay_secs,
+                "retry_window_hours": self.webhooks.retry_window_hours,
+                "allow_http": self.webhooks.allow_http,
+                "allow_private_networks": self.webhooks.allow_private_networks,
+            },
+            "events": {
+                "retention_days": self.events.retention_days,
+                "poll_interval_ms": self.events.poll_interval_ms,
+                "subscriber_buffer": self.events.subscriber_buffer,
             },
             "email": {
                 "transport": self.email.transport,
