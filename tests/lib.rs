@@ -320,6 +320,14 @@ impl TestDb {
         }
     }
 
+    /// The same database under a second name, for a second process (the first keeps it alive).
+    pub fn shared(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            _dir: None,
+        }
+    }
+
     /// An empty database (not even migrated).
     pub fn empty() -> TestDb {
         empty_on(backend())
@@ -450,6 +458,44 @@ impl TestApp {
 
     pub fn post(&self, brand: Option<&str>, path: &str) -> reqwest::RequestBuilder {
         self.request(reqwest::Method::POST, brand, path)
+    }
+
+    /// Opens the live-event WebSocket of a brand with `token` in the `Authorization` header.
+    pub async fn events(&self, brand: &str, token: &str) -> EventStream {
+        self.events_with(brand, Some(token), None)
+            .await
+            .unwrap_or_else(|status| panic!("WebSocket refused: {status}"))
+    }
+
+    /// Opens the live-event WebSocket with the token in a header, in the query, or neither; the HTTP status
+    /// when the handshake is refused.
+    pub async fn events_with(
+        &self,
+        brand: &str,
+        header_token: Option<&str>,
+        query_token: Option<&str>,
+    ) -> Result<EventStream, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut url = format!("ws://127.0.0.1:{}/api/v1/events/ws", self.port);
+        if let Some(token) = query_token {
+            url.push_str(&format!("?access_token={token}"));
+        }
+        let mut request = url.into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("host", self.host(Some(brand)).parse().unwrap());
+        if let Some(token) = header_token {
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(EventStream { socket }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(other) => panic!("WebSocket: {other}"),
+        }
     }
 
     /// The status of a GET with a bearer token.
@@ -808,4 +854,44 @@ print(json.dumps([m['To'], subject, parts.get('text/plain', ''), parts.get('text
     );
     let [to, subject, text, html]: [String; 4] = serde_json::from_slice(&out.stdout).unwrap();
     (to, subject, text, html)
+}
+
+/// A live-event WebSocket.
+pub struct EventStream {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl EventStream {
+    /// The next event within `wait`, or `None`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<Value> {
+        use futures::StreamExt;
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()??
+                .ok()?;
+            match message {
+                tokio_tungstenite::tungstenite::Message::Text(text) => {
+                    return Some(serde_json::from_str(&text).unwrap())
+                }
+                tokio_tungstenite::tungstenite::Message::Close(_) => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits up to `wait` for an event of `event_type`, skipping others; `None` when none came.
+    pub async fn wait_for(&mut self, event_type: &str, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let event = self.next_within(left).await?;
+            if event["type"] == event_type {
+                return Some(event);
+            }
+        }
+    }
 }

@@ -12,7 +12,11 @@ const PUBLIC: &[&str] = &[
     "/.well-known/jwks.json",
     "/api/v1/openapi.json",
     "/metrics",
+    "/api/v1/events/types",
 ];
+/// Routes with a test of their own: the live-event WebSocket (tests/api/events.rs checks a brand's token is
+/// refused on another brand's host and that events never cross brands).
+const OWN_TEST: &[&str] = &["/api/v1/events/ws"];
 const PUBLIC_PREFIXES: &[&str] = &["/api/v1/auth/"];
 /// Routes of the group realm only.
 const GROUP_ONLY: &[&str] = &["/api/v1/tenants", "/api/v1/tenants/{slug}"];
@@ -28,6 +32,16 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ),
         ("post", "/api/v1/staff/{id}/deactivate") => None,
         ("post", "/api/v1/me/email-verification") => None,
+        ("post", "/api/v1/webhook-endpoints") => {
+            Some(json!({"url": "https://hooks.example.com/probe", "event_types": ["*"]}))
+        }
+        ("patch", "/api/v1/webhook-endpoints/{id}") => {
+            Some(json!({"url": "https://hooks.example.com/moved"}))
+        }
+        ("delete", "/api/v1/webhook-endpoints/{id}") => None,
+        ("post", "/api/v1/webhook-endpoints/{id}/rotate-secret") => None,
+        ("post", "/api/v1/webhook-endpoints/{id}/ping") => None,
+        ("post", "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/resend") => None,
         ("get", _) => None,
         (method, path) => {
             panic!("the isolation test does not know route {method} {path}: add it to body_for")
@@ -67,6 +81,54 @@ async fn every_tenant_scoped_route_hides_other_brands() {
         .unwrap()
         .to_owned();
 
+    // Each brand gets a webhook endpoint with one delivery, so that the webhook routes have ids to probe.
+    let mut endpoint_ids = Vec::new();
+    for (brand, token) in [("atlas", &atlas_admin), ("lumiere", &lumiere_admin)] {
+        let (status, created) = app
+            .post_json(
+                Some(brand),
+                "/api/v1/webhook-endpoints",
+                Some(token.as_str()),
+                &json!({"url": "https://hooks.example.com/isolation", "event_types": ["*"]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+        let endpoint = created["endpoint"]["id"].as_str().unwrap().to_owned();
+        let (status, delivery) = app
+            .post_json(
+                Some(brand),
+                &format!("/api/v1/webhook-endpoints/{endpoint}/ping"),
+                Some(token.as_str()),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, 202, "{delivery}");
+        endpoint_ids.push((endpoint, delivery["id"].as_str().unwrap().to_owned()));
+    }
+    let (own_endpoint, foreign_endpoint) = (endpoint_ids[0].clone(), endpoint_ids[1].clone());
+    let mut lumiere_ids = lumiere_ids;
+    lumiere_ids.extend([foreign_endpoint.0.clone(), foreign_endpoint.1.clone()]);
+    // The ids to put in a route's path: (another brand's, the brand's own).
+    let ids_for = |path: &str| -> (Vec<(&'static str, String)>, Vec<(&'static str, String)>) {
+        if path.starts_with("/api/v1/webhook-endpoints/") {
+            (
+                vec![
+                    ("id", foreign_endpoint.0.clone()),
+                    ("delivery_id", foreign_endpoint.1.clone()),
+                ],
+                vec![
+                    ("id", own_endpoint.0.clone()),
+                    ("delivery_id", own_endpoint.1.clone()),
+                ],
+            )
+        } else {
+            (
+                vec![("id", foreign_id.clone())],
+                vec![("id", own_id.clone())],
+            )
+        }
+    };
+
     let document: Value = app
         .get(Some("atlas"), "/api/v1/openapi.json")
         .send()
@@ -80,6 +142,7 @@ async fn every_tenant_scoped_route_hides_other_brands() {
         if PUBLIC.contains(&path.as_str())
             || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
             || GROUP_ONLY.contains(&path.as_str())
+            || OWN_TEST.contains(&path.as_str())
         {
             continue;
         }
@@ -87,8 +150,9 @@ async fn every_tenant_scoped_route_hides_other_brands() {
             let body = body_for(method, path);
             let method_http: reqwest::Method = method.to_uppercase().parse().unwrap();
             if path.contains('{') {
+                let (foreign, own) = ids_for(path);
                 // Another brand's id: 404, whatever the method.
-                let url = replace_params(path, &foreign_id);
+                let url = replace_params(path, &foreign);
                 let mut request = app
                     .request(method_http.clone(), Some("atlas"), &url)
                     .bearer_auth(&atlas_admin);
@@ -103,7 +167,7 @@ async fn every_tenant_scoped_route_hides_other_brands() {
                 assert_eq!(problem["code"], "not_found");
                 // Control: the same route with an id of the brand itself is found.
                 if method == "get" {
-                    let url = replace_params(path, &own_id);
+                    let url = replace_params(path, &own);
                     let status = app
                         .request(method_http, Some("atlas"), &url)
                         .bearer_auth(&atlas_admin)
@@ -160,13 +224,18 @@ async fn every_tenant_scoped_route_hides_other_brands() {
     );
 }
 
-fn replace_params(path: &str, id: &str) -> String {
+fn replace_params(path: &str, ids: &[(&str, String)]) -> String {
     let mut out = String::new();
     let mut rest = path;
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
         let end = rest[start..].find('}').unwrap() + start;
-        out.push_str(id);
+        let name = &rest[start + 1..end];
+        let id = ids
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("no id for {{{name}}} in {path}"));
+        out.push_str(&id.1);
         rest = &rest[end + 1..];
     }
     out.push_str(rest);

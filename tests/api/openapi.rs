@@ -27,6 +27,20 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/staff/{id}/deactivate"),
     ("get", "/api/v1/tenants"),
     ("get", "/api/v1/tenants/{slug}"),
+    ("get", "/api/v1/events/ws"),
+    ("get", "/api/v1/events/types"),
+    ("get", "/api/v1/webhook-endpoints"),
+    ("post", "/api/v1/webhook-endpoints"),
+    ("get", "/api/v1/webhook-endpoints/{id}"),
+    ("patch", "/api/v1/webhook-endpoints/{id}"),
+    ("delete", "/api/v1/webhook-endpoints/{id}"),
+    ("post", "/api/v1/webhook-endpoints/{id}/rotate-secret"),
+    ("post", "/api/v1/webhook-endpoints/{id}/ping"),
+    ("get", "/api/v1/webhook-endpoints/{id}/deliveries"),
+    (
+        "post",
+        "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/resend",
+    ),
 ];
 
 #[tokio::test]

@@ -17,6 +17,9 @@ use tessera_store::{Scoped, TxMode};
 
 use crate::{naive, App, AppError, AppResult};
 
+/// Days succeeded and cancelled jobs are kept.
+const FINISHED_JOB_RETENTION_DAYS: i64 = 30;
+
 /// A job to queue.
 #[derive(Debug, Clone)]
 pub struct NewJob {
@@ -80,6 +83,8 @@ pub enum JobError {
     Retry(String),
     /// Will never succeed (unknown kind, invalid payload): dead at once.
     Permanent(String),
+    /// Worth another attempt at this time (the job keeps its own retry schedule, as webhook deliveries do).
+    RetryAt(String, DateTime<Utc>),
 }
 
 /// The delay before attempt `attempts + 1`: base × 2^(attempts − 1), capped, minus up to 25 % jitter so that
@@ -101,7 +106,16 @@ pub fn backoff(attempts: i32, base_ms: i64, max_secs: i64) -> chrono::Duration {
 pub struct OutcomeCounts(std::sync::Mutex<std::collections::HashMap<(String, String), u64>>);
 
 impl OutcomeCounts {
-    fn add(&self, kind: &str, outcome: &str) {
+    /// The counts so far.
+    pub fn snapshot(&self) -> Vec<((String, String), u64)> {
+        let counts = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        counts.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    pub(crate) fn add(&self, kind: &str, outcome: &str) {
         let mut counts = self
             .0
             .lock()
@@ -205,7 +219,18 @@ impl App {
                 Err(JobError::Permanent("diagnostic kinds are disabled".into()))
             }
             "email.send" => crate::email::send(self, &payload).await,
+            crate::webhooks::DELIVER_KIND => {
+                crate::webhooks::deliver(self, &job.tenant_id, &payload).await
+            }
+            "maintenance.prune" => self
+                .prune_realm(&job.tenant_id)
+                .await
+                .map_err(|e| JobError::Retry(e.to_string())),
             "diagnostic.noop" => Ok(()),
+            "diagnostic.publish" => self
+                .diagnostic_publish(&job.tenant_id, &payload)
+                .await
+                .map_err(|e| JobError::Retry(e.to_string())),
             "diagnostic.sleep" => {
                 let ms = payload["ms"].as_u64().unwrap_or(0).min(600_000);
                 tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -248,14 +273,21 @@ impl App {
         if claimed.is_empty() {
             return Ok(0);
         }
+        let heartbeat = self.keep_leases(worker, &claimed, settings.lease_secs);
         let mut results = Vec::with_capacity(claimed.len());
         for job in claimed {
             let outcome = match self.run_job(&job).await {
                 Ok(()) => Outcome::Succeeded,
                 Err(JobError::Permanent(error)) => Outcome::Dead { error },
-                Err(JobError::Retry(error)) if job.attempts >= job.max_attempts => {
+                Err(JobError::Retry(error) | JobError::RetryAt(error, _))
+                    if job.attempts >= job.max_attempts =>
+                {
                     Outcome::Dead { error }
                 }
+                Err(JobError::RetryAt(error, at)) => Outcome::Retry {
+                    error,
+                    run_at: naive(at),
+                },
                 Err(JobError::Retry(error)) => {
                     let delay = backoff(
                         job.attempts,
@@ -274,6 +306,7 @@ impl App {
 
             results.push((job, outcome));
         }
+        heartbeat.abort();
         let count = results.len();
         // Counted once the outcomes are committed, so that the metrics never run ahead of the database.
         let labels: Vec<(String, &'static str)> = results
@@ -306,6 +339,87 @@ impl App {
             self.inner.job_outcomes.add(&kind, label);
         }
         Ok(count)
+    }
+
+    /// Extends the lease of a claimed batch every third of the lease while it runs, so that a long job is not
+    /// claimed again by another worker; a worker that dies stops extending and its jobs come back after one
+    /// lease. The task is aborted when the batch is done.
+    fn keep_leases(
+        &self,
+        worker: &str,
+        claimed: &[JobRow],
+        lease_secs: i64,
+    ) -> tokio::task::JoinHandle<()> {
+        let app = self.clone();
+        let worker = worker.to_owned();
+        let ids: Vec<String> = claimed.iter().map(|j| j.id.clone()).collect();
+        let every =
+            Duration::from_millis(u64::try_from(lease_secs.max(1) * 1000 / 3).unwrap_or(1000));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let until = naive(app.clock().now() + chrono::Duration::seconds(lease_secs));
+                let (worker, ids) = (worker.clone(), ids.clone());
+                let extended = app
+                    .blocking(move |db| {
+                        db.system(TxMode::Write, |sys| {
+                            Ok::<_, AppError>(jobs::extend_lease(sys, &worker, &ids, until)?)
+                        })
+                    })
+                    .await;
+                if let Err(error) = extended {
+                    tracing::warn!(%error, "could not extend a job lease");
+                }
+            }
+        })
+    }
+
+    /// Deletes what a realm no longer needs: events past their retention, finished jobs older than 30 days
+    /// (system context, a listed use: the app role may not delete jobs).
+    async fn prune_realm(&self, realm_key: &str) -> AppResult<()> {
+        let now = self.clock().now();
+        let events_before =
+            naive(now - chrono::Duration::days(self.settings().events.retention_days));
+        let jobs_before = naive(now - chrono::Duration::days(FINISHED_JOB_RETENTION_DAYS));
+        let realm = realm_key.to_owned();
+        let (events, jobs) = self
+            .blocking(move |db| {
+                db.system(TxMode::Write, |sys| {
+                    let mut s = sys.scoped(&realm);
+                    let events = tessera_store::models::events::prune(&mut s, events_before)?;
+                    let jobs = jobs::prune(&mut s, jobs_before)?;
+                    Ok::<_, AppError>((events, jobs))
+                })
+            })
+            .await?;
+        tracing::info!(realm = realm_key, events, jobs, "pruned");
+        Ok(())
+    }
+
+    /// `diagnostic.publish`: publishes a `diagnostic.published` event, then fails when the payload says
+    /// `"fail": true`, so that tests can see that a rolled-back change sends nothing.
+    async fn diagnostic_publish(
+        &self,
+        realm_key: &str,
+        payload: &serde_json::Value,
+    ) -> AppResult<()> {
+        let realm = realm_key.to_owned();
+        let fail = payload["fail"].as_bool().unwrap_or(false);
+        let data = serde_json::json!({ "note": payload["note"].clone() });
+        let now = self.clock().now();
+        self.blocking(move |db| {
+            db.scoped(&realm, TxMode::Write, |s| {
+                let ctx = crate::Ctx::cli(tessera_domain::realm::Realm::Group);
+                crate::events::publish(s, &ctx, "diagnostic.published", None, data, now)?;
+                if fail {
+                    return Err(AppError::Internal(
+                        "diagnostic failure after publishing".into(),
+                    ));
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// A worker: claims and runs batches until `stop` turns true, resting `poll_interval_ms` when idle.
@@ -341,13 +455,7 @@ impl App {
 
     /// Job attempts run by this process so far, by (kind, outcome).
     pub fn job_outcomes(&self) -> Vec<((String, String), u64)> {
-        let counts = self
-            .inner
-            .job_outcomes
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        counts.iter().map(|(k, v)| (k.clone(), *v)).collect()
+        self.inner.job_outcomes.snapshot()
     }
 
     /// Jobs per (status, kind) across every realm (system context, a listed use: the metrics).

@@ -11,6 +11,7 @@ pub mod auth;
 mod context;
 pub mod email;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod jobs;
 pub mod keys;
@@ -18,12 +19,14 @@ pub mod me;
 pub mod pagination;
 pub mod password_reset;
 pub mod passwords;
+pub mod schedules;
 pub mod sealing;
 pub mod staff;
 pub mod tenants;
 mod throttle;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -49,6 +52,8 @@ struct AppInner {
     principals: auth::PrincipalCache,
     master: sealing::MasterKey,
     job_outcomes: jobs::OutcomeCounts,
+    webhook_outcomes: jobs::OutcomeCounts,
+    events: events::live::EventHub,
     clock: Arc<dyn Clock>,
 }
 
@@ -80,6 +85,7 @@ impl App {
         let principals = auth::PrincipalCache::new(std::time::Duration::from_millis(
             settings.auth.principal_cache_ttl_ms,
         ));
+        let settings_buffer = settings.events.subscriber_buffer;
         let app = App {
             inner: Arc::new(AppInner {
                 db,
@@ -91,6 +97,8 @@ impl App {
                 principals,
                 master,
                 job_outcomes: jobs::OutcomeCounts::default(),
+                webhook_outcomes: jobs::OutcomeCounts::default(),
+                events: events::live::EventHub::new(settings_buffer),
                 clock,
             }),
         };
@@ -132,6 +140,21 @@ impl App {
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.inner.clock.as_ref()
+    }
+
+    /// Counts a webhook delivery attempt's outcome (`succeeded`, `pending`: will retry, `failed`: for good).
+    pub(crate) fn outcomes_webhooks(&self, status: &str) {
+        self.inner.webhook_outcomes.add("webhook", status);
+    }
+
+    /// Webhook delivery attempts by outcome, for the metrics.
+    pub fn webhook_outcomes(&self) -> Vec<(String, u64)> {
+        self.inner
+            .webhook_outcomes
+            .snapshot()
+            .into_iter()
+            .map(|((_, outcome), n)| (outcome, n))
+            .collect()
     }
 
     /// Runs blocking database work on a blocking thread.

@@ -183,7 +183,12 @@ impl App {
                     accounts::update(s, &row.account_id, &changes)?;
                     tokens::revoke_subject(s, &row.account_id)?;
                     let event = Event::on("auth.password_reset", "account", &row.account_id);
-                    audit::record(s, &as_account(&ctx, &row.account_id), event, now)?;
+                    let actor = as_account(&ctx, &row.account_id);
+                    audit::record(s, &actor, event, now)?;
+                    let data = serde_json::json!({ "account_id": row.account_id });
+                    let subject = Some(row.account_id.as_str());
+                    let name = "account.password_reset";
+                    crate::events::publish(s, &actor, name, subject, data, now)?;
                     Ok(row.account_id)
                 })
             })
@@ -232,7 +237,13 @@ impl App {
                 };
                 accounts::update(s, &row.account_id, &changes)?;
                 let event = Event::on("auth.email_verified", "account", &row.account_id);
-                audit::record(s, &as_account(&ctx, &row.account_id), event, now)
+                let actor = as_account(&ctx, &row.account_id);
+                audit::record(s, &actor, event, now)?;
+                let data = serde_json::json!({ "account_id": row.account_id });
+                let subject = Some(row.account_id.as_str());
+                let name = "account.email_verified";
+                crate::events::publish(s, &actor, name, subject, data, now)?;
+                Ok(())
             })
         })
         .await

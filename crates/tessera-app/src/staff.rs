@@ -232,6 +232,8 @@ impl App {
                     let event = Event::on("staff.invited", "account", &row.id)
                         .with(serde_json::json!({ "roles": role_names }));
                     audit::record(s, &ctx, event, now)?;
+                    let data = serde_json::json!({ "account_id": row.id, "roles": role_names });
+                    crate::events::publish(s, &ctx, "staff.invited", Some(&row.id), data, now)?;
                     tokens::insert_account_token(
                         s,
                         &tokens::AccountTokenRow {
@@ -311,9 +313,15 @@ impl App {
                     let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                     accounts::set_roles(s, &row.id, &names)?;
                 }
+                let changed_roles = input
+                    .roles
+                    .is_some()
+                    .then(|| roles.iter().map(|r| r.as_str()).collect::<Vec<_>>());
                 let event = Event::on("staff.updated", "account", &row.id)
-                    .with(serde_json::json!({ "roles": input.roles.is_some().then(|| roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()) }));
+                    .with(serde_json::json!({ "roles": changed_roles }));
                 audit::record(s, &ctx, event, now)?;
+                let data = serde_json::json!({ "account_id": row.id, "roles": changed_roles });
+                crate::events::publish(s, &ctx, "staff.updated", Some(&row.id), data, now)?;
                 let row = find_staff(s, &id)?;
                 Ok(views::one(s, row)?)
             })
@@ -351,6 +359,8 @@ impl App {
                     Event::on("staff.deactivated", "account", &row.id),
                     now,
                 )?;
+                let data = serde_json::json!({ "account_id": row.id });
+                crate::events::publish(s, &ctx, "staff.deactivated", Some(&row.id), data, now)?;
                 let row = find_staff(s, &id)?;
                 Ok(views::one(s, row)?)
             })

@@ -134,7 +134,12 @@ impl App {
                         accounts::insert(&mut s, &row, &names)?;
                         let event = Event::on("user.created", "account", &row.id)
                             .with(serde_json::json!({ "roles": names }));
-                        audit::record(&mut s, &Ctx::cli(Realm::Group), event, now.and_utc())?;
+                        let ctx = Ctx::cli(Realm::Group);
+                        audit::record(&mut s, &ctx, event, now.and_utc())?;
+                        let data = serde_json::json!({ "account_id": row.id, "roles": names });
+                        let subject = Some(row.id.as_str());
+                        let at = now.and_utc();
+                        crate::events::publish(&mut s, &ctx, "account.created", subject, data, at)?;
                         Ok(AccountView::new(
                             row,
                             names.iter().map(|r| (*r).to_owned()).collect(),

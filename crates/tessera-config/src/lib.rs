@@ -464,10 +464,16 @@ impl Settings {
             );
         }
         if self.webhooks.retry_base_ms < 1 || self.webhooks.retry_window_hours < 1 {
-            return invalid("webhooks", "retry_base_ms and retry_window_hours are at least 1");
+            return invalid(
+                "webhooks",
+                "retry_base_ms and retry_window_hours are at least 1",
+            );
         }
         if self.events.subscriber_buffer == 0 || self.events.retention_days < 1 {
-            return invalid("events", "subscriber_buffer and retention_days are at least 1");
+            return invalid(
+                "events",
+                "subscriber_buffer and retention_days are at least 1",
+            );
         }
         if self.server.body_limit_bytes < 1024 {
             return invalid("server.body_limit_bytes", "at least 1024");

@@ -28,6 +28,12 @@ pub enum IdKind {
     Job,
     /// A job worker.
     Worker,
+    /// An event of the outbox.
+    Event,
+    /// A webhook endpoint.
+    WebhookEndpoint,
+    /// A delivery of an event to a webhook endpoint.
+    WebhookDelivery,
 }
 
 impl IdKind {
@@ -46,6 +52,9 @@ impl IdKind {
             IdKind::AuditEntry => "aud",
             IdKind::Job => "job",
             IdKind::Worker => "wrk",
+            IdKind::Event => "evt",
+            IdKind::WebhookEndpoint => "whe",
+            IdKind::WebhookDelivery => "whd",
         }
     }
 

@@ -144,16 +144,25 @@ pub enum Permission {
     TenantsRead,
     /// Read the audit log of the realm.
     AuditRead,
+    /// Open the live-event stream (each event is then shown only to those allowed to see it).
+    EventsSubscribe,
+    /// See the realm's events about others (check-ins, staff changes...), not only one's own.
+    EventsReadAll,
+    /// Register, change and delete webhook endpoints, see and resend their deliveries.
+    WebhooksManage,
 }
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 8] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
         Permission::TenantsRead,
         Permission::AuditRead,
+        Permission::EventsSubscribe,
+        Permission::EventsReadAll,
+        Permission::WebhooksManage,
     ];
 
     /// The permission's stable name, as written in `docs/permissions.md`.
@@ -164,6 +173,9 @@ impl Permission {
             Permission::StaffManage => "staff.manage",
             Permission::TenantsRead => "tenants.read",
             Permission::AuditRead => "audit.read",
+            Permission::EventsSubscribe => "events.subscribe",
+            Permission::EventsReadAll => "events.read_all",
+            Permission::WebhooksManage => "webhooks.manage",
         }
     }
 
@@ -178,6 +190,11 @@ impl Permission {
             Permission::StaffManage => &[Operator, Admin],
             Permission::TenantsRead => &[Operator],
             Permission::AuditRead => &[Operator, Admin],
+            Permission::EventsSubscribe => {
+                &[Operator, Admin, Staff, Pro, Member, SalesRep, Affiliate]
+            }
+            Permission::EventsReadAll => &[Operator, Admin, Staff],
+            Permission::WebhooksManage => &[Operator, Admin],
         }
     }
 

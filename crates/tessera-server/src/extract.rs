@@ -239,24 +239,36 @@ impl<const GROUP_CAPABLE: bool> FromRequestParts<App> for Caller<GROUP_CAPABLE> 
                 code: "unauthenticated",
                 detail: "send a bearer access token".into(),
             })?;
-        let mut audiences = vec![ctx.realm.audience()];
-        if GROUP_CAPABLE && matches!(ctx.realm, Realm::Tenant { .. }) {
-            audiences.push(Realm::Group.audience());
-        }
-        let claims = app
-            .keys()
-            .verify(token, &app.settings().auth.issuer, &audiences)?;
-        let kind = match (claims.kind.as_str(), claims.aud == Realm::Group.audience()) {
-            ("operator", true) => ActorKind::Operator,
-            ("account", false) => ActorKind::Account,
-            _ => return Err(AppError::invalid_token("kind and audience disagree").into()),
-        };
-        ctx.actor = Some(Actor {
-            subject_id: claims.sub,
-            kind,
-        });
+        authenticate(&mut ctx, app, token, GROUP_CAPABLE)?;
         Ok(Caller(ctx))
     }
+}
+
+/// Verifies `token` for the context's realm (and the group audience on a tenant host when `group_capable`) and
+/// sets the context's actor.
+pub fn authenticate(
+    ctx: &mut Ctx,
+    app: &App,
+    token: &str,
+    group_capable: bool,
+) -> Result<(), crate::problem::ApiError> {
+    let mut audiences = vec![ctx.realm.audience()];
+    if group_capable && matches!(ctx.realm, Realm::Tenant { .. }) {
+        audiences.push(Realm::Group.audience());
+    }
+    let claims = app
+        .keys()
+        .verify(token, &app.settings().auth.issuer, &audiences)?;
+    let kind = match (claims.kind.as_str(), claims.aud == Realm::Group.audience()) {
+        ("operator", true) => ActorKind::Operator,
+        ("account", false) => ActorKind::Account,
+        _ => return Err(AppError::invalid_token("kind and audience disagree").into()),
+    };
+    ctx.actor = Some(Actor {
+        subject_id: claims.sub,
+        kind,
+    });
+    Ok(())
 }
 
 /// The optional `Idempotency-Key` header.

@@ -55,6 +55,17 @@ pub async fn serve(
             tokio::spawn(async move { app.run_worker(stop).await })
         })
         .collect();
+    let scheduler = {
+        let (app, stop) = (app.clone(), stop_rx.clone());
+        tokio::spawn(async move { app.run_scheduler(stop).await })
+    };
+    let feeder = match app.start_event_feeder(stop_rx.clone()).await {
+        Ok(handle) => Some(handle),
+        Err(error) => {
+            tracing::error!(%error, "live events are off");
+            None
+        }
+    };
     let server = axum::serve(
         listener,
         router(app).into_make_service_with_connect_info::<SocketAddr>(),
@@ -77,8 +88,11 @@ pub async fn serve(
     };
     // Workers finish the job in hand (a job cut short is run again after its lease).
     let _ = tokio::time::timeout(grace, futures::future::join_all(workers)).await;
+    scheduler.abort();
     refresher.abort();
     drop(stop_rx);
+    // The feeder sees the stop flag within one poll; nothing waits on it.
+    drop(feeder);
     result
 }
 
@@ -92,11 +106,16 @@ pub async fn work(app: App, shutdown: impl std::future::Future<Output = ()> + Se
             tokio::spawn(async move { app.run_worker(stop).await })
         })
         .collect();
+    let scheduler = {
+        let (app, stop) = (app.clone(), stop_rx.clone());
+        tokio::spawn(async move { app.run_scheduler(stop).await })
+    };
     shutdown.await;
     tracing::info!("stopping job workers");
     let _ = stop_tx.send(true);
     let grace = Duration::from_secs(app.settings().server.shutdown_grace_secs);
     let _ = tokio::time::timeout(grace, futures::future::join_all(workers)).await;
+    scheduler.abort();
     refresher.abort();
 }
 

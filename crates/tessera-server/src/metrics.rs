@@ -41,6 +41,11 @@ struct JobLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WebhookLabels {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     kind: String,
     outcome: String,
@@ -174,6 +179,22 @@ pub async fn metrics(
         "job_attempts",
         "Job attempts run by this process, by kind and outcome",
         outcomes,
+    );
+    let webhooks: Family<WebhookLabels, Counter> = Family::default();
+    for (outcome, n) in app.webhook_outcomes() {
+        webhooks.get_or_create(&WebhookLabels { outcome }).inc_by(n);
+    }
+    registry.register(
+        "webhook_delivery_attempts",
+        "Webhook delivery attempts made by this process, by outcome (pending: will be retried)",
+        webhooks,
+    );
+    let sockets: Gauge = Gauge::default();
+    sockets.set(app.event_hub().connections());
+    registry.register(
+        "websocket_connections",
+        "Live-event WebSocket subscribers connected to this process",
+        sockets,
     );
     let mut body = String::new();
     if let Err(error) = prometheus_client::encoding::text::encode(&mut body, &registry) {

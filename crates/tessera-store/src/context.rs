@@ -46,6 +46,8 @@ impl Default for PoolOptions {
 pub struct Database {
     pool: r2d2::Pool<ConnectionManager>,
     backend: Backend,
+    /// Opens connections outside the pool (listeners).
+    manager: ConnectionManager,
 }
 
 impl std::fmt::Debug for Database {
@@ -132,8 +134,12 @@ impl Database {
             .min_idle(Some(1))
             .connection_timeout(options.timeout)
             .test_on_check_out(false)
-            .build(manager)?;
-        Ok(Database { pool, backend })
+            .build(manager.clone())?;
+        Ok(Database {
+            pool,
+            backend,
+            manager,
+        })
     }
 
     /// Which backend this is.
@@ -189,6 +195,28 @@ impl Database {
         })
     }
 
+    /// A connection of its own that `LISTEN`s on `channel` (PostgreSQL), for the live-event feeder; `None` on
+    /// SQLite, which has no notifications. Kept out of the pool: it holds a session-level `LISTEN`.
+    pub fn listen(&self, channel: &str) -> StoreResult<Option<Listener>> {
+        let mut conn = self.manager.open()?;
+        match &mut conn {
+            DbConnection::Postgres(c) => {
+                // A channel is an identifier; ours are constants of the code, checked here anyway.
+                if !channel
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch == '_')
+                {
+                    return Err(StoreError::Migration(format!(
+                        "invalid channel name {channel:?}"
+                    )));
+                }
+                c.batch_execute(&format!("LISTEN {channel}"))?;
+                Ok(Some(Listener { conn }))
+            }
+            DbConnection::Sqlite(_) => Ok(None),
+        }
+    }
+
     /// Runs `f` on a pooled connection outside any transaction (health checks).
     pub fn with_conn<T>(
         &self,
@@ -227,5 +255,29 @@ where
             let _ = Manager::rollback_transaction(conn);
             Err(error)
         }
+    }
+}
+
+/// A PostgreSQL session listening for notifications.
+pub struct Listener {
+    conn: DbConnection,
+}
+
+impl Listener {
+    /// The payloads received since the last call; does not wait. An error means the session is lost (open a
+    /// new listener and catch up).
+    pub fn take(&mut self) -> StoreResult<Vec<String>> {
+        match &mut self.conn {
+            DbConnection::Postgres(c) => c
+                .notifications_iter()
+                .map(|n| n.map(|n| n.payload).map_err(StoreError::from))
+                .collect(),
+            DbConnection::Sqlite(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Checks that the session is alive (a notification-only session would not notice a lost server).
+    pub fn ping(&mut self) -> StoreResult<()> {
+        Ok(self.conn.batch_execute("SELECT 1")?)
     }
 }

@@ -21,7 +21,7 @@ pub mod models;
 pub mod schema;
 
 pub use connection::{Backend, DbConnection};
-pub use context::{Database, PoolOptions, Scoped, System, TxMode};
+pub use context::{Database, Listener, PoolOptions, Scoped, System, TxMode};
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]

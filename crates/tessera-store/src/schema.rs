@@ -138,6 +138,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     signing_keys,
     idempotency_keys,
+    events,
+    webhook_endpoints,
+    webhook_deliveries,
+    webhook_attempts,
+    schedules,
 );
 
 diesel::table! {
@@ -188,5 +193,77 @@ diesel::table! {
         finished_at -> Nullable<Timestamp>,
         outcome -> Nullable<Text>,
         error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    events (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        seq -> BigInt,
+        event_type -> Text,
+        subject_account_id -> Nullable<Text>,
+        data_json -> Text,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        url -> Text,
+        description -> Nullable<Text>,
+        event_types_json -> Text,
+        secret_sealed -> Text,
+        enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        endpoint_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (tenant_id, delivery_id, attempt) {
+        tenant_id -> Text,
+        delivery_id -> Text,
+        attempt -> Integer,
+        started_at -> Timestamp,
+        duration_ms -> Integer,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    schedules (tenant_id, name) {
+        tenant_id -> Text,
+        name -> Text,
+        cron -> Text,
+        time_zone -> Text,
+        job_kind -> Text,
+        payload_json -> Text,
+        next_run_at -> Timestamp,
+        last_run_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
     }
 }

@@ -3,10 +3,12 @@
 pub mod audit;
 pub mod auth;
 pub mod docs;
+pub mod events;
 pub mod health;
 pub mod me;
 pub mod staff;
 pub mod tenants;
+pub mod webhooks;
 
 use tessera_app::App;
 use utoipa::OpenApi;
@@ -34,6 +36,18 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(staff::deactivate_staff))
         .routes(routes!(tenants::list_tenants))
         .routes(routes!(tenants::show_tenant))
+        .routes(routes!(events::events_ws))
+        .routes(routes!(events::event_types))
+        .routes(routes!(webhooks::list_endpoints, webhooks::create_endpoint))
+        .routes(routes!(
+            webhooks::get_endpoint,
+            webhooks::update_endpoint,
+            webhooks::delete_endpoint
+        ))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::ping_endpoint))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::resend_delivery))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(crate::metrics::metrics))
 }

@@ -339,3 +339,47 @@ pub fn counts(sys: &mut System<'_>) -> StoreResult<Vec<(String, String, i64)>> {
         .select((jobs::status, jobs::kind, diesel::dsl::count_star()))
         .load(sys.conn())?)
 }
+
+/// Extends the lease of the jobs `worker` still holds among `ids` (a long job's heartbeat); returns how many.
+pub fn extend_lease(
+    sys: &mut System<'_>,
+    worker: &str,
+    ids: &[String],
+    lease_until: NaiveDateTime,
+) -> StoreResult<usize> {
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::id.eq_any(ids))
+            .filter(jobs::status.eq("running"))
+            .filter(jobs::locked_by.eq(worker)),
+    )
+    .set(jobs::locked_until.eq(lease_until))
+    .execute(sys.conn())?)
+}
+
+/// Deletes the realm's finished jobs (succeeded or cancelled) older than `before`, with their attempts: their
+/// payloads may hold sealed personal data that has no use once sent. Dead jobs stay for the operator.
+pub fn prune(s: &mut Scoped<'_>, before: NaiveDateTime) -> StoreResult<usize> {
+    let (realm, conn) = s.parts();
+    let old: Vec<String> = jobs::table
+        .filter(jobs::tenant_id.eq(realm))
+        .filter(jobs::status.eq_any(["succeeded", "cancelled"]))
+        .filter(jobs::finished_at.lt(before))
+        .select(jobs::id)
+        .load(conn)?;
+    if old.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(
+        job_attempts::table
+            .filter(job_attempts::tenant_id.eq(realm))
+            .filter(job_attempts::job_id.eq_any(&old)),
+    )
+    .execute(conn)?;
+    Ok(diesel::delete(
+        jobs::table
+            .filter(jobs::tenant_id.eq(realm))
+            .filter(jobs::id.eq_any(&old)),
+    )
+    .execute(conn)?)
+}

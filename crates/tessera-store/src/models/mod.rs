@@ -3,10 +3,13 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod events;
 pub mod idempotency;
 pub mod jobs;
 pub mod operators;
 pub mod persons;
+pub mod schedules;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
+pub mod webhooks;

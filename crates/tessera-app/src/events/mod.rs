@@ -1,0 +1,139 @@
+//! Events: what happened in a realm, recorded in the outbox table in the transaction of the change that caused it
+//! ([`publish`]), so that an event exists exactly when its change committed. Two consumers read the outbox:
+//! outgoing webhooks (deliveries are queued by [`publish`] itself, in the same transaction) and the live-event
+//! stream ([`live`]), which every server process feeds from the table.
+//!
+//! Every event type is listed in [`TYPES`] with the permission needed to see it about someone else; the account
+//! an event is about (its subject) always sees it. `docs/events.md` lists the same types.
+
+pub mod live;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tessera_domain::ids::IdKind;
+use tessera_domain::role::Permission;
+use tessera_store::models::events::{self, EventRow};
+use tessera_store::Scoped;
+
+use crate::{naive, AppError, AppResult, Ctx};
+
+/// A kind of event.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct EventType {
+    /// Stable name, `area.what_happened`.
+    pub name: &'static str,
+    /// What it means.
+    pub description: &'static str,
+    /// Needed to see it about someone else.
+    #[serde(skip)]
+    pub visible_with: Permission,
+}
+
+/// Every event type.
+pub const TYPES: &[EventType] = &[
+    EventType {
+        name: "account.created",
+        description: "An account was created (command line or sign-up).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "account.email_verified",
+        description: "An account's e-mail address was verified.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "account.password_reset",
+        description: "An account's password was reset through an e-mailed link.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "staff.invited",
+        description: "A staff member was invited.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "staff.updated",
+        description: "A staff member's name, roles or specialty changed.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "staff.deactivated",
+        description: "A staff member was deactivated.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "webhook.ping",
+        description: "A test event sent to one webhook endpoint on request.",
+        visible_with: Permission::WebhooksManage,
+    },
+    EventType {
+        name: "diagnostic.published",
+        description: "Published by the diagnostic job kinds (tests and benchmarks only).",
+        visible_with: Permission::EventsReadAll,
+    },
+];
+
+/// The type named `name`.
+pub fn event_type(name: &str) -> Option<&'static EventType> {
+    TYPES.iter().find(|t| t.name == name)
+}
+
+/// An event as subscribers and webhook receivers get it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct EventView {
+    /// `evt_...`.
+    pub id: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// When it happened (RFC 3339, UTC).
+    pub time: DateTime<Utc>,
+    /// What happened: ids and states, never secrets.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+impl EventView {
+    /// The view of a stored event.
+    pub fn of(row: &EventRow) -> EventView {
+        EventView {
+            id: row.id.clone(),
+            event_type: row.event_type.clone(),
+            time: row.created_at.and_utc(),
+            data: serde_json::from_str(&row.data_json).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// Records an event of `type_name` in the caller's transaction, about `subject` (an account of the realm, who may
+/// see it), and queues its webhook deliveries in the same transaction. `data` holds ids and states only.
+pub fn publish(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    type_name: &'static str,
+    subject: Option<&str>,
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> AppResult<EventRow> {
+    if event_type(type_name).is_none() {
+        // A programming error: every type must be listed, so that its visibility is decided.
+        return Err(AppError::Internal(format!(
+            "event type {type_name} is not listed"
+        )));
+    }
+    let row = events::insert(
+        s,
+        &EventRow {
+            tenant_id: s.realm_key().to_owned(),
+            id: IdKind::Event.new_id(),
+            seq: 0,
+            event_type: type_name.to_owned(),
+            subject_account_id: subject.map(str::to_owned),
+            data_json: data.to_string(),
+            request_id: Some(ctx.request_id.clone()).filter(|r| !r.is_empty()),
+            created_at: naive(now),
+        },
+    )?;
+    crate::webhooks::fan_out(s, &row, now)?;
+    Ok(row)
+}
