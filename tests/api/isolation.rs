@@ -109,7 +109,7 @@ async fn every_tenant_scoped_route_hides_other_brands() {
     let mut lumiere_ids = lumiere_ids;
     lumiere_ids.extend([foreign_endpoint.0.clone(), foreign_endpoint.1.clone()]);
     // The ids to put in a route's path: (another brand's, the brand's own).
-    let ids_for = |path: &str| -> (Vec<(&'static str, String)>, Vec<(&'static str, String)>) {
+    let ids_for = |path: &str| -> (PathIds, PathIds) {
         if path.starts_with("/api/v1/webhook-endpoints/") {
             (
                 vec![
@@ -223,6 +223,9 @@ async fn every_tenant_scoped_route_hides_other_brands() {
         401
     );
 }
+
+/// Values of a path's parameters, by name.
+type PathIds = Vec<(&'static str, String)>;
 
 fn replace_params(path: &str, ids: &[(&str, String)]) -> String {
     let mut out = String::new();

@@ -61,7 +61,7 @@ fn signature_is_valid(secret: &str, header: &str, body: &str) -> bool {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{t}.{body}").as_bytes());
     let expected = hex::encode(mac.finalize().into_bytes());
-    v1.iter().any(|s| *s == expected)
+    v1.contains(&expected)
 }
 
 const LOOPBACK_RECEIVERS: [(&str, &str); 3] = [
