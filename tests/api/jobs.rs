@@ -226,3 +226,73 @@ fn unique_keys_and_disabled_diagnostics() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[tokio::test]
+async fn a_job_longer_than_its_lease_keeps_it_and_runs_once() {
+    let db = TestDb::populated();
+    // A 1 s lease and a 3.5 s job: without renewal, the other process would claim it again.
+    let env = [("TESSERA_JOBS__LEASE_SECS", "1"), ("TESSERA_JOBS__WORKERS", "2")];
+    let id = queue(&db, &["diagnostic.sleep", "--payload", r#"{"ms": 3500}"#]);
+    let id = id.split_whitespace().last().unwrap().to_owned();
+    let first = Worker::spawn(&db.url, &env).await;
+    let second = Worker::spawn(&db.url, &env).await;
+    let done = eventually(Duration::from_secs(30), || {
+        count(&db.url, "SELECT count(*) FROM jobs WHERE status = 'succeeded'") == 1
+    })
+    .await;
+    // Leave the other worker time to (wrongly) claim it again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    first.kill().await;
+    second.kill().await;
+    assert!(done, "the job finished");
+    let attempts = query_column(
+        &db.url,
+        "SELECT outcome AS v FROM job_attempts ORDER BY attempt",
+    );
+    assert_eq!(attempts, vec![Some("succeeded".to_owned())], "job {id}");
+}
+
+#[tokio::test]
+async fn schedules_queue_each_run_once_in_the_tenant_time_zone() {
+    let db = TestDb::populated();
+    let env = [
+        ("TESSERA_JOBS__DIAGNOSTIC_SCHEDULE", "*/1 * * * * *"),
+        ("TESSERA_JOBS__SCHEDULE_POLL_SECS", "1"),
+    ];
+    let first = Worker::spawn(&db.url, &env).await;
+    let second = Worker::spawn(&db.url, &env).await;
+    let tenants = count(&db.url, "SELECT count(*) FROM tenants");
+    let ticked = eventually(Duration::from_secs(30), || {
+        count(
+            &db.url,
+            "SELECT count(*) FROM jobs WHERE unique_key LIKE 'schedule:diagnostic.tick:%' AND status = 'succeeded'",
+        ) >= 3 * tenants
+    })
+    .await;
+    first.kill().await;
+    second.kill().await;
+    assert!(ticked, "each tenant's schedule ran several times");
+    // Two schedulers, yet every run was queued once (one job per schedule and instant).
+    assert_eq!(
+        count(
+            &db.url,
+            "SELECT count(*) FROM (SELECT tenant_id, unique_key FROM jobs WHERE unique_key LIKE 'schedule:%' \
+             GROUP BY tenant_id, unique_key HAVING count(*) > 1) AS twice",
+        ),
+        0
+    );
+    // Every tenant has its schedules, read in its own zone.
+    let zones = query_column(
+        &db.url,
+        "SELECT s.time_zone AS v FROM schedules s JOIN tenants t ON t.id = s.tenant_id \
+         WHERE t.slug = 'atlas' AND s.name = 'maintenance.prune'",
+    );
+    assert_eq!(zones, vec![Some("Europe/Paris".to_owned())]);
+    assert_eq!(
+        count(
+            &db.url,
+            "SELECT count(*) FROM schedules WHERE name = 'diagnostic.tick' AND last_run_at IS NOT NULL"
+        ),
+        tenants
+    );
+}
