@@ -39,6 +39,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             Some(json!({"url": "https://hooks.example.com/moved"}))
         }
         ("delete", "/api/v1/webhook-endpoints/{id}") => None,
+        ("post", "/api/v1/accounts/{id}/erasure") => {
+            Some(json!({"reason": "probe from another brand"}))
+        }
         ("post", "/api/v1/webhook-endpoints/{id}/rotate-secret") => None,
         ("post", "/api/v1/webhook-endpoints/{id}/ping") => None,
         ("post", "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/resend") => None,

@@ -231,13 +231,19 @@ fn unique_keys_and_disabled_diagnostics() {
 async fn a_job_longer_than_its_lease_keeps_it_and_runs_once() {
     let db = TestDb::populated();
     // A 1 s lease and a 3.5 s job: without renewal, the other process would claim it again.
-    let env = [("TESSERA_JOBS__LEASE_SECS", "1"), ("TESSERA_JOBS__WORKERS", "2")];
+    let env = [
+        ("TESSERA_JOBS__LEASE_SECS", "1"),
+        ("TESSERA_JOBS__WORKERS", "2"),
+    ];
     let id = queue(&db, &["diagnostic.sleep", "--payload", r#"{"ms": 3500}"#]);
     let id = id.split_whitespace().last().unwrap().to_owned();
     let first = Worker::spawn(&db.url, &env).await;
     let second = Worker::spawn(&db.url, &env).await;
     let done = eventually(Duration::from_secs(30), || {
-        count(&db.url, "SELECT count(*) FROM jobs WHERE status = 'succeeded'") == 1
+        count(
+            &db.url,
+            "SELECT count(*) FROM jobs WHERE status = 'succeeded'",
+        ) == 1
     })
     .await;
     // Leave the other worker time to (wrongly) claim it again.

@@ -14,6 +14,7 @@ mod idempotency;
 mod isolation;
 mod jobs;
 mod openapi;
+mod personal_data;
 mod schema;
 mod staff;
 mod tenants;

@@ -19,6 +19,7 @@ pub mod me;
 pub mod pagination;
 pub mod password_reset;
 pub mod passwords;
+pub mod personal_data;
 pub mod schedules;
 pub mod sealing;
 pub mod staff;

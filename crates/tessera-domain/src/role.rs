@@ -150,11 +150,13 @@ pub enum Permission {
     EventsReadAll,
     /// Register, change and delete webhook endpoints, see and resend their deliveries.
     WebhooksManage,
+    /// Export or erase anyone's personal data in the brand (a data-protection request).
+    PersonalDataManage,
 }
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
@@ -163,6 +165,7 @@ impl Permission {
         Permission::EventsSubscribe,
         Permission::EventsReadAll,
         Permission::WebhooksManage,
+        Permission::PersonalDataManage,
     ];
 
     /// The permission's stable name, as written in `docs/permissions.md`.
@@ -176,6 +179,7 @@ impl Permission {
             Permission::EventsSubscribe => "events.subscribe",
             Permission::EventsReadAll => "events.read_all",
             Permission::WebhooksManage => "webhooks.manage",
+            Permission::PersonalDataManage => "personal_data.manage",
         }
     }
 
@@ -195,6 +199,7 @@ impl Permission {
             }
             Permission::EventsReadAll => &[Operator, Admin, Staff],
             Permission::WebhooksManage => &[Operator, Admin],
+            Permission::PersonalDataManage => &[Operator, Admin],
         }
     }
 

@@ -6,6 +6,7 @@ pub mod docs;
 pub mod events;
 pub mod health;
 pub mod me;
+pub mod personal_data;
 pub mod staff;
 pub mod tenants;
 pub mod webhooks;
@@ -36,6 +37,9 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(staff::deactivate_staff))
         .routes(routes!(tenants::list_tenants))
         .routes(routes!(tenants::show_tenant))
+        .routes(routes!(personal_data::export_mine))
+        .routes(routes!(personal_data::export_account))
+        .routes(routes!(personal_data::erase_account))
         .routes(routes!(events::events_ws))
         .routes(routes!(events::event_types))
         .routes(routes!(webhooks::list_endpoints, webhooks::create_endpoint))

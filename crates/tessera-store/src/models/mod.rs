@@ -7,6 +7,7 @@ pub mod events;
 pub mod idempotency;
 pub mod jobs;
 pub mod operators;
+pub mod personal_data;
 pub mod persons;
 pub mod schedules;
 pub mod signing_keys;

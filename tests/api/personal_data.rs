@@ -1,0 +1,242 @@
+//! Personal data: an export holds every record the test created for the person; after erasure none of their
+//! personal data is readable through any route or left in any table, while the audit trail (ids only) remains.
+
+use std::io::Read;
+
+use serde_json::{json, Value};
+use tessera_tests::{cli, count, query_column, Backend, TestApp, PASSWORD};
+
+const EMAIL: &str = "gdpr.subject@atlas.test";
+const NAME: &str = "Gdpr Unique-Subject";
+
+fn unzip_document(bytes: &[u8]) -> Value {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut file = archive.by_name("personal-data.json").unwrap();
+    let mut text = String::new();
+    file.read_to_string(&mut text).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Every text column of every table, as `table.column`.
+fn text_columns(url: &str) -> Vec<(String, String)> {
+    let sql = match tessera_tests::backend() {
+        Backend::Sqlite => "SELECT m.name || '.' || p.name AS v FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND upper(p.type) = 'TEXT'",
+        Backend::Postgres => "SELECT table_name || '.' || column_name AS v FROM information_schema.columns \
+             WHERE table_schema = 'public' AND data_type = 'text'",
+    };
+    query_column(url, sql)
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let (t, c) = v.split_once('.').unwrap();
+            (t.to_owned(), c.to_owned())
+        })
+        .collect()
+}
+
+/// The `table.column`s holding `needle` (case-insensitive).
+fn holding(url: &str, needle: &str) -> Vec<String> {
+    text_columns(url)
+        .into_iter()
+        .filter(|(table, column)| {
+            count(
+                url,
+                &format!(
+                    "SELECT count(*) FROM {table} WHERE lower({column}) LIKE lower('%{needle}%')"
+                ),
+            ) > 0
+        })
+        .map(|(t, c)| format!("{t}.{c}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
+    // Mail cannot leave (nothing listens on port 1), so the verification e-mail stays queued, sealed.
+    let app = TestApp::spawn_with(&[
+        ("TESSERA_EMAIL__TRANSPORT", "smtp"),
+        ("TESSERA_EMAIL__SMTP_PORT", "1"),
+    ])
+    .await;
+    let out = cli(
+        &app.db.url,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "atlas",
+            "--email",
+            EMAIL,
+            "--name",
+            NAME,
+            "--role",
+            "member",
+            "--password-stdin",
+        ],
+        &[],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tokens = app.login(Some("atlas"), EMAIL).await;
+    let (status, _) = app
+        .post_json(
+            Some("atlas"),
+            "/api/v1/me/email-verification",
+            Some(&tokens.access),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let account = app
+        .get_json(Some("atlas"), "/api/v1/me", &tokens.access)
+        .await
+        .1["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The person's own export.
+    let response = app
+        .get(Some("atlas"), "/api/v1/me/export")
+        .bearer_auth(&tokens.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/zip");
+    let mine = unzip_document(&response.bytes().await.unwrap());
+    let sections = &mine["sections"];
+    assert_eq!(sections["account"]["email"], EMAIL);
+    assert_eq!(sections["account"]["display_name"], NAME);
+    assert_eq!(sections["account"]["roles"], json!(["member"]));
+    assert!(!sections["sessions"]["sessions"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(sections["sessions"]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["purpose"] == "verify_email"));
+    assert!(sections["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["type"] == "account.created"));
+    assert_eq!(sections["emails"]["messages_kept"], 1);
+    let actions: Vec<&str> = sections["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"user.created") && actions.contains(&"auth.login"),
+        "{actions:?}"
+    );
+    assert!(
+        !mine.to_string().contains("password_hash") && !mine.to_string().contains("token_hash")
+    );
+
+    // An admin's export of the same account; a member may not export someone else's.
+    let admin = app.token("atlas", "admin").await;
+    let path = format!("/api/v1/accounts/{account}/export");
+    let response = app
+        .get(Some("atlas"), &path)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let theirs = unzip_document(&response.bytes().await.unwrap());
+    assert_eq!(theirs["sections"]["account"]["email"], EMAIL);
+    let other_member = app.token("atlas", "member").await;
+    assert_eq!(
+        app.get_status(Some("atlas"), &path, &other_member).await,
+        403
+    );
+
+    // Erasure.
+    let audit_before = count(&app.db.url, &format!("SELECT count(*) FROM audit_log WHERE target_id = '{account}' OR actor_id = '{account}'"));
+    let (status, problem) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/accounts/{account}/erasure"),
+            Some(&admin),
+            &json!({"reason": ""}),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    let (status, report) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/accounts/{account}/erasure"),
+            Some(&admin),
+            &json!({"reason": "request by e-mail on 2026-11-20"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let line = |name: &str| {
+        report["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["section"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(line("emails")["deleted"], 1);
+    assert!(line("sessions")["deleted"].as_i64().unwrap() >= 2);
+    assert!(line("audit")["kept"].as_str().unwrap().contains("audit"));
+
+    // Nothing personal is readable through the API...
+    assert_eq!(
+        app.try_login(Some("atlas"), EMAIL, PASSWORD).await.0,
+        401,
+        "cannot log in"
+    );
+    assert_eq!(
+        app.get_status(Some("atlas"), "/api/v1/me", &tokens.access)
+            .await,
+        401
+    );
+    assert_eq!(app.get_status(Some("atlas"), &path, &admin).await, 404);
+    let (_, audit) = app
+        .get_json(Some("atlas"), "/api/v1/audit?limit=100", &admin)
+        .await;
+    assert!(!audit.to_string().contains(EMAIL) && !audit.to_string().contains(NAME));
+    // ...nor left in any table, while the audit entries (ids only) remain.
+    assert_eq!(holding(&app.db.url, EMAIL), Vec::<String>::new());
+    assert_eq!(holding(&app.db.url, NAME), Vec::<String>::new());
+    let audit_after = count(&app.db.url, &format!("SELECT count(*) FROM audit_log WHERE target_id = '{account}' OR actor_id = '{account}'"));
+    assert_eq!(
+        audit_after,
+        audit_before + 1,
+        "kept, plus the erasure itself"
+    );
+    let verify = cli(&app.db.url, &["audit", "verify"], &[], None);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+    // An admin cannot erase themselves.
+    let me = app.get_json(Some("atlas"), "/api/v1/me", &admin).await.1["account"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, problem) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/accounts/{me}/erasure"),
+            Some(&admin),
+            &json!({"reason": "oops"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+}
