@@ -66,6 +66,12 @@ pub enum Command {
     /// The job queue.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Recurring schedules of every brand (cron in the brand's time zone), brought in line with the code first.
+    Schedules {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the demo: a SQLite database in DATA_DIR, the brands of tenants/, demo accounts, and the server.
     Demo {
         /// Folder of the demo's data.

@@ -91,6 +91,43 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Jobs(command) => jobs(settings, command).await,
+        Command::Schedules { json } => {
+            let app = open_app(settings).await?;
+            let schedules = app.list_schedules().await?;
+            if json {
+                return output::json(&schedules);
+            }
+            let slug = |id: &str| {
+                app.tenants()
+                    .by_id(id)
+                    .map_or_else(|| id.to_owned(), |t| t.slug.clone())
+            };
+            let rows: Vec<Vec<String>> = schedules
+                .iter()
+                .map(|s| {
+                    vec![
+                        slug(&s.tenant_id),
+                        s.name.clone(),
+                        s.cron.clone(),
+                        s.time_zone.clone(),
+                        s.next_run_at.to_rfc3339(),
+                        s.last_run_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+                    ]
+                })
+                .collect();
+            output::table(
+                &[
+                    "TENANT",
+                    "NAME",
+                    "CRON",
+                    "ZONE",
+                    "NEXT RUN (UTC)",
+                    "LAST RUN (UTC)",
+                ],
+                &rows,
+            );
+            Ok(())
+        }
         Command::Backup { to, json } => {
             let url = settings.database.url.expose_secret().to_owned();
             let target = to.clone();

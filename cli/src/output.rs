@@ -1,10 +1,25 @@
 //! Printing results: aligned text tables for people, JSON for scripts.
 
+use std::io::Write;
+
 use serde::Serialize;
+
+/// Writes one line to standard output. A closed pipe (`tessera jobs list --json | head`) ends the process quietly
+/// with success, as Unix tools do, instead of panicking like `println!`.
+fn out(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{line}") {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {error}");
+        std::process::exit(1);
+    }
+}
 
 /// Prints `value` as pretty JSON.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    out(&serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -24,7 +39,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        out(padded.join("  ").trim_end());
     };
     line(header.iter().map(|h| h.to_uppercase()).collect());
     for row in rows {

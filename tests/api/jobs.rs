@@ -294,6 +294,19 @@ async fn schedules_queue_each_run_once_in_the_tenant_time_zone() {
          WHERE t.slug = 'atlas' AND s.name = 'maintenance.prune'",
     );
     assert_eq!(zones, vec![Some("Europe/Paris".to_owned())]);
+    // The operator's view.
+    let listed: serde_json::Value =
+        serde_json::from_str(&cli_ok(&db.url, &["schedules", "--json"])).unwrap();
+    let prune: Vec<&serde_json::Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == "maintenance.prune")
+        .collect();
+    assert_eq!(prune.len() as i64, tenants);
+    assert!(prune
+        .iter()
+        .all(|s| s["cron"] == "0 15 3 * * *" && s["next_run_at"].is_string()));
     assert_eq!(
         count(
             &db.url,
