@@ -66,7 +66,7 @@ pub enum Command {
     /// The job queue.
     #[command(subcommand)]
     Jobs(JobsCommand),
-    /// Recurring schedules of every brand (cron in the brand's time zone), brought in line with the code first.
+    /// Recurring schedules of every brand (cron in the brand's time zone), as the servers and workers keep them.
     Schedules {
         /// Print JSON.
         #[arg(long)]

@@ -162,9 +162,9 @@ impl App {
         .await
     }
 
-    /// Every stored schedule (system context: the operator's `tessera schedules`).
+    /// Every stored schedule (system context: the operator's `tessera schedules`). Read only: the servers and
+    /// workers, which share the configuration, keep the definitions in line; a CLI with other settings must not.
     pub async fn list_schedules(&self) -> AppResult<Vec<ScheduleView>> {
-        self.sync_schedules().await?;
         self.blocking(|db| {
             db.system(TxMode::Read, |sys| {
                 Ok(schedules::all(sys)?
