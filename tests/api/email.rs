@@ -219,3 +219,87 @@ async fn address_verification_over_smtp_works_once() {
         "single use"
     );
 }
+
+/// A brand's own wording, from its tenant file, replaces the built-in text; a broken template is refused at apply.
+#[tokio::test]
+async fn a_brand_can_word_its_own_emails() {
+    let smtp = SmtpServer::start().await;
+    let port = smtp.port.to_string();
+    let app = TestApp::spawn_with(&[
+        ("TESSERA_EMAIL__TRANSPORT", "smtp"),
+        ("TESSERA_EMAIL__SMTP_HOST", "127.0.0.1"),
+        ("TESSERA_EMAIL__SMTP_PORT", &port),
+    ])
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let atlas =
+        std::fs::read_to_string(tessera_tests::repo_root().join("tenants/atlas.toml")).unwrap();
+    let write = |extra: &str| {
+        std::fs::write(dir.path().join("atlas.toml"), format!("{atlas}\n{extra}")).unwrap();
+    };
+    // A misspelt variable, a text without the link: each refused, the error naming its field.
+    for (broken, field) in [
+        (
+            "subject = \"Bonjour {{ nmae }}\"\ntext = \"{{ link }}\"\naction = \"Go\"\n",
+            "email_templates.password_reset.fr.subject",
+        ),
+        (
+            "subject = \"Bonjour\"\ntext = \"Pas de lien ici.\"\naction = \"Go\"\n",
+            "email_templates.password_reset.fr.text",
+        ),
+    ] {
+        write(&format!(
+            "[email_templates.\"password_reset.fr\"]\n{broken}"
+        ));
+        let out = app.cli(&["tenant", "apply", dir.path().to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(field), "{stderr}");
+    }
+
+    write(
+        r#"[email_templates."password_reset.fr"]
+subject = "{{ brand }} : un nouveau départ pour {{ name }}"
+text = """
+Bonjour {{ name }},
+
+Votre coach vous attend : choisissez un nouveau mot de passe ({{ minutes }} minutes).
+
+{{ link }}
+"""
+action = "C'est parti"
+"#,
+    );
+    let out = app.cli(&["tenant", "apply", dir.path().to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The server picks the change up within its refresh interval (1 s in tests).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (status, _) = app
+        .post_json(
+            Some("atlas"),
+            "/api/v1/auth/password-reset",
+            None,
+            &json!({"email": "member@atlas.test"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert!(eventually(Duration::from_secs(15), || smtp.messages().len() == 1).await);
+    let (_, subject, text, html) = read_email(&smtp.messages()[0]);
+    assert!(
+        subject.starts_with("Atlas Gym & Wellness : un nouveau départ pour"),
+        "{subject}"
+    );
+    assert!(
+        text.contains("Votre coach vous attend") && text.contains("60 minutes"),
+        "{text}"
+    );
+    assert!(text.contains("reset-password?token="), "{text}");
+    assert!(
+        html.contains("C&#x27;est parti") || html.contains("C'est parti"),
+        "{html}"
+    );
+}

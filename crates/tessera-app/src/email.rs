@@ -63,6 +63,14 @@ pub enum Template {
 }
 
 impl Template {
+    /// The name brands use for it in `email_templates`.
+    fn key(self) -> &'static str {
+        match self {
+            Template::PasswordReset => "password_reset",
+            Template::VerifyEmail => "verify_email",
+        }
+    }
+
     fn text(self, lang: &str) -> &'static str {
         match (self, lang) {
             (Template::PasswordReset, "fr") => include_str!("../templates/password_reset.fr.txt"),
@@ -119,9 +127,25 @@ pub struct LinkMessage<'a> {
 pub fn link_message(m: &LinkMessage<'_>) -> AppResult<OutgoingEmail> {
     let lang = language(m.locale);
     let tenant = m.tenant;
-    let (subject, action) = m.template.subject_and_action(lang, &tenant.display_name);
     let context = minijinja::context! { name => m.name, brand => tenant.display_name, link => m.link, minutes => m.minutes };
-    let text = render("message.txt", m.template.text(lang), &context)?;
+    // The brand's own wording when its tenant file has one for this message and language.
+    let own = tenant
+        .config
+        .email_templates
+        .get(&format!("{}.{lang}", m.template.key()));
+    let (subject, action, text) = match own {
+        Some(own) => (
+            render("subject.txt", &own.subject, &context)?,
+            own.action.clone(),
+            render("message.txt", &own.text, &context)?,
+        ),
+        None => {
+            let (subject, action) = m.template.subject_and_action(lang, &tenant.display_name);
+            let text = render("message.txt", m.template.text(lang), &context)?;
+            (subject, action.to_owned(), text)
+        }
+    };
+    let subject = subject.lines().next().unwrap_or_default().trim().to_owned();
     let paragraphs: Vec<&str> = text
         .split("\n\n")
         .map(str::trim)
@@ -154,9 +178,31 @@ pub fn link_message(m: &LinkMessage<'_>) -> AppResult<OutgoingEmail> {
     })
 }
 
+/// Checks that a brand's e-mail templates compile and render with sample values; errors name the field.
+pub fn check_templates(
+    config: &tessera_domain::tenant::TenantConfig,
+) -> Vec<tessera_domain::FieldError> {
+    let context = minijinja::context! { name => "Camille", brand => config.display_name, link => "https://example.invalid/x?token=t", minutes => 60 };
+    let mut errors = Vec::new();
+    for (key, template) in &config.email_templates {
+        for (part, source) in [("subject", &template.subject), ("text", &template.text)] {
+            if let Err(error) = render("check.txt", source, &context) {
+                errors.push(tessera_domain::FieldError::new(
+                    format!("email_templates.{key}.{part}"),
+                    "invalid_template",
+                    error.to_string(),
+                ));
+            }
+        }
+    }
+    errors
+}
+
 /// Renders `template`; `name` ends in `.html` for HTML-escaped output, `.txt` for plain text.
 fn render(name: &str, template: &str, context: &minijinja::Value) -> AppResult<String> {
     let mut env = minijinja::Environment::new();
+    // A misspelt variable in a brand's template is an error at apply, not a blank in a customer's e-mail.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html") {
             minijinja::AutoEscape::Html
@@ -260,4 +306,19 @@ pub(crate) async fn send(app: &App, payload: &serde_json::Value) -> Result<(), J
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misspelt_variables_are_errors() {
+        let context = minijinja::context! { name => "Camille" };
+        assert_eq!(
+            render("t.txt", "Hi {{ name }}", &context).unwrap(),
+            "Hi Camille"
+        );
+        assert!(render("t.txt", "Hi {{ nmae }}", &context).is_err());
+    }
 }

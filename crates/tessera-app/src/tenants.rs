@@ -221,7 +221,16 @@ pub fn validate_files(
     let mut configs = Vec::new();
     for (file, text) in files {
         match TenantConfig::parse_toml(text) {
-            Ok(config) => configs.push((file.clone(), config)),
+            Ok(config) => {
+                errors.extend(crate::email::check_templates(&config).into_iter().map(|e| {
+                    ApplyError {
+                        file: file.clone(),
+                        field: e.field,
+                        reason: e.message,
+                    }
+                }));
+                configs.push((file.clone(), config));
+            }
             Err(field_errors) => errors.extend(field_errors.0.into_iter().map(|e| ApplyError {
                 file: file.clone(),
                 field: e.field,

@@ -55,6 +55,28 @@ pub struct TenantConfig {
     pub vat_rates: Vec<VatRate>,
     /// Payment provider and where its secrets are.
     pub payments: Payments,
+    /// The brand's own wording of e-mails, replacing the built-in text for one message and language; keyed
+    /// `<message>.<language>` (`password_reset.fr`, `verify_email.en`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub email_templates: BTreeMap<String, EmailTemplate>,
+}
+
+/// The messages whose wording a brand may replace.
+pub const EMAIL_MESSAGES: [&str; 2] = ["password_reset", "verify_email"];
+/// The languages e-mails are written in.
+pub const EMAIL_LANGUAGES: [&str; 2] = ["fr", "en"];
+
+/// A brand's wording of one e-mail in one language. `subject` and `text` are minijinja templates that may use
+/// `{{ name }}`, `{{ brand }}`, `{{ link }}` and `{{ minutes }}`; the text must show `{{ link }}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailTemplate {
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body; paragraphs separated by blank lines (the HTML version is built from them).
+    pub text: String,
+    /// Label of the HTML version's button.
+    pub action: String,
 }
 
 /// A platform of the group.
@@ -191,6 +213,42 @@ impl TenantConfig {
     /// Checks every rule of the model and reports all broken ones.
     pub fn validate(&self) -> Result<(), FieldErrors> {
         let mut errors = FieldErrors::default();
+        for (key, template) in &self.email_templates {
+            let field = format!("email_templates.{key}");
+            let known = key.split_once('.').is_some_and(|(message, language)| {
+                EMAIL_MESSAGES.contains(&message) && EMAIL_LANGUAGES.contains(&language)
+            });
+            if !known {
+                errors.push(FieldError::new(
+                    field.clone(),
+                    "unknown_template",
+                    format!(
+                        "expected <message>.<language> with a message of {EMAIL_MESSAGES:?} and a language of {EMAIL_LANGUAGES:?}"
+                    ),
+                ));
+            }
+            for (part, value, max) in [
+                ("subject", &template.subject, 200),
+                ("text", &template.text, 10_000),
+                ("action", &template.action, 80),
+            ] {
+                let length = value.trim().chars().count();
+                if length == 0 || length > max {
+                    errors.push(FieldError::new(
+                        format!("{field}.{part}"),
+                        "out_of_range",
+                        format!("between 1 and {max} characters"),
+                    ));
+                }
+            }
+            if !template.text.contains("{{ link }}") && !template.text.contains("{{link}}") {
+                errors.push(FieldError::new(
+                    format!("{field}.text"),
+                    "link_missing",
+                    "the text must show the link: {{ link }}",
+                ));
+            }
+        }
         errors.check("slug", check_slug(&self.slug));
         errors.check(
             "display_name",
