@@ -245,13 +245,13 @@ impl<const GROUP_CAPABLE: bool> FromRequestParts<App> for Caller<GROUP_CAPABLE> 
 }
 
 /// Verifies `token` for the context's realm (and the group audience on a tenant host when `group_capable`) and
-/// sets the context's actor.
+/// sets the context's actor; returns when the token expires (Unix seconds).
 pub fn authenticate(
     ctx: &mut Ctx,
     app: &App,
     token: &str,
     group_capable: bool,
-) -> Result<(), crate::problem::ApiError> {
+) -> Result<i64, crate::problem::ApiError> {
     let mut audiences = vec![ctx.realm.audience()];
     if group_capable && matches!(ctx.realm, Realm::Tenant { .. }) {
         audiences.push(Realm::Group.audience());
@@ -268,7 +268,7 @@ pub fn authenticate(
         subject_id: claims.sub,
         kind,
     });
-    Ok(())
+    Ok(claims.exp)
 }
 
 /// The optional `Idempotency-Key` header.

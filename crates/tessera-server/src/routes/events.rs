@@ -71,7 +71,8 @@ async fn open_stream(
         .or(query.access_token)
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| ApiError(unauthenticated).into_response())?;
-    authenticate(&mut ctx, &app, token.trim(), false).map_err(IntoResponse::into_response)?;
+    let expires =
+        authenticate(&mut ctx, &app, token.trim(), false).map_err(IntoResponse::into_response)?;
     let subscription = app
         .subscribe_events(&ctx)
         .await
@@ -84,10 +85,17 @@ async fn open_stream(
         )
         .into_response()
     })?;
-    Ok(upgrade.on_upgrade(move |socket| stream(socket, subscription, ctx)))
+    let left = u64::try_from(expires - app.clock().now().timestamp()).unwrap_or(0);
+    let expiry = tokio::time::Instant::now() + Duration::from_secs(left);
+    Ok(upgrade.on_upgrade(move |socket| stream(socket, subscription, ctx, expiry)))
 }
 
-async fn stream(mut socket: WebSocket, mut subscription: Subscription, ctx: Ctx) {
+async fn stream(
+    mut socket: WebSocket,
+    mut subscription: Subscription,
+    ctx: Ctx,
+    expiry: tokio::time::Instant,
+) {
     let mut recheck = tokio::time::interval(RECHECK_EVERY);
     recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     recheck.tick().await;
@@ -112,6 +120,11 @@ async fn stream(mut socket: WebSocket, mut subscription: Subscription, ctx: Ctx)
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return,
                 Some(Ok(_)) => {}
             },
+            () = tokio::time::sleep_until(expiry) => {
+                let frame = CloseFrame { code: CLOSE_UNAUTHORIZED, reason: "token expired".into() };
+                let _ = socket.send(Message::Close(Some(frame))).await;
+                return;
+            }
             _ = recheck.tick() => {
                 if subscription.recheck(&ctx).await.is_err() {
                     let frame = CloseFrame { code: CLOSE_UNAUTHORIZED, reason: "no longer allowed".into() };
