@@ -498,6 +498,17 @@ impl TestApp {
         }
     }
 
+    /// The text of `/metrics` (group realm).
+    pub async fn metrics(&self) -> String {
+        self.get(None, "/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The status of a GET with a bearer token.
     pub async fn get_status(&self, brand: Option<&str>, path: &str, token: &str) -> u16 {
         self.get(brand, path)

@@ -204,14 +204,7 @@ async fn metrics_on_the_group_realm() {
     let wanted = "tessera_job_attempts_total{kind=\"diagnostic.noop\",outcome=\"succeeded\"} 3";
     let mut text = String::new();
     for _ in 0..100 {
-        text = app
-            .get(None, "/metrics")
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        text = app.metrics().await;
         if text.contains(wanted) {
             break;
         }

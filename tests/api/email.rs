@@ -14,8 +14,8 @@ fn token_in(text: &str) -> String {
         .collect()
 }
 
-#[tokio::test]
-async fn password_reset_over_smtp_works_once() {
+/// A real SMTP server on loopback and a server that sends through it.
+async fn with_smtp() -> (SmtpServer, TestApp) {
     let smtp = SmtpServer::start().await;
     let port = smtp.port.to_string();
     let app = TestApp::spawn_with(&[
@@ -24,6 +24,12 @@ async fn password_reset_over_smtp_works_once() {
         ("TESSERA_EMAIL__SMTP_PORT", &port),
     ])
     .await;
+    (smtp, app)
+}
+
+#[tokio::test]
+async fn password_reset_over_smtp_works_once() {
+    let (smtp, app) = with_smtp().await;
     let app = &app;
     let request = |email: &'static str| async move {
         app.post_json(
@@ -159,14 +165,7 @@ async fn the_outbox_transport_writes_eml_files() {
 
 #[tokio::test]
 async fn address_verification_over_smtp_works_once() {
-    let smtp = SmtpServer::start().await;
-    let port = smtp.port.to_string();
-    let app = TestApp::spawn_with(&[
-        ("TESSERA_EMAIL__TRANSPORT", "smtp"),
-        ("TESSERA_EMAIL__SMTP_HOST", "127.0.0.1"),
-        ("TESSERA_EMAIL__SMTP_PORT", &port),
-    ])
-    .await;
+    let (smtp, app) = with_smtp().await;
     let token = app.token("lumiere", "member").await;
     // Anonymous callers cannot ask.
     let (status, _) = app
@@ -223,14 +222,7 @@ async fn address_verification_over_smtp_works_once() {
 /// A brand's own wording, from its tenant file, replaces the built-in text; a broken template is refused at apply.
 #[tokio::test]
 async fn a_brand_can_word_its_own_emails() {
-    let smtp = SmtpServer::start().await;
-    let port = smtp.port.to_string();
-    let app = TestApp::spawn_with(&[
-        ("TESSERA_EMAIL__TRANSPORT", "smtp"),
-        ("TESSERA_EMAIL__SMTP_HOST", "127.0.0.1"),
-        ("TESSERA_EMAIL__SMTP_PORT", &port),
-    ])
-    .await;
+    let (smtp, app) = with_smtp().await;
     let dir = tempfile::tempdir().unwrap();
     let atlas =
         std::fs::read_to_string(tessera_tests::repo_root().join("tenants/atlas.toml")).unwrap();

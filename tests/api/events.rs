@@ -142,14 +142,7 @@ async fn events_cross_server_processes_sharing_a_database() {
     };
     assert_eq!(event["data"]["account_id"], invited.as_str());
     // And the metrics of the second process count its subscriber.
-    let metrics = second
-        .get(None, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = second.metrics().await;
     assert!(
         metrics.contains("websocket_connections 1"),
         "{}",

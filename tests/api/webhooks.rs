@@ -189,14 +189,7 @@ async fn a_receiver_failing_twice_gets_the_event_once_as_a_success_signed() {
     assert_eq!(received.lock().unwrap()[3].1, event_id);
 
     // Outcomes are counted for the metrics.
-    let metrics = app
-        .get(None, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("webhook_delivery_attempts_total{outcome=\"succeeded\"} 2"),
         "{metrics}"

@@ -1,6 +1,6 @@
 //! Personal data (GDPR): the export of everything Tessera holds about one account, and its erasure.
 //!
-//! Every module that stores personal data registers a [`Section`] in [`SECTIONS`], saying what it exports and
+//! Every module that stores personal data adds a [`Section`] to [`SECTIONS`], saying what it exports and
 //! how it erases: deleted, anonymised, or kept with the legal reason. Export and erasure walk the same list, so a
 //! module cannot be forgotten by one and not the other. Billing will add invoices (kept ten years, anonymised
 //! where the law allows); storage adds the account's files.
@@ -31,261 +31,207 @@ pub struct ErasureLine {
     pub kept: Option<&'static str>,
 }
 
+/// What a section's erasure did, before the walker names it.
+pub struct Erased {
+    deleted: usize,
+    anonymised: usize,
+    kept: Option<&'static str>,
+}
+
+impl Erased {
+    /// `n` rows deleted, nothing kept.
+    pub fn deleted(n: usize) -> Erased {
+        Erased {
+            deleted: n,
+            anonymised: 0,
+            kept: None,
+        }
+    }
+
+    /// Nothing touched: all of it stays, for this reason.
+    pub fn kept(reason: &'static str) -> Erased {
+        Erased {
+            deleted: 0,
+            anonymised: 0,
+            kept: Some(reason),
+        }
+    }
+
+    /// `n` rows anonymised; what stays, and why.
+    pub fn anonymised(n: usize, kept: &'static str) -> Erased {
+        Erased {
+            deleted: 0,
+            anonymised: n,
+            kept: Some(kept),
+        }
+    }
+}
+
 /// The account an export or erasure is about.
 pub struct Subject<'a> {
     /// The account.
     pub account: &'a accounts::AccountRow,
-    /// The master key, for sealed records.
+    /// The application, for the master key of sealed records.
     pub app: &'a App,
 }
 
-/// One module's personal data.
-pub trait Section: Sync {
-    /// Its name in the export and the erasure report.
-    fn name(&self) -> &'static str;
-    /// Everything it holds about the subject, as JSON.
-    fn export(&self, s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value>;
-    /// Deletes or anonymises it (system context, scoped to the subject's realm).
-    fn erase(
-        &self,
-        s: &mut Scoped<'_>,
-        subject: &Subject<'_>,
-        now: DateTime<Utc>,
-    ) -> AppResult<ErasureLine>;
+/// Everything a section holds about the subject, as JSON.
+type ExportFn = fn(&mut Scoped<'_>, &Subject<'_>) -> AppResult<serde_json::Value>;
+/// Deletes or anonymises a section (system context, scoped to the subject's realm).
+type EraseFn = fn(&mut Scoped<'_>, &Subject<'_>, DateTime<Utc>) -> AppResult<Erased>;
+
+/// One module's personal data: its name in the export and the erasure report, and what it does for each.
+pub struct Section {
+    /// Name.
+    pub name: &'static str,
+    /// Export.
+    pub export: ExportFn,
+    /// Erasure.
+    pub erase: EraseFn,
 }
 
 /// Every section, in export order.
-pub static SECTIONS: &[&dyn Section] = &[
-    &Profile,
-    &Credentials,
-    &Events,
-    &QueuedEmails,
-    &RequestRecords,
-    &AuditTrail,
+pub static SECTIONS: &[Section] = &[
+    Section {
+        name: "account",
+        export: export_profile,
+        erase: erase_profile,
+    },
+    Section {
+        name: "sessions",
+        export: export_credentials,
+        erase: |s, subject, _| {
+            Ok(Erased::deleted(records::delete_credentials(
+                s,
+                &subject.account.id,
+            )?))
+        },
+    },
+    Section {
+        name: "events",
+        export: export_events,
+        erase: |s, subject, _| {
+            let n = events::scrub_about_account(s, &subject.account.id)?;
+            Ok(Erased::anonymised(n, "the events' ids, types and times, emptied of data, for the webhook delivery history"))
+        },
+    },
+    Section {
+        name: "emails",
+        export: export_emails,
+        erase: |s, subject, _| {
+            let ids = emails_to(s, subject)?;
+            Ok(Erased::deleted(records::delete_jobs(s, &ids)?))
+        },
+    },
+    Section {
+        name: "request_records",
+        export: |_, _| {
+            Ok(
+                serde_json::json!({ "note": "answers to retried requests are kept 24 hours, for retries only" }),
+            )
+        },
+        erase: |s, subject, _| {
+            Ok(Erased::deleted(records::delete_idempotency_records(
+                s,
+                &subject.account.id,
+            )?))
+        },
+    },
+    Section {
+        name: "audit",
+        export: export_audit,
+        erase: |_, _, _| {
+            Ok(Erased::kept("security audit entries (ids and actions only, no name or address): a legitimate-interest record that must stay tamper-evident"))
+        },
+    },
 ];
 
 fn to_json<T: Serialize>(value: &T) -> AppResult<serde_json::Value> {
     serde_json::to_value(value).map_err(|e| AppError::Internal(e.to_string()))
 }
 
-/// The account itself: profile, roles, status.
-struct Profile;
-
-impl Section for Profile {
-    fn name(&self) -> &'static str {
-        "account"
-    }
-
-    fn export(&self, s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
-        let a = subject.account;
-        Ok(serde_json::json!({
-            "id": a.id,
-            "email": a.email,
-            "display_name": a.display_name,
-            "specialty": a.specialty,
-            "status": a.status,
-            "roles": accounts::roles(s, &a.id)?,
-            "created_at": a.created_at.and_utc(),
-            "email_verified_at": a.email_verified_at.map(|t| t.and_utc()),
-        }))
-    }
-
-    fn erase(
-        &self,
-        s: &mut Scoped<'_>,
-        subject: &Subject<'_>,
-        now: DateTime<Utc>,
-    ) -> AppResult<ErasureLine> {
-        let anonymised = records::anonymise_account(s, &subject.account.id, naive(now))?;
-        let person = usize::from(records::anonymise_person_if_unused(
-            s,
-            &subject.account.person_id,
-        )?);
-        Ok(ErasureLine {
-            section: self.name(),
-            deleted: 0,
-            anonymised: anonymised + person,
-            kept: Some("the account's id, creation date and status 'erased', so that records that must be kept still point somewhere; name, address and password are gone"),
-        })
-    }
+fn export_profile(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
+    let a = subject.account;
+    Ok(serde_json::json!({
+        "id": a.id,
+        "email": a.email,
+        "display_name": a.display_name,
+        "specialty": a.specialty,
+        "status": a.status,
+        "roles": accounts::roles(s, &a.id)?,
+        "created_at": a.created_at.and_utc(),
+        "email_verified_at": a.email_verified_at.map(|t| t.and_utc()),
+    }))
 }
 
-/// Sessions and single-use links.
-struct Credentials;
-
-impl Section for Credentials {
-    fn name(&self) -> &'static str {
-        "sessions"
-    }
-
-    fn export(&self, s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
-        Ok(serde_json::json!({
-            "sessions": to_json(&records::sessions(s, &subject.account.id)?)?,
-            "links": to_json(&records::links(s, &subject.account.id)?)?,
-        }))
-    }
-
-    fn erase(
-        &self,
-        s: &mut Scoped<'_>,
-        subject: &Subject<'_>,
-        _now: DateTime<Utc>,
-    ) -> AppResult<ErasureLine> {
-        Ok(ErasureLine {
-            section: self.name(),
-            deleted: records::delete_credentials(s, &subject.account.id)?,
-            anonymised: 0,
-            kept: None,
-        })
-    }
+fn erase_profile(
+    s: &mut Scoped<'_>,
+    subject: &Subject<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<Erased> {
+    let account = records::anonymise_account(s, &subject.account.id, naive(now))?;
+    let person = usize::from(records::anonymise_person_if_unused(
+        s,
+        &subject.account.person_id,
+    )?);
+    Ok(Erased::anonymised(
+        account + person,
+        "the account's id, creation date and status 'erased', so that records that must be kept still point somewhere; name, address and password are gone",
+    ))
 }
 
-/// Events about the account.
-struct Events;
-
-impl Section for Events {
-    fn name(&self) -> &'static str {
-        "events"
-    }
-
-    fn export(&self, s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
-        let rows = events::about_account(s, &subject.account.id)?;
-        to_json(
-            &rows
-                .iter()
-                .map(crate::events::EventView::of)
-                .collect::<Vec<_>>(),
-        )
-    }
-
-    fn erase(
-        &self,
-        s: &mut Scoped<'_>,
-        subject: &Subject<'_>,
-        _now: DateTime<Utc>,
-    ) -> AppResult<ErasureLine> {
-        Ok(ErasureLine {
-            section: self.name(),
-            deleted: 0,
-            anonymised: events::scrub_about_account(s, &subject.account.id)?,
-            kept: Some("the events' ids, types and times, emptied of data, for the webhook delivery history"),
-        })
-    }
+fn export_credentials(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
+    Ok(serde_json::json!({
+        "sessions": to_json(&records::sessions(s, &subject.account.id)?)?,
+        "links": to_json(&records::links(s, &subject.account.id)?)?,
+    }))
 }
 
-/// E-mails to the account waiting in (or done by) the job queue: sealed, so opened to find the right ones.
-struct QueuedEmails;
+fn export_events(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
+    let rows = events::about_account(s, &subject.account.id)?;
+    to_json(
+        &rows
+            .iter()
+            .map(crate::events::EventView::of)
+            .collect::<Vec<_>>(),
+    )
+}
 
-impl QueuedEmails {
-    fn addressed_to_subject(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<Vec<String>> {
-        let mut ids = Vec::new();
-        for (id, payload) in records::jobs_of_kind(s, "email.send")? {
-            let sealed = serde_json::from_str::<serde_json::Value>(&payload)
-                .ok()
-                .and_then(|p| p["sealed"].as_str().map(str::to_owned));
-            let Some(sealed) = sealed else { continue };
-            let Ok(json) = subject.app.master().open(&sealed, "email") else {
-                continue;
-            };
-            let to = serde_json::from_slice::<crate::email::OutgoingEmail>(&json).map(|m| m.to);
-            if to.is_ok_and(|to| to.eq_ignore_ascii_case(&subject.account.email)) {
-                ids.push(id);
-            }
+/// The realm's e-mail jobs addressed to the subject: they are sealed, so each is opened to find them.
+fn emails_to(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<Vec<String>> {
+    let mut ids = Vec::new();
+    for (id, payload) in records::jobs_of_kind(s, "email.send")? {
+        let sealed = serde_json::from_str::<serde_json::Value>(&payload)
+            .ok()
+            .and_then(|p| p["sealed"].as_str().map(str::to_owned));
+        let Some(sealed) = sealed else { continue };
+        let Ok(json) = subject.app.master().open(&sealed, "email") else {
+            continue;
+        };
+        let to = serde_json::from_slice::<crate::email::OutgoingEmail>(&json).map(|m| m.to);
+        if to.is_ok_and(|to| to.eq_ignore_ascii_case(&subject.account.email)) {
+            ids.push(id);
         }
-        Ok(ids)
     }
+    Ok(ids)
 }
 
-impl Section for QueuedEmails {
-    fn name(&self) -> &'static str {
-        "emails"
-    }
-
-    fn export(&self, s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
-        Ok(serde_json::json!({
-            "messages_kept": QueuedEmails::addressed_to_subject(s, subject)?.len(),
-            "note": "sent e-mails are kept sealed for 30 days, then deleted",
-        }))
-    }
-
-    fn erase(
-        &self,
-        s: &mut Scoped<'_>,
-        subject: &Subject<'_>,
-        _now: DateTime<Utc>,
-    ) -> AppResult<ErasureLine> {
-        let ids = QueuedEmails::addressed_to_subject(s, subject)?;
-        Ok(ErasureLine {
-            section: self.name(),
-            deleted: records::delete_jobs(s, &ids)?,
-            anonymised: 0,
-            kept: None,
-        })
-    }
+fn export_emails(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
+    Ok(serde_json::json!({
+        "messages_kept": emails_to(s, subject)?.len(),
+        "note": "sent e-mails are kept sealed for 30 days, then deleted",
+    }))
 }
 
-/// Answers kept for the account's idempotent requests.
-struct RequestRecords;
-
-impl Section for RequestRecords {
-    fn name(&self) -> &'static str {
-        "request_records"
-    }
-
-    fn export(&self, _s: &mut Scoped<'_>, _subject: &Subject<'_>) -> AppResult<serde_json::Value> {
-        Ok(serde_json::json!({
-            "note": "answers to retried requests are kept 24 hours, for retries only",
-        }))
-    }
-
-    fn erase(
-        &self,
-        s: &mut Scoped<'_>,
-        subject: &Subject<'_>,
-        _now: DateTime<Utc>,
-    ) -> AppResult<ErasureLine> {
-        Ok(ErasureLine {
-            section: self.name(),
-            deleted: records::delete_idempotency_records(s, &subject.account.id)?,
-            anonymised: 0,
-            kept: None,
+fn export_audit(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
+    let rows = records::audit_entries(s, &subject.account.id)?;
+    let entries: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(seq, action, at, by_subject)| {
+            serde_json::json!({ "seq": seq, "action": action, "at": at.and_utc(), "by_you": by_subject })
         })
-    }
-}
-
-/// The audit trail: ids only, append-only, kept.
-struct AuditTrail;
-
-impl Section for AuditTrail {
-    fn name(&self) -> &'static str {
-        "audit"
-    }
-
-    fn export(&self, s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
-        let rows = records::audit_entries(s, &subject.account.id)?;
-        to_json(
-            &rows
-                .into_iter()
-                .map(|(seq, action, at, as_actor)| {
-                    serde_json::json!({ "seq": seq, "action": action, "at": at.and_utc(), "by_you": as_actor })
-                })
-                .collect::<Vec<_>>(),
-        )
-    }
-
-    fn erase(
-        &self,
-        _s: &mut Scoped<'_>,
-        _subject: &Subject<'_>,
-        _now: DateTime<Utc>,
-    ) -> AppResult<ErasureLine> {
-        Ok(ErasureLine {
-            section: self.name(),
-            deleted: 0,
-            anonymised: 0,
-            kept: Some("security audit entries (ids and actions only, no name or address): a legitimate-interest record that must stay tamper-evident"),
-        })
-    }
+        .collect();
+    Ok(serde_json::Value::Array(entries))
 }
 
 /// An erasure's report.
@@ -353,7 +299,7 @@ impl App {
                     };
                     let mut sections = serde_json::Map::new();
                     for section in SECTIONS {
-                        sections.insert(section.name().to_owned(), section.export(s, &subject)?);
+                        sections.insert(section.name.to_owned(), (section.export)(s, &subject)?);
                     }
                     let event = audit::Event::on("gdpr.exported", "account", &account.id);
                     audit::record(s, &ctx, event, now)?;
@@ -427,7 +373,13 @@ impl App {
                     };
                     let mut sections = Vec::new();
                     for section in SECTIONS {
-                        sections.push(section.erase(&mut s, &subject, now)?);
+                        let erased = (section.erase)(&mut s, &subject, now)?;
+                        sections.push(ErasureLine {
+                            section: section.name,
+                            deleted: erased.deleted,
+                            anonymised: erased.anonymised,
+                            kept: erased.kept,
+                        });
                     }
                     let report = ErasureReport {
                         account_id: account.id.clone(),
