@@ -23,6 +23,20 @@ pub struct OutgoingEmail {
     pub text: String,
     /// HTML body.
     pub html: String,
+    /// Stored files attached to the message (read when it is sent).
+    #[serde(default)]
+    pub attachments: Vec<EmailAttachment>,
+}
+
+/// A stored file to attach.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmailAttachment {
+    /// The file (`fil_...`) in the message's realm.
+    pub file_id: String,
+    /// The name the recipient sees.
+    pub filename: String,
+    /// Its media type.
+    pub content_type: String,
 }
 
 /// `fr` for French locales, `en` otherwise.
@@ -60,6 +74,8 @@ pub enum Template {
     PasswordReset,
     /// A single-use link that proves the address.
     VerifyEmail,
+    /// An invoice, attached as a PDF, with a link to the customer's account.
+    Invoice,
 }
 
 impl Template {
@@ -68,6 +84,7 @@ impl Template {
         match self {
             Template::PasswordReset => "password_reset",
             Template::VerifyEmail => "verify_email",
+            Template::Invoice => "invoice",
         }
     }
 
@@ -77,29 +94,57 @@ impl Template {
             (Template::PasswordReset, _) => include_str!("../templates/password_reset.en.txt"),
             (Template::VerifyEmail, "fr") => include_str!("../templates/verify_email.fr.txt"),
             (Template::VerifyEmail, _) => include_str!("../templates/verify_email.en.txt"),
+            (Template::Invoice, "fr") => include_str!("../templates/invoice.fr.txt"),
+            (Template::Invoice, _) => include_str!("../templates/invoice.en.txt"),
         }
     }
 
-    fn subject_and_action(self, lang: &str, brand: &str) -> (String, &'static str) {
+    /// The built-in subject (a template over the message's values) and button label.
+    fn subject_and_action(self, lang: &str) -> (&'static str, &'static str) {
         match (self, lang) {
             (Template::PasswordReset, "fr") => (
-                format!("Réinitialisation de votre mot de passe {brand}"),
+                "Réinitialisation de votre mot de passe {{ brand }}",
                 "Choisir un nouveau mot de passe",
             ),
-            (Template::PasswordReset, _) => (
-                format!("Reset your {brand} password"),
-                "Choose a new password",
-            ),
+            (Template::PasswordReset, _) => {
+                ("Reset your {{ brand }} password", "Choose a new password")
+            }
             (Template::VerifyEmail, "fr") => (
-                format!("Confirmez votre adresse pour {brand}"),
+                "Confirmez votre adresse pour {{ brand }}",
                 "Confirmer mon adresse",
             ),
-            (Template::VerifyEmail, _) => (
-                format!("Confirm your address for {brand}"),
-                "Confirm my address",
+            (Template::VerifyEmail, _) => {
+                ("Confirm your address for {{ brand }}", "Confirm my address")
+            }
+            (Template::Invoice, "fr") => (
+                "Votre facture {{ number }} – {{ brand }}",
+                "Voir ma facture",
             ),
+            (Template::Invoice, _) => {
+                ("Your invoice {{ number }} – {{ brand }}", "View my invoice")
+            }
         }
     }
+
+    /// Sample values of every variable the message offers, for checking a brand's own wording at apply.
+    fn sample_values(self, brand: &str) -> minijinja::Value {
+        let link = "https://example.invalid/x?token=t";
+        match self {
+            Template::PasswordReset | Template::VerifyEmail => {
+                minijinja::context! { name => "Camille", brand, link, minutes => 60 }
+            }
+            Template::Invoice => {
+                minijinja::context! { name => "Camille", brand, link, number => "ATL-2026-000042", total => "49,00 €", due_date => "2026-12-01" }
+            }
+        }
+    }
+
+    /// Every message.
+    const ALL: [Template; 3] = [
+        Template::PasswordReset,
+        Template::VerifyEmail,
+        Template::Invoice,
+    ];
 }
 
 /// A message with a single-use link, in the locale's language, branded. `base` makes the brand's logo path
@@ -125,36 +170,106 @@ pub struct LinkMessage<'a> {
 
 /// Renders a [`LinkMessage`].
 pub fn link_message(m: &LinkMessage<'_>) -> AppResult<OutgoingEmail> {
-    let lang = language(m.locale);
-    let tenant = m.tenant;
-    let context = minijinja::context! { name => m.name, brand => tenant.display_name, link => m.link, minutes => m.minutes };
-    // The brand's own wording when its tenant file has one for this message and language.
+    let values = minijinja::context! { name => m.name, brand => m.tenant.display_name, link => m.link, minutes => m.minutes };
+    compose(
+        m.template,
+        m.tenant,
+        m.base,
+        m.locale,
+        m.to,
+        m.link,
+        &values,
+        Vec::new(),
+    )
+}
+
+/// An invoice e-mail: the PDF attached, a link to the customer's account. Billing sends it when an invoice is
+/// finalised (and on "resend").
+pub struct InvoiceMessage<'a> {
+    /// The brand.
+    pub tenant: &'a Tenant,
+    /// Base of the brand's links.
+    pub base: &'a str,
+    /// The customer's locale.
+    pub locale: &'a str,
+    /// Recipient address.
+    pub to: &'a str,
+    /// Recipient's name.
+    pub name: &'a str,
+    /// Invoice number.
+    pub number: &'a str,
+    /// Total including VAT, formatted for the locale.
+    pub total: &'a str,
+    /// Due date, formatted for the locale.
+    pub due_date: Option<&'a str>,
+    /// Where the customer sees it.
+    pub link: &'a str,
+    /// The stored PDF.
+    pub pdf: EmailAttachment,
+}
+
+/// Renders an [`InvoiceMessage`].
+pub fn invoice_message(m: &InvoiceMessage<'_>) -> AppResult<OutgoingEmail> {
+    let values = minijinja::context! {
+        name => m.name, brand => m.tenant.display_name, link => m.link,
+        number => m.number, total => m.total, due_date => m.due_date,
+    };
+    compose(
+        Template::Invoice,
+        m.tenant,
+        m.base,
+        m.locale,
+        m.to,
+        m.link,
+        &values,
+        vec![m.pdf.clone()],
+    )
+}
+
+/// Renders a message in the locale's language: the brand's own wording when its tenant file has one for this
+/// message and language, else the built-in text; the HTML version is built from the text's paragraphs in the
+/// brand's colours.
+#[allow(clippy::too_many_arguments)]
+fn compose(
+    template: Template,
+    tenant: &Tenant,
+    base: &str,
+    locale: &str,
+    to: &str,
+    link: &str,
+    values: &minijinja::Value,
+    attachments: Vec<EmailAttachment>,
+) -> AppResult<OutgoingEmail> {
+    let lang = language(locale);
     let own = tenant
         .config
         .email_templates
-        .get(&format!("{}.{lang}", m.template.key()));
+        .get(&format!("{}.{lang}", template.key()));
     let (subject, action, text) = match own {
         Some(own) => (
-            render("subject.txt", &own.subject, &context)?,
+            render("subject.txt", &own.subject, values)?,
             own.action.clone(),
-            render("message.txt", &own.text, &context)?,
+            render("message.txt", &own.text, values)?,
         ),
         None => {
-            let (subject, action) = m.template.subject_and_action(lang, &tenant.display_name);
-            let text = render("message.txt", m.template.text(lang), &context)?;
-            (subject, action.to_owned(), text)
+            let (subject, action) = template.subject_and_action(lang);
+            (
+                render("subject.txt", subject, values)?,
+                action.to_owned(),
+                render("message.txt", template.text(lang), values)?,
+            )
         }
     };
     let subject = subject.lines().next().unwrap_or_default().trim().to_owned();
     let paragraphs: Vec<&str> = text
         .split("\n\n")
         .map(str::trim)
-        .filter(|p| !p.is_empty() && *p != m.link)
+        .filter(|p| !p.is_empty() && *p != link)
         .collect();
     let branding = &tenant.config.branding;
     let logo_url = branding.logo_url.as_ref().map(|logo| {
         if logo.starts_with('/') {
-            format!("{}{logo}", m.base)
+            format!("{base}{logo}")
         } else {
             logo.clone()
         }
@@ -163,18 +278,18 @@ pub fn link_message(m: &LinkMessage<'_>) -> AppResult<OutgoingEmail> {
         "layout.html",
         include_str!("../templates/layout.html"),
         &minijinja::context! {
-            lang, subject, paragraphs, action, logo_url,
-            link => m.link,
+            lang, subject, paragraphs, action, logo_url, link,
             brand => tenant.display_name,
             primary_color => branding.primary_color,
             accent_color => branding.accent_color,
         },
     )?;
     Ok(OutgoingEmail {
-        to: m.to.to_owned(),
+        to: to.to_owned(),
         subject,
         text,
         html,
+        attachments,
     })
 }
 
@@ -182,9 +297,16 @@ pub fn link_message(m: &LinkMessage<'_>) -> AppResult<OutgoingEmail> {
 pub fn check_templates(
     config: &tessera_domain::tenant::TenantConfig,
 ) -> Vec<tessera_domain::FieldError> {
-    let context = minijinja::context! { name => "Camille", brand => config.display_name, link => "https://example.invalid/x?token=t", minutes => 60 };
     let mut errors = Vec::new();
     for (key, template) in &config.email_templates {
+        let Some(message) = Template::ALL
+            .into_iter()
+            .find(|t| key.split('.').next() == Some(t.key()))
+        else {
+            // The domain's validation names unknown keys.
+            continue;
+        };
+        let context = message.sample_values(&config.display_name);
         for (part, source) in [("subject", &template.subject), ("text", &template.text)] {
             if let Err(error) = render("check.txt", source, &context) {
                 errors.push(tessera_domain::FieldError::new(
@@ -320,5 +442,52 @@ mod tests {
             "Hi Camille"
         );
         assert!(render("t.txt", "Hi {{ nmae }}", &context).is_err());
+    }
+
+    fn atlas() -> Tenant {
+        let config = tessera_domain::tenant::TenantConfig::parse_toml(include_str!(
+            "../../../tenants/atlas.toml"
+        ))
+        .unwrap();
+        Tenant {
+            id: "ten_test".into(),
+            slug: config.slug.clone(),
+            display_name: config.display_name.clone(),
+            revision: 1,
+            config,
+        }
+    }
+
+    #[test]
+    fn invoice_messages_carry_the_pdf_in_the_customer_language() {
+        let tenant = atlas();
+        let pdf = EmailAttachment {
+            file_id: "fil_x".into(),
+            filename: "ATL-2026-000042.pdf".into(),
+            content_type: "application/pdf".into(),
+        };
+        let message = |locale| InvoiceMessage {
+            tenant: &tenant,
+            base: "https://atlas-gym.example",
+            locale,
+            to: "camille@example.com",
+            name: "Camille",
+            number: "ATL-2026-000042",
+            total: "49,00 €",
+            due_date: Some("1 décembre 2026"),
+            link: "https://atlas-gym.example/invoices/inv_1",
+            pdf: pdf.clone(),
+        };
+        let fr = invoice_message(&message("fr-FR")).unwrap();
+        assert_eq!(
+            fr.subject,
+            "Votre facture ATL-2026-000042 – Atlas Gym & Wellness"
+        );
+        assert!(fr.text.contains("49,00 €") && fr.text.contains("Échéance : 1 décembre 2026"));
+        assert!(fr.html.contains("Voir ma facture"));
+        assert_eq!(fr.attachments.len(), 1);
+        let en = invoice_message(&message("en-GB")).unwrap();
+        assert!(en.subject.starts_with("Your invoice ATL-2026-000042"));
+        assert!(en.text.contains("https://atlas-gym.example/invoices/inv_1"));
     }
 }

@@ -62,12 +62,13 @@ pub struct TenantConfig {
 }
 
 /// The messages whose wording a brand may replace.
-pub const EMAIL_MESSAGES: [&str; 2] = ["password_reset", "verify_email"];
+pub const EMAIL_MESSAGES: [&str; 3] = ["password_reset", "verify_email", "invoice"];
 /// The languages e-mails are written in.
 pub const EMAIL_LANGUAGES: [&str; 2] = ["fr", "en"];
 
 /// A brand's wording of one e-mail in one language. `subject` and `text` are minijinja templates that may use
-/// `{{ name }}`, `{{ brand }}`, `{{ link }}` and `{{ minutes }}`; the text must show `{{ link }}`.
+/// `{{ name }}`, `{{ brand }}` and `{{ link }}`, plus `{{ minutes }}` (the links' messages) or `{{ number }}`,
+/// `{{ total }}` and `{{ due_date }}` (invoices); the text must show `{{ link }}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailTemplate {
