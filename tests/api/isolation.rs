@@ -12,6 +12,8 @@ const PUBLIC: &[&str] = &[
     "/.well-known/jwks.json",
     "/api/v1/openapi.json",
     "/metrics",
+    // Signed download links: no bearer token; the signed token names its tenant (tests/api/storage.rs).
+    "/api/v1/files/download",
 ];
 const PUBLIC_PREFIXES: &[&str] = &["/api/v1/auth/"];
 /// Routes of the group realm only.
@@ -28,6 +30,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ),
         ("post", "/api/v1/staff/{id}/deactivate") => None,
         ("post", "/api/v1/me/email-verification") => None,
+        ("post", "/api/v1/files") => None,
+        ("post", "/api/v1/files/{id}/download-url") => Some(json!({})),
+        ("delete", "/api/v1/files/{id}") => None,
         ("get", _) => None,
         (method, path) => {
             panic!("the isolation test does not know route {method} {path}: add it to body_for")
@@ -67,6 +72,29 @@ async fn every_tenant_scoped_route_hides_other_brands() {
         .unwrap()
         .to_owned();
 
+    // A file of each brand, for the file routes' ids.
+    let upload = |brand: &'static str, token: String| {
+        let request = app
+            .post(Some(brand), "/api/v1/files?purpose=document")
+            .bearer_auth(token)
+            .header("content-type", "text/plain")
+            .body("isolation probe");
+        async move {
+            let (status, file) = json(request.send().await.unwrap()).await;
+            assert_eq!(status, 201, "{file}");
+            file["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let own_file = upload("atlas", atlas_admin.clone()).await;
+    let foreign_file = upload("lumiere", lumiere_admin.clone()).await;
+    let ids_for = |path: &str| {
+        if path.starts_with("/api/v1/files/") {
+            (foreign_file.clone(), own_file.clone())
+        } else {
+            (foreign_id.clone(), own_id.clone())
+        }
+    };
+
     let document: Value = app
         .get(Some("atlas"), "/api/v1/openapi.json")
         .send()
@@ -87,6 +115,7 @@ async fn every_tenant_scoped_route_hides_other_brands() {
             let body = body_for(method, path);
             let method_http: reqwest::Method = method.to_uppercase().parse().unwrap();
             if path.contains('{') {
+                let (foreign_id, own_id) = ids_for(path);
                 // Another brand's id: 404, whatever the method.
                 let url = replace_params(path, &foreign_id);
                 let mut request = app

@@ -15,4 +15,5 @@ mod jobs;
 mod openapi;
 mod schema;
 mod staff;
+mod storage;
 mod tenants;

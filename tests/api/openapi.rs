@@ -25,6 +25,12 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/staff/{id}"),
     ("patch", "/api/v1/staff/{id}"),
     ("post", "/api/v1/staff/{id}/deactivate"),
+    ("post", "/api/v1/files"),
+    ("get", "/api/v1/files/{id}"),
+    ("delete", "/api/v1/files/{id}"),
+    ("get", "/api/v1/files/{id}/content"),
+    ("post", "/api/v1/files/{id}/download-url"),
+    ("get", "/api/v1/files/download"),
     ("get", "/api/v1/tenants"),
     ("get", "/api/v1/tenants/{slug}"),
 ];

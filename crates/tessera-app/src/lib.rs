@@ -20,6 +20,7 @@ pub mod password_reset;
 pub mod passwords;
 pub mod sealing;
 pub mod staff;
+pub mod storage;
 pub mod tenants;
 mod throttle;
 pub mod users;
@@ -49,6 +50,7 @@ struct AppInner {
     principals: auth::PrincipalCache,
     master: sealing::MasterKey,
     job_outcomes: jobs::OutcomeCounts,
+    storage: storage::Storage,
     clock: Arc<dyn Clock>,
 }
 
@@ -72,6 +74,7 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(e.to_string()))??;
         let master = sealing::MasterKey::parse(settings.secrets.master_key.as_ref())?;
+        let storage = storage::Storage::open(&settings.storage, &master)?;
         let passwords = passwords::Passwords::new(&settings.auth)?;
         let throttle = throttle::LoginThrottle::new(
             settings.auth.max_failed_logins,
@@ -91,6 +94,7 @@ impl App {
                 principals,
                 master,
                 job_outcomes: jobs::OutcomeCounts::default(),
+                storage,
                 clock,
             }),
         };

@@ -28,6 +28,10 @@ pub enum IdKind {
     Job,
     /// A job worker.
     Worker,
+    /// A stored file.
+    File,
+    /// A tenant's data key (envelope encryption of sensitive files).
+    DataKey,
 }
 
 impl IdKind {
@@ -46,6 +50,8 @@ impl IdKind {
             IdKind::AuditEntry => "aud",
             IdKind::Job => "job",
             IdKind::Worker => "wrk",
+            IdKind::File => "fil",
+            IdKind::DataKey => "dek",
         }
     }
 

@@ -144,16 +144,25 @@ pub enum Permission {
     TenantsRead,
     /// Read the audit log of the realm.
     AuditRead,
+    /// Upload files one owns, and read and delete them (sensitive ones included).
+    FilesOwn,
+    /// Upload files for others, read and delete the brand's non-sensitive files.
+    FilesManage,
+    /// Read the brand's sensitive files (each view is audited).
+    FilesReadSensitive,
 }
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 8] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
         Permission::TenantsRead,
         Permission::AuditRead,
+        Permission::FilesOwn,
+        Permission::FilesManage,
+        Permission::FilesReadSensitive,
     ];
 
     /// The permission's stable name, as written in `docs/permissions.md`.
@@ -164,6 +173,9 @@ impl Permission {
             Permission::StaffManage => "staff.manage",
             Permission::TenantsRead => "tenants.read",
             Permission::AuditRead => "audit.read",
+            Permission::FilesOwn => "files.own",
+            Permission::FilesManage => "files.manage",
+            Permission::FilesReadSensitive => "files.read_sensitive",
         }
     }
 
@@ -178,6 +190,9 @@ impl Permission {
             Permission::StaffManage => &[Operator, Admin],
             Permission::TenantsRead => &[Operator],
             Permission::AuditRead => &[Operator, Admin],
+            Permission::FilesOwn => &[Admin, Staff, Pro, Member, SalesRep, Affiliate],
+            Permission::FilesManage => &[Admin, Staff],
+            Permission::FilesReadSensitive => &[Admin],
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod files;
 pub mod idempotency;
 pub mod jobs;
 pub mod operators;
