@@ -298,7 +298,8 @@ impl MotoServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The settings that point Tessera at this server (multipart from 5 MiB, so that tests exercise it).
+    /// The settings that point Tessera at this server (multipart from 5 MiB, so that tests exercise it; S3
+    /// server-side encryption on).
     pub fn env(&self) -> Vec<(String, String)> {
         [
             ("TESSERA_STORAGE__BACKEND", "s3".to_owned()),
@@ -316,6 +317,10 @@ impl MotoServer {
                 "5242880".to_owned(),
             ),
             ("TESSERA_STORAGE__PART_SIZE_BYTES", "5242880".to_owned()),
+            (
+                "TESSERA_STORAGE__S3__SERVER_SIDE_ENCRYPTION",
+                "AES256".to_owned(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -369,6 +374,17 @@ impl MotoServer {
             &format!("s3.put_object(Bucket=bucket, Key='{key}', Body=sys.stdin.buffer.read())"),
             bytes,
         );
+    }
+
+    /// The server-side encryption S3 reports for an object (`AES256`), or `None` when it reports none.
+    pub fn server_side_encryption(&self, key: &str) -> String {
+        let out = self.boto(
+            &format!(
+                "print(s3.head_object(Bucket=bucket, Key='{key}').get('ServerSideEncryption'))"
+            ),
+            &[],
+        );
+        String::from_utf8(out).unwrap().trim().to_owned()
     }
 
     /// Every key in the bucket.

@@ -225,6 +225,13 @@ async fn round_trip_50_mb_in_bounded_memory(store: Store) {
     // The stored object is the encrypted form: larger by the header and a tag per 64 KiB chunk.
     let stored = setup.raw(&setup.storage_key(id));
     assert_eq!(stored.len(), 50 * 1024 * 1024 + 11 + 16 * (800 + 1));
+    if let Some(moto) = &setup.moto {
+        // A multipart upload, with S3 server-side encryption asked for on top.
+        assert_eq!(
+            moto.server_side_encryption(&setup.storage_key(id)),
+            "AES256"
+        );
+    }
 }
 
 async fn tenants_cannot_read_each_others_files(store: Store) {
@@ -347,6 +354,13 @@ async fn sensitive_files_are_encrypted_at_rest_and_views_audited(store: Store) {
         setup.raw(&setup.storage_key(plain_file["id"].as_str().unwrap())),
         plaintext
     );
+    if let Some(moto) = &setup.moto {
+        // One PutObject, with S3 server-side encryption asked for on top.
+        assert_eq!(
+            moto.server_side_encryption(&setup.storage_key(id)),
+            "AES256"
+        );
+    }
 
     // Decrypted through Tessera, for the owner and for an admin; each view audited. Staff may not read it.
     let admin = app.token("atlas", "admin").await;
