@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod backup;
 pub mod crypto;
+mod data_keys;
 pub mod local;
 mod measure;
 pub mod s3;
@@ -26,7 +27,7 @@ use tessera_domain::ids::IdKind;
 use tessera_domain::role::Permission;
 use tessera_domain::FieldError;
 use tessera_store::models::{accounts, files};
-use tessera_store::{Scoped, TxMode};
+use tessera_store::TxMode;
 
 pub use backend::{ByteStream, ObjectStore, StorageError};
 
@@ -220,37 +221,6 @@ fn check_access(principal: &Principal, row: &files::FileRow) -> AppResult<()> {
     check(principal.clone(), needed).map(|_| ())
 }
 
-/// The tenant's current data key, creating the first one when there is none. Two requests racing to create it
-/// both insert generation 1; the unique key lets one win and both then load the winner's.
-fn current_data_key(s: &mut Scoped<'_>, master: &MasterKey) -> AppResult<crypto::DataKey> {
-    if let Some(row) = files::current_data_key(s)? {
-        return open_data_key(&row, master);
-    }
-    let id = IdKind::DataKey.new_id();
-    let bytes = crypto::DataKey::generate_bytes();
-    let row = files::DataKeyRow {
-        tenant_id: s.realm_key().to_owned(),
-        wrapped_key: master.seal(&bytes, &data_key_context(s.realm_key(), &id))?,
-        id,
-        generation: 1,
-        created_at: naive(chrono::Utc::now()),
-    };
-    files::insert_data_key_if_absent(s, &row)?;
-    let row = files::current_data_key(s)?
-        .ok_or_else(|| AppError::Internal("the data key vanished".into()))?;
-    open_data_key(&row, master)
-}
-
-/// What a data key is sealed for: its tenant and id, so a wrapped key copied to another row does not open.
-fn data_key_context(tenant_id: &str, key_id: &str) -> String {
-    format!("data_key:{tenant_id}:{key_id}")
-}
-
-fn open_data_key(row: &files::DataKeyRow, master: &MasterKey) -> AppResult<crypto::DataKey> {
-    let bytes = master.open(&row.wrapped_key, &data_key_context(&row.tenant_id, &row.id))?;
-    crypto::DataKey::from_bytes(row.id.clone(), &bytes).map_err(app_error)
-}
-
 /// Reads the first chunk so that a file failing from the start fails before a response begins.
 async fn prefetch(mut body: ByteStream) -> AppResult<ByteStream> {
     match body.next().await {
@@ -333,7 +303,7 @@ impl App {
                         ));
                     }
                     let key = if rules.sensitive {
-                        Some(current_data_key(s, app.master())?)
+                        Some(data_keys::current(s, app.master())?)
                     } else {
                         None
                     };
@@ -462,7 +432,7 @@ impl App {
                             let key_row = files::data_key(s, key_id)?.ok_or_else(|| {
                                 AppError::Internal(format!("data key {key_id} is missing"))
                             })?;
-                            Ok(Some(open_data_key(&key_row, app.master())?))
+                            Ok(Some(data_keys::open(&key_row, app.master())?))
                         }
                         None => Ok(None),
                     }
