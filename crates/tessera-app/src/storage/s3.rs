@@ -23,6 +23,11 @@ use tessera_config::StorageSettings;
 
 use super::backend::{check_key, ByteStream, ObjectStore, StorageError};
 
+/// Room beyond a buffer's target size for the chunk that crosses it.
+const SLACK: usize = 256 * 1024;
+/// Most memory reserved up front for the threshold buffer (a larger threshold grows the buffer as needed).
+const MAX_PREALLOCATION: usize = 64 * 1024 * 1024;
+
 /// A bucket.
 #[derive(Debug, Clone)]
 pub struct S3Store {
@@ -200,6 +205,11 @@ impl S3Store {
             }
             let take = buf.len().min(self.part_size);
             let part = buf.split_to(take).freeze();
+            // The rest (at most one incoming chunk, or what the threshold buffer held beyond the first part) moves
+            // to a fresh buffer, so that the part's memory is freed as soon as it is sent.
+            let rest = std::mem::replace(buf, BytesMut::with_capacity(self.part_size + SLACK));
+            buf.extend_from_slice(&rest);
+            drop(rest);
             total += part.len() as u64;
             let number = i32::try_from(parts.len() + 1)
                 .map_err(|_| StorageError::backend("too many parts"))?;
@@ -241,7 +251,9 @@ impl ObjectStore for S3Store {
         async move {
             check_key(key)?;
             // Read up to the threshold: a body that ends within it goes up in one request.
-            let mut buf = BytesMut::new();
+            // Sized up front: growing by doubling would copy and briefly hold twice the buffer.
+            let mut buf =
+                BytesMut::with_capacity(self.multipart_threshold.min(MAX_PREALLOCATION) + SLACK);
             let mut ended = false;
             while !ended && buf.len() <= self.multipart_threshold {
                 match body.next().await {
