@@ -74,6 +74,21 @@ impl Setup {
         }
     }
 
+    /// A request with a long time-out: 50 MiB transfers on a busy 2-core machine outlast the harness's 30 s.
+    pub fn slow_request(
+        &self,
+        method: reqwest::Method,
+        brand: &str,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(300))
+            .build()
+            .unwrap()
+            .request(method, self.app.url(path))
+            .header("host", self.app.host(Some(brand)))
+    }
+
     /// The storage key of a file, from the database.
     pub fn storage_key(&self, file_id: &str) -> String {
         query_column(
@@ -94,14 +109,17 @@ impl Setup {
         bytes: Vec<u8>,
     ) -> (u16, Value) {
         json(
-            self.app
-                .post(Some(brand), &format!("/api/v1/files?{query}"))
-                .bearer_auth(token)
-                .header("content-type", content_type)
-                .body(bytes)
-                .send()
-                .await
-                .unwrap(),
+            self.slow_request(
+                reqwest::Method::POST,
+                brand,
+                &format!("/api/v1/files?{query}"),
+            )
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap(),
         )
         .await
     }
@@ -205,7 +223,12 @@ async fn round_trip_50_mb_in_bounded_memory(store: Store) {
     assert_eq!(file["sensitive"], true);
     let id = file["id"].as_str().unwrap();
     let (status, hashed, problem) = download_hash(
-        app.get(Some("atlas"), &format!("/api/v1/files/{id}/content"))
+        setup
+            .slow_request(
+                reqwest::Method::GET,
+                "atlas",
+                &format!("/api/v1/files/{id}/content"),
+            )
             .bearer_auth(&token),
     )
     .await;
