@@ -694,15 +694,14 @@ async fn bad_uploads_get_stable_codes(store: Store) {
         .header("content-type", "image/jpeg")
         .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
         .send()
-        .await;
-    if let Ok(response) = response {
-        let (status, problem) = json(response).await;
-        assert_eq!(
-            (status, problem["code"].as_str()),
-            (413, Some("file_too_large")),
-            "{problem}"
-        );
-    }
+        .await
+        .unwrap();
+    let (status, problem) = json(response).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (413, Some("file_too_large")),
+        "{problem}"
+    );
     // Members cannot upload what the system makes, nor for someone else.
     let (status, _) = setup
         .upload(

@@ -1,15 +1,18 @@
 //! Files: streaming upload and download, metadata, signed download URLs, deletion. The rules (types, limits,
 //! permissions, encryption, audit) live in `tessera_app::storage`; these handlers parse and stream.
 
-use axum::body::Body;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde::Deserialize;
 use tessera_app::storage::{Download, DownloadUrl, FileView, NewUpload, StorageError};
 use tessera_app::App;
+use tokio::sync::Mutex;
 
 use crate::extract::{ApiJson, ApiQuery, PublicCtx, RealmCaller};
 use crate::problem::{ApiError, Problem};
@@ -72,19 +75,32 @@ pub async fn upload_file(
         content_length: header_text(header::CONTENT_LENGTH).and_then(|v| v.parse().ok()),
     };
     let declared = input.content_length;
+    let body = body.into_data_stream();
     let prepared = match app.prepare_upload(&caller.0, input).await {
         Ok(prepared) => prepared,
         Err(error) => {
-            drain(body, declared).await;
+            if declared.is_none_or(|len| len <= DRAIN_LIMIT) {
+                drain(body).await;
+            }
             return Err(error.into());
         }
     };
-    let stream = body
-        .into_data_stream()
-        .map_err(|e| StorageError::Upload(e.to_string()))
-        .boxed();
-    let file = app.store_upload(&caller.0, prepared, stream).await?;
-    Ok((StatusCode::CREATED, Json(file)))
+    // Shared so that what the service leaves unread of a refused upload (over the limit mid-stream) can still be
+    // drained here.
+    let shared = Arc::new(Mutex::new(body));
+    let stream = futures::stream::unfold(shared.clone(), |body| async move {
+        let next = body.lock().await.next().await;
+        next.map(|item| (item.map_err(|e| StorageError::Upload(e.to_string())), body))
+    })
+    .boxed();
+    match app.store_upload(&caller.0, prepared, stream).await {
+        Ok(file) => Ok((StatusCode::CREATED, Json(file))),
+        Err(error) => {
+            let mut body = shared.lock().await;
+            drain(&mut *body).await;
+            Err(error.into())
+        }
+    }
 }
 
 /// Most bytes of a refused upload read and discarded so that the client, still sending, gets to read the answer
@@ -93,14 +109,10 @@ const DRAIN_LIMIT: u64 = 32 * 1024 * 1024;
 /// Longest time spent discarding a refused upload.
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
-async fn drain(body: Body, declared: Option<u64>) {
-    if declared.is_some_and(|len| len > DRAIN_LIMIT) {
-        return;
-    }
-    let mut stream = body.into_data_stream();
+async fn drain(mut body: impl futures::Stream<Item = Result<Bytes, axum::Error>> + Unpin) {
     let mut read = 0u64;
     let _ = tokio::time::timeout(DRAIN_TIME, async {
-        while let Some(Ok(chunk)) = stream.next().await {
+        while let Some(Ok(chunk)) = body.next().await {
             read += chunk.len() as u64;
             if read > DRAIN_LIMIT {
                 break;
@@ -188,7 +200,7 @@ fn disposition(filename: Option<&str>) -> HeaderValue {
         .unwrap_or("file")
         .chars()
         .map(|c| {
-            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
                 c
             } else {
                 '_'
