@@ -1,8 +1,8 @@
 //! Envelope encryption of sensitive files, streaming in bounded memory.
 //!
-//! Each tenant has a 256-bit data key, sealed with the master key in `tenant_data_keys`. A file is encrypted with
-//! it as a STREAM (Hoang, Reyhanitabar, Rogaway and Vizár's online AEAD construction, big-endian 32-bit counter;
-//! `aead::stream`) over AES-256-GCM:
+//! Each tenant has a 256-bit data key, sealed with the master key in `tenant_data_keys`. A file is encrypted under
+//! a key derived from it (below) as a STREAM (Hoang, Reyhanitabar, Rogaway and Vizár's online AEAD construction,
+//! big-endian 32-bit counter; `aead::stream`) over AES-256-GCM:
 //!
 //! ```text
 //! header:  "TSF" 0x01 | 7-byte random nonce prefix                    (11 bytes)
@@ -10,7 +10,8 @@
 //! last:    AES-256-GCM(0 to 64 KiB - 1 bytes) + tag, sealed as "last" (always present, maybe empty)
 //! ```
 //!
-//! Every chunk's associated data names the tenant and the file, so a ciphertext copied under another file or
+//! Each file is encrypted under its own key, derived from the data key and the tenant and file ids (HMAC-SHA256),
+//! and every chunk's associated data names the tenant and the file, so a ciphertext copied under another file or
 //! tenant does not open; the STREAM counter and last-chunk flag make reordered, dropped or truncated chunks fail.
 //! Encryption and decryption hold one chunk at a time.
 
@@ -37,7 +38,7 @@ pub const HEADER_LEN: usize = MAGIC.len() + 1 + NONCE_PREFIX_LEN;
 pub struct DataKey {
     /// Its id (`dek_...`), stored beside each file it encrypts.
     pub id: String,
-    cipher: Aes256Gcm,
+    bytes: [u8; 32],
 }
 
 impl std::fmt::Debug for DataKey {
@@ -49,9 +50,22 @@ impl std::fmt::Debug for DataKey {
 impl DataKey {
     /// A data key from its 32 bytes.
     pub fn from_bytes(id: String, bytes: &[u8]) -> Result<DataKey, StorageError> {
-        let cipher = Aes256Gcm::new_from_slice(bytes)
+        let bytes: [u8; 32] = bytes
+            .try_into()
             .map_err(|_| StorageError::Corrupt("a data key is not 32 bytes".into()))?;
-        Ok(DataKey { id, cipher })
+        Ok(DataKey { id, bytes })
+    }
+
+    /// The key of one file: HMAC-SHA256 of the tenant and file ids under the data key. Each file has its own key,
+    /// so the random nonce prefixes of two files can never collide under one key, however many files a tenant has.
+    fn file_cipher(&self, tenant_id: &str, file_id: &str) -> Aes256Gcm {
+        use hmac::{Hmac, Mac};
+        // HMAC accepts keys of any length, so building it cannot fail.
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.bytes)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(&associated_data(tenant_id, file_id));
+        let key: [u8; 32] = mac.finalize().into_bytes().into();
+        Aes256Gcm::new(&key.into())
     }
 
     /// 32 fresh random bytes for a new data key.
@@ -102,7 +116,7 @@ pub fn encrypt(key: &DataKey, tenant_id: &str, file_id: &str, input: ByteStream)
         input,
         buf: BytesMut::with_capacity(2 * CHUNK_SIZE),
         encryptor: Some(EncryptorBE32::from_aead(
-            key.cipher.clone(),
+            key.file_cipher(tenant_id, file_id),
             prefix.as_slice().into(),
         )),
         header: Some(Bytes::from(header)),
@@ -167,7 +181,7 @@ pub fn decrypt(key: &DataKey, tenant_id: &str, file_id: &str, input: ByteStream)
         input,
         buf: BytesMut::with_capacity(2 * (CHUNK_SIZE + TAG_LEN)),
         decryptor: None,
-        key: Some(key.cipher.clone()),
+        key: Some(key.file_cipher(tenant_id, file_id)),
         aad: associated_data(tenant_id, file_id),
     };
     futures::stream::try_unfold(state, |mut state| async move {
