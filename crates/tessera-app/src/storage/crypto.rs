@@ -113,7 +113,8 @@ pub fn encrypt(key: &DataKey, tenant_id: &str, file_id: &str, input: ByteStream)
     header.push(VERSION);
     header.extend_from_slice(&prefix);
     let state = Encrypting {
-        input,
+        // Fused: a file whose size is a multiple of the chunk size asks for more after the input ended.
+        input: input.fuse().boxed(),
         buf: BytesMut::with_capacity(2 * CHUNK_SIZE),
         encryptor: Some(EncryptorBE32::from_aead(
             key.file_cipher(tenant_id, file_id),
@@ -178,7 +179,8 @@ fn corrupt(what: &str) -> StorageError {
 /// chunk fails (changed bytes, another file's ciphertext, truncation, trailing data).
 pub fn decrypt(key: &DataKey, tenant_id: &str, file_id: &str, input: ByteStream) -> ByteStream {
     let state = Decrypting {
-        input,
+        // Fused: the input may be asked for more after it ended.
+        input: input.fuse().boxed(),
         buf: BytesMut::with_capacity(2 * (CHUNK_SIZE + TAG_LEN)),
         decryptor: None,
         key: Some(key.file_cipher(tenant_id, file_id)),
@@ -234,12 +236,16 @@ mod tests {
     use super::*;
     use futures::TryStreamExt;
 
+    /// A stream that panics when polled after its end, like request bodies may.
     fn stream_of(data: Vec<u8>, piece: usize) -> ByteStream {
         let pieces: Vec<Result<Bytes, StorageError>> = data
             .chunks(piece.max(1))
             .map(|c| Ok(Bytes::copy_from_slice(c)))
             .collect();
-        futures::stream::iter(pieces).boxed()
+        futures::stream::unfold(pieces.into_iter(), |mut pieces| async move {
+            pieces.next().map(|piece| (piece, pieces))
+        })
+        .boxed()
     }
 
     async fn collect(stream: ByteStream) -> Result<Vec<u8>, StorageError> {

@@ -92,6 +92,8 @@ pub async fn upload_file(
         let next = body.lock().await.next().await;
         next.map(|item| (item.map_err(|e| StorageError::Upload(e.to_string())), body))
     })
+    // Consumers may ask again after the end; an unfold must not be polled then.
+    .fuse()
     .boxed();
     match app.store_upload(&caller.0, prepared, stream).await {
         Ok(file) => Ok((StatusCode::CREATED, Json(file))),
