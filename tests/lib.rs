@@ -101,6 +101,7 @@ pub fn cli(url: &str, args: &[&str], extra_env: &[(&str, &str)], stdin: Option<&
     for (k, v) in base_env() {
         command.env(k, v);
     }
+    command.env("TESSERA_STORAGE__LOCAL_DIR", files_dir_for(url));
     for (k, v) in extra_env {
         command.env(k, v);
     }
@@ -214,6 +215,191 @@ fn populate(url: &str) {
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // A SQLite database's files live in its temporary folder; a PostgreSQL one's are removed here.
+        if self._dir.is_none() {
+            let _ = std::fs::remove_dir_all(files_dir_for(&self.url));
+        }
+    }
+}
+
+/// The local object store's folder of the database at `url`: beside a SQLite file, or a folder named after the
+/// PostgreSQL database under the system's temporary folder. The CLI and servers of the harness use it, so no test
+/// writes into the repository's `data/`.
+pub fn files_dir_for(url: &str) -> PathBuf {
+    match url.strip_prefix("sqlite://") {
+        Some(path) => Path::new(path).with_extension("files"),
+        None => std::env::temp_dir()
+            .join("tessera-test-files")
+            .join(url.rsplit('/').next().unwrap_or("db")),
+    }
+}
+
+/// The peak resident memory (`VmHWM`) of process `pid`, in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// A real S3-compatible server on loopback (moto's server, which `scripts/test` installs), with one bucket,
+/// killed when dropped. The bucket is created with boto3 (it comes with moto), since Tessera never creates
+/// buckets.
+pub struct MotoServer {
+    pub port: u16,
+    pub bucket: String,
+    _child: tokio::process::Child,
+}
+
+impl MotoServer {
+    /// Starts one on a free port, waits until it answers, and creates the bucket.
+    pub async fn start() -> MotoServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = tokio::process::Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("python3 -m moto.server (scripts/test installs moto[server])");
+        let up = eventually(Duration::from_secs(30), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })
+        .await;
+        assert!(up, "moto did not start");
+        let server = MotoServer {
+            port,
+            bucket: "tessera-test".to_owned(),
+            _child: child,
+        };
+        server.boto("s3.create_bucket(Bucket=bucket)", &[]);
+        server
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The settings that point Tessera at this server (multipart from 5 MiB, so that tests exercise it; S3
+    /// server-side encryption on).
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("TESSERA_STORAGE__BACKEND", "s3".to_owned()),
+            ("TESSERA_STORAGE__S3__ENDPOINT", self.endpoint()),
+            ("TESSERA_STORAGE__S3__REGION", "us-east-1".to_owned()),
+            ("TESSERA_STORAGE__S3__BUCKET", self.bucket.clone()),
+            ("TESSERA_STORAGE__S3__FORCE_PATH_STYLE", "true".to_owned()),
+            ("TESSERA_STORAGE__S3__ACCESS_KEY_ID", "testing".to_owned()),
+            (
+                "TESSERA_STORAGE__S3__SECRET_ACCESS_KEY",
+                "testing".to_owned(),
+            ),
+            (
+                "TESSERA_STORAGE__MULTIPART_THRESHOLD_BYTES",
+                "5242880".to_owned(),
+            ),
+            ("TESSERA_STORAGE__PART_SIZE_BYTES", "5242880".to_owned()),
+            (
+                "TESSERA_STORAGE__S3__SERVER_SIDE_ENCRYPTION",
+                "AES256".to_owned(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// Runs `statement` in Python with `s3` (a boto3 client of this server), `bucket` and `sys` defined; `input`
+    /// is its standard input. Returns standard output.
+    pub fn boto(&self, statement: &str, input: &[u8]) -> Vec<u8> {
+        let script = format!(
+            "import boto3, sys\ns3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', \
+             aws_access_key_id='testing', aws_secret_access_key='testing')\nbucket = '{}'\n{statement}\n",
+            self.endpoint(),
+            self.bucket
+        );
+        let mut child = Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(input).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "boto3: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// The stored bytes of an object, read around Tessera.
+    pub fn raw_object(&self, key: &str) -> Vec<u8> {
+        self.boto(
+            &format!(
+                "sys.stdout.buffer.write(s3.get_object(Bucket=bucket, Key='{key}')['Body'].read())"
+            ),
+            &[],
+        )
+    }
+
+    /// Replaces an object's bytes around Tessera (for tampering).
+    pub fn put_raw_object(&self, key: &str, bytes: &[u8]) {
+        self.boto(
+            &format!("s3.put_object(Bucket=bucket, Key='{key}', Body=sys.stdin.buffer.read())"),
+            bytes,
+        );
+    }
+
+    /// The server-side encryption S3 reports for an object (`AES256`), or `None` when it reports none.
+    pub fn server_side_encryption(&self, key: &str) -> String {
+        let out = self.boto(
+            &format!(
+                "print(s3.head_object(Bucket=bucket, Key='{key}').get('ServerSideEncryption'))"
+            ),
+            &[],
+        );
+        String::from_utf8(out).unwrap().trim().to_owned()
+    }
+
+    /// Every key in the bucket.
+    pub fn keys(&self) -> Vec<String> {
+        let out = self.boto(
+            "print('\\n'.join(o['Key'] for o in s3.list_objects_v2(Bucket=bucket).get('Contents', [])))",
+            &[],
+        );
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 fn templates_dir() -> PathBuf {
@@ -395,6 +581,7 @@ impl TestApp {
         for (k, v) in base_env() {
             command.env(k, v);
         }
+        command.env("TESSERA_STORAGE__LOCAL_DIR", files_dir_for(&db.url));
         for (k, v) in env {
             command.env(k, v);
         }
@@ -431,6 +618,16 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().and_then(|c| c.id()).unwrap()
+    }
+
+    /// The folder of the local object store of this server's database.
+    pub fn files_dir(&self) -> PathBuf {
+        files_dir_for(&self.db.url)
     }
 
     /// The Host header of a brand (`atlas.localhost:PORT`), or of the group realm with `None`.

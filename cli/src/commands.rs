@@ -129,29 +129,22 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { to, json } => {
-            let url = settings.database.url.expose_secret().to_owned();
-            let target = to.clone();
-            let manifest =
-                tokio::task::spawn_blocking(move || tessera_store::backup::backup(&url, &target))
-                    .await??;
+            let manifest = tessera_app::storage::backup::backup(&settings, &to).await?;
             if json {
                 return output::json(&manifest);
             }
             println!(
-                "backed up ({}, {} migrations) into {}",
+                "backed up ({}, {} migrations, {} files) into {}",
                 manifest.backend,
                 manifest.migrations.len(),
+                manifest.objects.len(),
                 to.display()
             );
             println!("the master key is not in the backup: keep it safe separately");
             Ok(())
         }
         Command::Restore { from } => {
-            let url = settings.database.url.expose_secret().to_owned();
-            let source = from.clone();
-            let manifest =
-                tokio::task::spawn_blocking(move || tessera_store::backup::restore(&url, &source))
-                    .await??;
+            let manifest = tessera_app::storage::backup::restore(&settings, &from).await?;
             println!(
                 "restored the {} backup of {} from {}",
                 manifest.backend,

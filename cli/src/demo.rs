@@ -58,6 +58,10 @@ pub async fn run(
     if settings.email.outbox_dir == std::path::Path::new("data/outbox") {
         settings.email.outbox_dir = data_dir.join("outbox");
     }
+    // Files go beside the demo's database, like its outbox, unless configured elsewhere.
+    if settings.storage.local_dir == std::path::Path::new("data/files") {
+        settings.storage.local_dir = data_dir.join("files");
+    }
     if settings.secrets.master_key.is_none() {
         settings.secrets.master_key = Some(demo_master_key(data_dir)?);
     }

@@ -31,6 +31,29 @@ async fn backup_and_restore_round_trip() {
         &app.db.url,
         &["jobs", "enqueue", "diagnostic.noop", "--tenant", "atlas"],
     );
+    // Files are backed up too: a sensitive one (encrypted in the store) and a plain one.
+    let member = app.token("atlas", "member").await;
+    let mut files = Vec::new();
+    for (purpose, content_type, content) in [
+        (
+            "identity_document",
+            "application/pdf",
+            b"%PDF identity kept".to_vec(),
+        ),
+        ("document", "text/plain", b"a plain document kept".to_vec()),
+    ] {
+        let response = app
+            .post(Some("atlas"), &format!("/api/v1/files?purpose={purpose}"))
+            .bearer_auth(&member)
+            .header("content-type", content_type)
+            .body(content.clone())
+            .send()
+            .await
+            .unwrap();
+        let (status, file) = tessera_tests::json(response).await;
+        assert_eq!(status, 201, "{file}");
+        files.push((file["id"].as_str().unwrap().to_owned(), content));
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("backup");
@@ -46,6 +69,19 @@ async fn backup_and_restore_round_trip() {
         "sqlite"
     };
     assert_eq!(manifest["backend"], backend);
+    assert_eq!(
+        manifest["objects"].as_array().unwrap().len(),
+        2,
+        "{manifest}"
+    );
+    let stored = files_under(&folder.join("objects"));
+    assert_eq!(stored.len(), 2);
+    assert!(
+        stored
+            .iter()
+            .all(|p| std::fs::read(p).unwrap() != b"%PDF identity kept"),
+        "the sensitive file stays encrypted in the backup"
+    );
     let status: serde_json::Value =
         serde_json::from_str(&cli_ok(&app.db.url, &["migrate", "--status", "--json"])).unwrap();
     assert_eq!(
@@ -53,8 +89,8 @@ async fn backup_and_restore_round_trip() {
         status.as_array().unwrap().len(),
         "every migration, applied"
     );
-    for entry in std::fs::read_dir(&folder).unwrap() {
-        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+    for path in files_under(&folder) {
+        let bytes = std::fs::read(path).unwrap();
         let needle = TEST_MASTER_KEY.as_bytes();
         assert!(
             !bytes.windows(needle.len()).any(|w| w == needle),
@@ -109,4 +145,34 @@ async fn backup_and_restore_round_trip() {
             .await,
         200
     );
+    // The restored server serves the files, the sensitive one decrypted with the restored data key.
+    assert_ne!(
+        restored.files_dir(),
+        app.files_dir(),
+        "a separate object store"
+    );
+    let member = restored.token("atlas", "member").await;
+    for (id, content) in files {
+        let response = restored
+            .get(Some("atlas"), &format!("/api/v1/files/{id}/content"))
+            .bearer_auth(&member)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.bytes().await.unwrap(), content);
+    }
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

@@ -13,6 +13,8 @@ const PUBLIC: &[&str] = &[
     "/api/v1/openapi.json",
     "/metrics",
     "/api/v1/events/types",
+    // Signed download links: no bearer token; the signed token names its tenant (tests/api/storage.rs).
+    "/api/v1/files/download",
 ];
 /// Routes with a test of their own: the live-event WebSocket (tests/api/events.rs checks a brand's token is
 /// refused on another brand's host and that events never cross brands).
@@ -45,6 +47,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/webhook-endpoints/{id}/rotate-secret") => None,
         ("post", "/api/v1/webhook-endpoints/{id}/ping") => None,
         ("post", "/api/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/resend") => None,
+        ("post", "/api/v1/files") => None,
+        ("post", "/api/v1/files/{id}/download-url") => Some(json!({})),
+        ("delete", "/api/v1/files/{id}") => None,
         ("get", _) => None,
         (method, path) => {
             panic!("the isolation test does not know route {method} {path}: add it to body_for")
@@ -109,8 +114,27 @@ async fn every_tenant_scoped_route_hides_other_brands() {
         endpoint_ids.push((endpoint, delivery["id"].as_str().unwrap().to_owned()));
     }
     let (own_endpoint, foreign_endpoint) = (endpoint_ids[0].clone(), endpoint_ids[1].clone());
+    // A file of each brand, for the file routes' ids.
+    let upload = |brand: &'static str, token: String| {
+        let request = app
+            .post(Some(brand), "/api/v1/files?purpose=document")
+            .bearer_auth(token)
+            .header("content-type", "text/plain")
+            .body("isolation probe");
+        async move {
+            let (status, file) = json(request.send().await.unwrap()).await;
+            assert_eq!(status, 201, "{file}");
+            file["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let own_file = upload("atlas", atlas_admin.clone()).await;
+    let foreign_file = upload("lumiere", lumiere_admin.clone()).await;
     let mut lumiere_ids = lumiere_ids;
-    lumiere_ids.extend([foreign_endpoint.0.clone(), foreign_endpoint.1.clone()]);
+    lumiere_ids.extend([
+        foreign_endpoint.0.clone(),
+        foreign_endpoint.1.clone(),
+        foreign_file.clone(),
+    ]);
     // The ids to put in a route's path: (another brand's, the brand's own).
     let ids_for = |path: &str| -> (PathIds, PathIds) {
         if path.starts_with("/api/v1/webhook-endpoints/") {
@@ -123,6 +147,11 @@ async fn every_tenant_scoped_route_hides_other_brands() {
                     ("id", own_endpoint.0.clone()),
                     ("delivery_id", own_endpoint.1.clone()),
                 ],
+            )
+        } else if path.starts_with("/api/v1/files/") {
+            (
+                vec![("id", foreign_file.clone())],
+                vec![("id", own_file.clone())],
             )
         } else {
             (

@@ -17,5 +17,6 @@ mod openapi;
 mod personal_data;
 mod schema;
 mod staff;
+mod storage;
 mod tenants;
 mod webhooks;

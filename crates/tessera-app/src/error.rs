@@ -9,7 +9,11 @@
 //! - [`AppError::NotFound`]: nothing with that id *in this realm*. Another tenant's id is also `NotFound`, never
 //!   `Forbidden`, so that ids do not leak across brands (404).
 //! - [`AppError::Conflict`]: the request clashes with the current state (e-mail taken, key in flight) (409).
+//! - [`AppError::TooLarge`]: an upload is over its limit (413).
+//! - [`AppError::UnsupportedMediaType`]: an upload's content type is not accepted for its use (415).
 //! - [`AppError::TooManyRequests`]: throttled (429).
+//! - [`AppError::FileCorrupt`]: stored bytes failed their integrity check (500, but with its own code, since it
+//!   is not a bug: the storage was damaged or tampered with).
 //! - [`AppError::Unavailable`]: a dependency is down or saturated; the client may retry (503).
 //! - [`AppError::Internal`]: a bug or an unexpected failure; details are logged, not shown (500).
 
@@ -52,6 +56,25 @@ pub enum AppError {
         /// Explanation.
         detail: String,
     },
+    /// An upload over its limit.
+    #[error("{detail}")]
+    TooLarge {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        detail: String,
+    },
+    /// An upload of a type not accepted here.
+    #[error("{detail}")]
+    UnsupportedMediaType {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        detail: String,
+    },
+    /// Stored bytes that fail their integrity check.
+    #[error("the stored file failed its integrity check")]
+    FileCorrupt,
     /// Same idempotency key, different request.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyKeyReused,
@@ -79,7 +102,10 @@ impl AppError {
             AppError::Validation(_) => "validation_failed",
             AppError::BadRequest { code, .. }
             | AppError::Unauthenticated { code, .. }
-            | AppError::Conflict { code, .. } => code,
+            | AppError::Conflict { code, .. }
+            | AppError::TooLarge { code, .. }
+            | AppError::UnsupportedMediaType { code, .. } => code,
+            AppError::FileCorrupt => "file_corrupt",
             AppError::Forbidden => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::IdempotencyKeyReused => "idempotency_key_reused",
@@ -98,6 +124,9 @@ impl AppError {
             AppError::Forbidden => 403,
             AppError::NotFound(_) => 404,
             AppError::Conflict { .. } => 409,
+            AppError::TooLarge { .. } => 413,
+            AppError::UnsupportedMediaType { .. } => 415,
+            AppError::FileCorrupt => 500,
             AppError::TooManyRequests { .. } => 429,
             AppError::Unavailable(_) => 503,
             AppError::Internal(_) => 500,

@@ -23,6 +23,7 @@ pub mod personal_data;
 pub mod schedules;
 pub mod sealing;
 pub mod staff;
+pub mod storage;
 pub mod tenants;
 mod throttle;
 pub mod users;
@@ -55,6 +56,7 @@ struct AppInner {
     job_outcomes: jobs::OutcomeCounts,
     webhook_outcomes: jobs::OutcomeCounts,
     events: events::live::EventHub,
+    storage: storage::Storage,
     clock: Arc<dyn Clock>,
 }
 
@@ -78,6 +80,7 @@ impl App {
             .await
             .map_err(|e| AppError::Internal(e.to_string()))??;
         let master = sealing::MasterKey::parse(settings.secrets.master_key.as_ref())?;
+        let storage = storage::Storage::open(&settings.storage, &master)?;
         let passwords = passwords::Passwords::new(&settings.auth)?;
         let throttle = throttle::LoginThrottle::new(
             settings.auth.max_failed_logins,
@@ -100,6 +103,7 @@ impl App {
                 job_outcomes: jobs::OutcomeCounts::default(),
                 webhook_outcomes: jobs::OutcomeCounts::default(),
                 events: events::live::EventHub::new(settings_buffer),
+                storage,
                 clock,
             }),
         };

@@ -18,6 +18,8 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct MasterKey {
     cipher: Aes256Gcm,
+    /// The key's bytes, kept only to derive purpose-bound keys from ([`MasterKey::derive_key`]).
+    raw: [u8; 32],
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -38,10 +40,11 @@ impl MasterKey {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(configured.expose_secret().trim())
             .map_err(|_| AppError::Unavailable("secrets.master_key is not base64".into()))?;
-        let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| {
+        let raw: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
             AppError::Unavailable("secrets.master_key must be 32 bytes (base64)".into())
         })?;
-        Ok(MasterKey { cipher })
+        let cipher = Aes256Gcm::new(&raw.into());
+        Ok(MasterKey { cipher, raw })
     }
 
     /// A new random master key, base64.
@@ -49,6 +52,17 @@ impl MasterKey {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// A 256-bit key for one use (`label`), derived with HMAC-SHA256 from the master key, so that the master key
+    /// itself signs and encrypts nothing but sealed secrets.
+    pub fn derive_key(&self, label: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        // HMAC accepts keys of any length, so building it cannot fail.
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.raw)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     /// Seals `plaintext` for `context`.
@@ -126,6 +140,9 @@ mod tests {
             "fresh nonce each time"
         );
         assert!(MasterKey::parse(None).is_err());
+        assert_eq!(key.derive_key("a"), key.derive_key("a"));
+        assert_ne!(key.derive_key("a"), key.derive_key("b"));
+        assert_ne!(key.derive_key("a"), other.derive_key("a"));
         assert!(MasterKey::parse(Some(&SecretString::from("c2hvcnQ=".to_owned()))).is_err());
     }
 }

@@ -34,6 +34,10 @@ pub enum IdKind {
     WebhookEndpoint,
     /// A delivery of an event to a webhook endpoint.
     WebhookDelivery,
+    /// A stored file.
+    File,
+    /// A tenant's data key (envelope encryption of sensitive files).
+    DataKey,
 }
 
 impl IdKind {
@@ -55,6 +59,8 @@ impl IdKind {
             IdKind::Event => "evt",
             IdKind::WebhookEndpoint => "whe",
             IdKind::WebhookDelivery => "whd",
+            IdKind::File => "fil",
+            IdKind::DataKey => "dek",
         }
     }
 

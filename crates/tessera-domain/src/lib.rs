@@ -7,6 +7,7 @@
 
 pub mod clock;
 pub mod field;
+pub mod files;
 pub mod ids;
 pub mod realm;
 pub mod role;

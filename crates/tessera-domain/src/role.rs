@@ -152,11 +152,17 @@ pub enum Permission {
     WebhooksManage,
     /// Export or erase anyone's personal data in the brand (a data-protection request).
     PersonalDataManage,
+    /// Upload files one owns, and read and delete them (sensitive ones included).
+    FilesOwn,
+    /// Upload files for others, read and delete the brand's non-sensitive files.
+    FilesManage,
+    /// Read the brand's sensitive files (each view is audited).
+    FilesReadSensitive,
 }
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
@@ -166,6 +172,9 @@ impl Permission {
         Permission::EventsReadAll,
         Permission::WebhooksManage,
         Permission::PersonalDataManage,
+        Permission::FilesOwn,
+        Permission::FilesManage,
+        Permission::FilesReadSensitive,
     ];
 
     /// The permission's stable name, as written in `docs/permissions.md`.
@@ -180,6 +189,9 @@ impl Permission {
             Permission::EventsReadAll => "events.read_all",
             Permission::WebhooksManage => "webhooks.manage",
             Permission::PersonalDataManage => "personal_data.manage",
+            Permission::FilesOwn => "files.own",
+            Permission::FilesManage => "files.manage",
+            Permission::FilesReadSensitive => "files.read_sensitive",
         }
     }
 
@@ -200,6 +212,9 @@ impl Permission {
             Permission::EventsReadAll => &[Operator, Admin, Staff],
             Permission::WebhooksManage => &[Operator, Admin],
             Permission::PersonalDataManage => &[Operator, Admin],
+            Permission::FilesOwn => &[Admin, Staff, Pro, Member, SalesRep, Affiliate],
+            Permission::FilesManage => &[Admin, Staff],
+            Permission::FilesReadSensitive => &[Admin],
         }
     }
 

@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         (name = "staff", description = "A brand's staff (admins)"),
         (name = "tenants", description = "The group's brands (operators, group realm)"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "files", description = "Stored files: streaming upload and download, signed URLs"),
     )
 )]
 pub struct ApiDoc;

@@ -1,6 +1,7 @@
 //! Backups of the database: a folder holding `manifest.json` and the data, `database.sqlite` (SQLite's online
 //! `VACUUM INTO`, consistent while the server runs) or `database.pgdump` (`pg_dump` custom format, with the
-//! row-level security policies and grants). The master key is never part of a backup.
+//! row-level security policies and grants). The master key is never part of a backup. The object store's files
+//! are copied beside it by `tessera_app::storage::backup`, which lists them in the manifest's `objects`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +24,26 @@ pub struct Manifest {
     pub created_at: String,
     /// The version of Tessera that took it.
     pub tessera_version: String,
+    /// The object store's files copied into `objects/` (absent in backups taken before files existed).
+    #[serde(default)]
+    pub objects: Vec<BackupObject>,
+}
+
+/// One object-store file in a backup.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BackupObject {
+    /// Its key (`tenants/<tenant_id>/<purpose>/<file_id>`).
+    pub key: String,
+    /// Its stored size in bytes (encrypted files as stored).
+    pub size_bytes: u64,
+    /// SHA-256 of its stored bytes, hex.
+    pub sha256: String,
+}
+
+/// Writes `manifest.json` into the backup folder `to`.
+pub fn write_manifest(to: &Path, manifest: &Manifest) -> StoreResult<()> {
+    let json = serde_json::to_string_pretty(manifest).map_err(fail)?;
+    std::fs::write(to.join("manifest.json"), json).map_err(fail)
 }
 
 fn fail(what: impl std::fmt::Display) -> StoreError {
@@ -110,9 +131,9 @@ pub fn backup(url: &str, to: &Path) -> StoreResult<Manifest> {
         migrations,
         created_at: chrono::Utc::now().to_rfc3339(),
         tessera_version: env!("CARGO_PKG_VERSION").to_owned(),
+        objects: Vec::new(),
     };
-    let json = serde_json::to_string_pretty(&manifest).map_err(fail)?;
-    std::fs::write(to.join("manifest.json"), json).map_err(fail)?;
+    write_manifest(to, &manifest)?;
     Ok(manifest)
 }
 

@@ -143,6 +143,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_attempts,
     schedules,
+    files,
+    tenant_data_keys,
 );
 
 diesel::table! {
@@ -265,5 +267,35 @@ diesel::table! {
         next_run_at -> Timestamp,
         last_run_at -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tenant_data_keys (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        generation -> Integer,
+        wrapped_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    files (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        purpose -> Text,
+        owner_account_id -> Nullable<Text>,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        sensitive -> Bool,
+        storage_key -> Text,
+        data_key_id -> Nullable<Text>,
+        chunk_size -> Nullable<Integer>,
+        original_filename -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
     }
 }

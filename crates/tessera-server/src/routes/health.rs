@@ -31,6 +31,8 @@ pub struct Ready {
     pub tenants: usize,
     /// Job workers running in this process (`tessera worker` processes run others).
     pub job_workers: usize,
+    /// The object store: `local` or `s3` (checked: the folder is writable, the bucket answers).
+    pub storage: &'static str,
 }
 
 /// `GET /healthz`: the process is up.
@@ -39,7 +41,7 @@ pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// `GET /readyz`: the database answers and its migrations are current.
+/// `GET /readyz`: the database answers, its migrations are current and the object store is usable.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = Ready), (status = 503, body = Problem)))]
 pub async fn readyz(State(app): State<App>) -> Response {
     let status = app
@@ -56,6 +58,21 @@ pub async fn readyz(State(app): State<App>) -> Response {
                 )
                 .into_response();
             }
+            let storage = match app.check_storage().await {
+                Ok(name) => name,
+                Err(error) => {
+                    tracing::warn!(%error, "object store not ready");
+                    return Problem::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "storage_unavailable",
+                        format!(
+                            "the {} object store is not usable",
+                            app.storage().store().name()
+                        ),
+                    )
+                    .into_response();
+                }
+            };
             Json(Ready {
                 status: "ready",
                 database: app.db().backend().name(),
@@ -63,6 +80,7 @@ pub async fn readyz(State(app): State<App>) -> Response {
                 migrations_pending: 0,
                 tenants: app.tenants().all().len(),
                 job_workers: app.settings().jobs.workers_in_server,
+                storage,
             })
             .into_response()
         }

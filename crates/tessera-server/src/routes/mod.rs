@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod docs;
 pub mod events;
+pub mod files;
 pub mod health;
 pub mod me;
 pub mod personal_data;
@@ -35,6 +36,11 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(staff::list_staff, staff::invite_staff))
         .routes(routes!(staff::get_staff, staff::update_staff))
         .routes(routes!(staff::deactivate_staff))
+        .routes(routes!(files::upload_file))
+        .routes(routes!(files::download_signed))
+        .routes(routes!(files::get_file, files::delete_file))
+        .routes(routes!(files::file_content))
+        .routes(routes!(files::download_url))
         .routes(routes!(tenants::list_tenants))
         .routes(routes!(tenants::show_tenant))
         .routes(routes!(personal_data::export_mine))

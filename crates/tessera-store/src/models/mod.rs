@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod events;
+pub mod files;
 pub mod idempotency;
 pub mod jobs;
 pub mod operators;
