@@ -1046,7 +1046,7 @@ pub fn read_email(path: &Path) -> (String, String, String, String) {
 import email, email.header, json, sys
 m = email.message_from_binary_file(open(sys.argv[1], 'rb'))
 subject = str(email.header.make_header(email.header.decode_header(m['Subject'])))
-parts = {p.get_content_type(): p.get_payload(decode=True).decode(p.get_content_charset() or 'utf-8') for p in m.walk() if not p.is_multipart()}
+parts = {p.get_content_type(): p.get_payload(decode=True).decode(p.get_content_charset() or 'utf-8') for p in m.walk() if not p.is_multipart() and p.get_filename() is None}
 print(json.dumps([m['To'], subject, parts.get('text/plain', ''), parts.get('text/html', '')]))
 "#;
     let out = Command::new("python3")
@@ -1062,6 +1062,28 @@ print(json.dumps([m['To'], subject, parts.get('text/plain', ''), parts.get('text
     );
     let [to, subject, text, html]: [String; 4] = serde_json::from_slice(&out.stdout).unwrap();
     (to, subject, text, html)
+}
+
+/// The attachments of an `.eml` file: (file name, content type, SHA-256 of the bytes, hex).
+pub fn read_attachments(path: &Path) -> Vec<(String, String, String)> {
+    let script = r#"
+import email, hashlib, json, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'))
+print(json.dumps([[p.get_filename(), p.get_content_type(), hashlib.sha256(p.get_payload(decode=True)).hexdigest()]
+                  for p in m.walk() if not p.is_multipart() and p.get_filename() is not None]))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// A live-event WebSocket.

@@ -295,3 +295,68 @@ action = "C'est parti"
         "{html}"
     );
 }
+
+/// An invoice e-mail carries the stored PDF, byte for byte, read from storage when the message is sent.
+#[tokio::test]
+async fn invoice_emails_attach_the_stored_pdf() {
+    use sha2::Digest;
+    let (smtp, app) = with_smtp().await;
+    let admin = app.token("atlas", "admin").await;
+    let member_id = tessera_tests::query_column(
+        &app.db.url,
+        "SELECT id AS v FROM accounts WHERE email = 'member@atlas.test'",
+    )[0]
+    .clone()
+    .unwrap();
+    let pdf = b"%PDF-1.7\n% an invoice, as billing will store it\n%%EOF\n".to_vec();
+    let (status, file) = tessera_tests::json(
+        app.post(
+            Some("atlas"),
+            &format!("/api/v1/files?purpose=invoice_pdf&owner={member_id}"),
+        )
+        .bearer_auth(&admin)
+        .header("content-type", "application/pdf")
+        .body(pdf.clone())
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{file}");
+    let payload = json!({
+        "to": "member@atlas.test", "name": "Camille", "number": "ATL-2026-000042",
+        "total": "49,00 €", "file_id": file["id"],
+    });
+    let out = app.cli(&[
+        "jobs",
+        "enqueue",
+        "diagnostic.invoice_email",
+        "--tenant",
+        "atlas",
+        "--payload",
+        &payload.to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(eventually(Duration::from_secs(20), || smtp.messages().len() == 1).await);
+    let message = &smtp.messages()[0];
+    let (to, subject, text, _) = read_email(message);
+    assert_eq!(to, "member@atlas.test");
+    assert!(
+        subject.starts_with("Votre facture ATL-2026-000042"),
+        "{subject}"
+    );
+    assert!(text.contains("49,00 €"), "{text}");
+    let attachments = tessera_tests::read_attachments(message);
+    assert_eq!(
+        attachments,
+        vec![(
+            "ATL-2026-000042.pdf".to_owned(),
+            "application/pdf".to_owned(),
+            hex::encode(sha2::Sha256::digest(&pdf)),
+        )]
+    );
+}

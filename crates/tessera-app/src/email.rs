@@ -6,7 +6,7 @@
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
-use tessera_store::Scoped;
+use tessera_store::{Scoped, TxMode};
 
 use crate::jobs::{JobError, NewJob};
 use crate::tenants::Tenant;
@@ -354,7 +354,11 @@ pub fn queue(
 }
 
 /// The `email.send` job: opens the message and hands it to the configured transport.
-pub(crate) async fn send(app: &App, payload: &serde_json::Value) -> Result<(), JobError> {
+pub(crate) async fn send(
+    app: &App,
+    realm_key: &str,
+    payload: &serde_json::Value,
+) -> Result<(), JobError> {
     let sealed = payload["sealed"]
         .as_str()
         .ok_or_else(|| JobError::Permanent("no sealed message".into()))?;
@@ -367,6 +371,7 @@ pub(crate) async fn send(app: &App, payload: &serde_json::Value) -> Result<(), J
     let settings = &app.settings().email;
     let permanent =
         |what: &str, e: &dyn std::fmt::Display| JobError::Permanent(format!("{what}: {e}"));
+    let attachments = read_attachments(app, realm_key, &email.attachments).await?;
     let message = Message::builder()
         .from(
             settings
@@ -379,7 +384,7 @@ pub(crate) async fn send(app: &App, payload: &serde_json::Value) -> Result<(), J
             .parse::<Mailbox>()
             .map_err(|e| permanent("recipient", &e))?)
         .subject(email.subject)
-        .multipart(
+        .multipart(with_attachments(
             MultiPart::alternative()
                 .singlepart(
                     SinglePart::builder()
@@ -391,7 +396,8 @@ pub(crate) async fn send(app: &App, payload: &serde_json::Value) -> Result<(), J
                         .header(ContentType::TEXT_HTML)
                         .body(email.html),
                 ),
-        )
+            attachments,
+        ))
         .map_err(|e| permanent("message", &e))?;
     let retry = |e: &dyn std::fmt::Display| JobError::Retry(format!("sending: {e}"));
     match settings.transport.as_str() {
@@ -428,6 +434,90 @@ pub(crate) async fn send(app: &App, payload: &serde_json::Value) -> Result<(), J
         }
     }
     Ok(())
+}
+
+/// `diagnostic.invoice_email`: queues an invoice e-mail for a stored PDF, as billing will when it finalises an
+/// invoice (tests only, until billing exists). Payload: `to`, `name`, `number`, `total`, `file_id`.
+pub(crate) async fn diagnostic_invoice(
+    app: &App,
+    realm_key: &str,
+    payload: &serde_json::Value,
+) -> AppResult<()> {
+    let text = |key: &str| payload[key].as_str().unwrap_or_default().to_owned();
+    let tenant = app
+        .tenants()
+        .by_id(realm_key)
+        .ok_or(AppError::NotFound("tenant"))?;
+    let base = link_base(app, &tenant);
+    let number = text("number");
+    let email = invoice_message(&InvoiceMessage {
+        tenant: &tenant,
+        base: &base,
+        locale: &tenant.config.default_locale,
+        to: &text("to"),
+        name: &text("name"),
+        number: &number,
+        total: &text("total"),
+        due_date: None,
+        link: &format!("{base}/invoices/{number}"),
+        pdf: EmailAttachment {
+            file_id: text("file_id"),
+            filename: format!("{number}.pdf"),
+            content_type: "application/pdf".into(),
+        },
+    })?;
+    let (app2, realm, now) = (app.clone(), realm_key.to_owned(), app.clock().now());
+    app.blocking(move |db| db.scoped(&realm, TxMode::Write, |s| queue(&app2, s, &email, now)))
+        .await
+}
+
+/// The attachments' bytes, read from storage now (a file deleted since makes the message fail for good).
+async fn read_attachments(
+    app: &App,
+    realm_key: &str,
+    attachments: &[EmailAttachment],
+) -> Result<Vec<(EmailAttachment, Vec<u8>)>, JobError> {
+    use futures::TryStreamExt;
+    let mut read = Vec::with_capacity(attachments.len());
+    for attachment in attachments {
+        let download = app
+            .open_file(realm_key, &attachment.file_id)
+            .await
+            .map_err(|e| match e {
+                AppError::NotFound(_) => {
+                    JobError::Permanent(format!("attachment {} is gone", attachment.file_id))
+                }
+                other => JobError::Retry(format!("attachment: {other}")),
+            })?;
+        let chunks: Vec<bytes::Bytes> = download
+            .body
+            .try_collect()
+            .await
+            .map_err(|e| JobError::Retry(format!("attachment: {e}")))?;
+        read.push((attachment.clone(), chunks.concat()));
+    }
+    Ok(read)
+}
+
+/// The message's body: the text and HTML alternatives, inside a `multipart/mixed` with the attachments when
+/// there are any.
+fn with_attachments(
+    alternative: MultiPart,
+    attachments: Vec<(EmailAttachment, Vec<u8>)>,
+) -> MultiPart {
+    if attachments.is_empty() {
+        return alternative;
+    }
+    let mut mixed = MultiPart::mixed().multipart(alternative);
+    for (attachment, bytes) in attachments {
+        let content_type = ContentType::parse(&attachment.content_type)
+            // Purposes accept only well-formed types, checked at upload.
+            .unwrap_or(ContentType::TEXT_PLAIN);
+        mixed = mixed.singlepart(
+            lettre::message::Attachment::new(attachment.filename).body(bytes, content_type),
+        );
+    }
+    mixed
 }
 
 #[cfg(test)]

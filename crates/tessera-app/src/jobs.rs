@@ -218,7 +218,7 @@ impl App {
             {
                 Err(JobError::Permanent("diagnostic kinds are disabled".into()))
             }
-            "email.send" => crate::email::send(self, &payload).await,
+            "email.send" => crate::email::send(self, &job.tenant_id, &payload).await,
             crate::webhooks::DELIVER_KIND => {
                 crate::webhooks::deliver(self, &job.tenant_id, &payload).await
             }
@@ -227,6 +227,11 @@ impl App {
                 .await
                 .map_err(|e| JobError::Retry(e.to_string())),
             "diagnostic.noop" => Ok(()),
+            "diagnostic.invoice_email" => {
+                crate::email::diagnostic_invoice(self, &job.tenant_id, &payload)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))
+            }
             "diagnostic.publish" => self
                 .diagnostic_publish(&job.tenant_id, &payload)
                 .await

@@ -107,6 +107,16 @@ impl FilePurpose {
         }
     }
 
+    /// Why files of this purpose outlive an erasure of their owner's personal data, when the law says they must.
+    pub fn retention(self) -> Option<&'static str> {
+        match self {
+            FilePurpose::InvoicePdf => {
+                Some("invoices are kept 10 years (French Commercial Code, art. L123-22)")
+            }
+            _ => None,
+        }
+    }
+
     /// True for files encrypted at rest and served only through Tessera.
     pub fn is_sensitive(self) -> bool {
         self.rules().sensitive

@@ -222,6 +222,22 @@ fn check_access(principal: &Principal, row: &files::FileRow) -> AppResult<()> {
 }
 
 /// Reads the first chunk so that a file failing from the start fails before a response begins.
+/// The data key of a sensitive file (none for the others).
+fn file_data_key(
+    app: &App,
+    s: &mut tessera_store::Scoped<'_>,
+    row: &files::FileRow,
+) -> AppResult<Option<crypto::DataKey>> {
+    match (&row.data_key_id, row.sensitive) {
+        (Some(key_id), true) => {
+            let key_row = files::data_key(s, key_id)?
+                .ok_or_else(|| AppError::Internal(format!("data key {key_id} is missing")))?;
+            Ok(Some(data_keys::open(&key_row, app.master())?))
+        }
+        _ => Ok(None),
+    }
+}
+
 async fn prefetch(mut body: ByteStream) -> AppResult<ByteStream> {
     match body.next().await {
         None => Ok(futures::stream::empty().boxed()),
@@ -427,21 +443,29 @@ impl App {
             self.blocking(move |db| {
                 db.scoped(&row.tenant_id, TxMode::Write, |s| {
                     audit::record(s, &ctx, Event::on("file.viewed", "file", &row.id), now)?;
-                    match &row.data_key_id {
-                        Some(key_id) => {
-                            let key_row = files::data_key(s, key_id)?.ok_or_else(|| {
-                                AppError::Internal(format!("data key {key_id} is missing"))
-                            })?;
-                            Ok(Some(data_keys::open(&key_row, app.master())?))
-                        }
-                        None => Ok(None),
-                    }
+                    file_data_key(&app, s, &row)
                 })
             })
             .await?
         } else {
             None
         };
+        self.stream_file(row, data_key).await
+    }
+
+    /// A file's content for a service that has already decided its caller may have it (a personal-data export,
+    /// an e-mail attachment), decrypted when sensitive. Not for handlers: there is no permission check here.
+    pub(crate) async fn open_file(&self, realm_key: &str, id: &str) -> AppResult<Download> {
+        let (app, realm, id) = (self.clone(), realm_key.to_owned(), id.to_owned());
+        let (row, data_key) = self
+            .blocking(move |db| {
+                db.scoped(&realm, TxMode::Read, |s| {
+                    let row = files::find(s, &id)?.ok_or(AppError::NotFound("file"))?;
+                    let key = file_data_key(&app, s, &row)?;
+                    Ok((row, key))
+                })
+            })
+            .await?;
         self.stream_file(row, data_key).await
     }
 

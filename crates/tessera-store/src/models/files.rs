@@ -80,6 +80,31 @@ pub fn find(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<FileRow>> {
         .optional()?)
 }
 
+/// The realm's files owned by an account, not deleted, oldest first.
+pub fn owned_by(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<Vec<FileRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(files::table
+        .filter(files::tenant_id.eq(tenant))
+        .filter(files::owner_account_id.eq(account_id))
+        .filter(files::deleted_at.is_null())
+        .order(files::created_at.asc())
+        .select(FileRow::as_select())
+        .load(conn)?)
+}
+
+/// Forgets the name a file was uploaded under (it may name its owner).
+pub fn forget_name(s: &mut Scoped<'_>, id: &str) -> StoreResult<()> {
+    let (tenant, conn) = s.parts();
+    diesel::update(
+        files::table
+            .filter(files::tenant_id.eq(tenant))
+            .filter(files::id.eq(id)),
+    )
+    .set(files::original_filename.eq(None::<String>))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Marks a file deleted; false when it was not there (or already deleted).
 pub fn mark_deleted(s: &mut Scoped<'_>, id: &str, at: NaiveDateTime) -> StoreResult<bool> {
     let (tenant, conn) = s.parts();
