@@ -10,11 +10,38 @@ const EMAIL: &str = "gdpr.subject@atlas.test";
 const NAME: &str = "Gdpr Unique-Subject";
 
 fn unzip_document(bytes: &[u8]) -> Value {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let mut file = archive.by_name("personal-data.json").unwrap();
-    let mut text = String::new();
-    file.read_to_string(&mut text).unwrap();
+    let text = String::from_utf8(unzip_entry(bytes, "personal-data.json")).unwrap();
     serde_json::from_str(&text).unwrap()
+}
+
+fn unzip_entry(bytes: &[u8], name: &str) -> Vec<u8> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut file = archive.by_name(name).unwrap();
+    let mut content = Vec::new();
+    file.read_to_end(&mut content).unwrap();
+    content
+}
+
+/// Uploads a file for `owner`; its id.
+async fn upload(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> String {
+    let (status, file) = tessera_tests::json(
+        app.post(Some("atlas"), &format!("/api/v1/files?{query}"))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{file}");
+    file["id"].as_str().unwrap().to_owned()
 }
 
 /// Every text column of every table, as `table.column`.
@@ -100,6 +127,26 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
         .unwrap()
         .to_owned();
 
+    // Their identity document (sensitive, encrypted at rest), named after them; and an invoice the brand keeps.
+    let passport = b"%PDF-1.7 passport scan of the subject".to_vec();
+    let passport_id = upload(
+        &app,
+        &tokens.access,
+        "purpose=identity_document&filename=passport-gdpr-unique-subject.pdf",
+        "application/pdf",
+        &passport,
+    )
+    .await;
+    let admin = app.token("atlas", "admin").await;
+    let invoice_id = upload(
+        &app,
+        &admin,
+        &format!("purpose=invoice_pdf&owner={account}"),
+        "application/pdf",
+        b"%PDF-1.7 invoice",
+    )
+    .await;
+
     // The person's own export.
     let response = app
         .get(Some("atlas"), "/api/v1/me/export")
@@ -109,7 +156,8 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/zip");
-    let mine = unzip_document(&response.bytes().await.unwrap());
+    let zip = response.bytes().await.unwrap();
+    let mine = unzip_document(&zip);
     let sections = &mine["sections"];
     assert_eq!(sections["account"]["email"], EMAIL);
     assert_eq!(sections["account"]["display_name"], NAME);
@@ -129,6 +177,21 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
         .iter()
         .any(|e| e["type"] == "account.created"));
     assert_eq!(sections["emails"]["messages_kept"], 1);
+    // Their files are listed, and their contents are in the zip, decrypted.
+    let listed: Vec<&Value> = sections["files"].as_array().unwrap().iter().collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let entry = listed
+        .iter()
+        .find(|f| f["id"] == passport_id.as_str())
+        .unwrap()["archive_path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        entry,
+        format!("files/{passport_id}-passport-gdpr-unique-subject.pdf")
+    );
+    assert_eq!(unzip_entry(&zip, &entry), passport);
     let actions: Vec<&str> = sections["audit"]
         .as_array()
         .unwrap()
@@ -144,7 +207,6 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
     );
 
     // An admin's export of the same account; a member may not export someone else's.
-    let admin = app.token("atlas", "admin").await;
     let path = format!("/api/v1/accounts/{account}/export");
     let response = app
         .get(Some("atlas"), &path)
@@ -193,6 +255,8 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
     assert_eq!(line("emails")["deleted"], 1);
     assert!(line("sessions")["deleted"].as_i64().unwrap() >= 2);
     assert!(line("audit")["kept"].as_str().unwrap().contains("audit"));
+    assert_eq!(line("files")["deleted"], 1);
+    assert!(line("files")["kept"].as_str().unwrap().contains("invoices"));
 
     // Nothing personal is readable through the API...
     assert_eq!(
@@ -213,6 +277,34 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
     // ...nor left in any table, while the audit entries (ids only) remain.
     assert_eq!(holding(&app.db.url, EMAIL), Vec::<String>::new());
     assert_eq!(holding(&app.db.url, NAME), Vec::<String>::new());
+    assert_eq!(
+        holding(&app.db.url, "gdpr-unique-subject"),
+        Vec::<String>::new()
+    );
+    // Their document is gone, bytes included; the invoice stays for the brand.
+    assert_eq!(
+        app.get_status(
+            Some("atlas"),
+            &format!("/api/v1/files/{passport_id}"),
+            &admin
+        )
+        .await,
+        404
+    );
+    let stored = tessera_tests::files_dir_for(&app.db.url);
+    let mut left = Vec::new();
+    collect_files(&stored, &mut left);
+    assert!(!left.iter().any(|p| p.contains(&passport_id)), "{left:?}");
+    assert!(left.iter().any(|p| p.contains(&invoice_id)), "{left:?}");
+    assert_eq!(
+        app.get_status(
+            Some("atlas"),
+            &format!("/api/v1/files/{invoice_id}"),
+            &admin
+        )
+        .await,
+        200
+    );
     let audit_after = count(&app.db.url, &format!("SELECT count(*) FROM audit_log WHERE target_id = '{account}' OR actor_id = '{account}'"));
     assert_eq!(
         audit_after,
@@ -239,4 +331,15 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
         )
         .await;
     assert_eq!(status, 409, "{problem}");
+}
+
+fn collect_files(dir: &std::path::Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path.display().to_string());
+        }
+    }
 }

@@ -5,16 +5,32 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures::StreamExt;
 use serde::Deserialize;
 use tessera_app::personal_data::{ErasureReport, Export};
-use tessera_app::App;
+use tessera_app::{App, AppError};
 
 use crate::extract::{ApiJson, GroupCapableCaller, RealmCaller};
 use crate::problem::{ApiError, Problem};
 
-fn zip_response(export: Export) -> Response {
+/// Streams the export's zip from its temporary file, which is deleted once the response is done.
+async fn zip_response(export: Export) -> Result<Response, ApiError> {
     let disposition = format!("attachment; filename=\"{}\"", export.filename);
-    let mut response = export.zip.into_response();
+    let file = tokio::fs::File::open(&export.path)
+        .await
+        .map_err(|e| AppError::Internal(format!("export: {e}")))?;
+    let length = file
+        .metadata()
+        .await
+        .map_err(|e| AppError::Internal(format!("export: {e}")))?
+        .len();
+    let path = export.path;
+    let stream = tokio_util::io::ReaderStream::new(file).map(move |chunk| {
+        // Holding the path keeps the temporary file until the last chunk is read.
+        let _keep = &path;
+        chunk
+    });
+    let mut response = axum::body::Body::from_stream(stream).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -24,7 +40,8 @@ fn zip_response(export: Export) -> Response {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    Ok(response)
 }
 
 /// `GET /api/v1/me/export`: everything the brand holds about the caller, as a zip (`personal-data.json`).
@@ -35,7 +52,7 @@ pub async fn export_mine(
     State(app): State<App>,
     caller: RealmCaller,
 ) -> Result<Response, ApiError> {
-    Ok(zip_response(app.export_my_data(&caller.0).await?))
+    zip_response(app.export_my_data(&caller.0).await?).await
 }
 
 /// `GET /api/v1/accounts/{id}/export`: everything the brand holds about an account, as a zip.
@@ -48,7 +65,7 @@ pub async fn export_account(
     caller: GroupCapableCaller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(zip_response(app.export_account_data(&caller.0, &id).await?))
+    zip_response(app.export_account_data(&caller.0, &id).await?).await
 }
 
 /// An erasure request.
