@@ -228,6 +228,16 @@ pub enum UserCommand {
 pub enum KeysCommand {
     /// Print a new random master key (base64) for secrets.master_key. Nothing is stored.
     MasterKey,
+    /// Seal every secret in the database again under the configured master key (secrets.master_key), reading the
+    /// old one from the environment variable OLD_KEY_ENV. Stop the servers first; start them with the new key.
+    Rewrap {
+        /// The variable holding the old master key.
+        #[arg(long, value_name = "VAR", default_value = "TESSERA_OLD_MASTER_KEY")]
+        old_key_env: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Retire the current key, promote the next one and create a new next key.
     Rotate {
         /// Print JSON.

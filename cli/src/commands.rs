@@ -59,6 +59,27 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             println!("{}", tessera_app::sealing::MasterKey::generate());
             Ok(())
         }
+        Command::Keys(KeysCommand::Rewrap { old_key_env, json }) => {
+            let old = std::env::var(&old_key_env)
+                .with_context(|| format!("{old_key_env} must hold the old master key"))?;
+            let old = tessera_app::sealing::MasterKey::parse(Some(&old.into()))?;
+            let new = tessera_app::sealing::MasterKey::parse(settings.secrets.master_key.as_ref())?;
+            let url = settings.database.url.expose_secret().to_owned();
+            let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let db =
+                    tessera_store::Database::connect(&url, &tessera_store::PoolOptions::default())?;
+                Ok(tessera_app::rewrap::rewrap(&db, &old, &new)?)
+            })
+            .await??;
+            if json {
+                return output::json(&report);
+            }
+            println!(
+                "sealed again under the new master key: {} signing keys, {} data keys, {} webhook secrets, {} e-mails ({} already were)",
+                report.signing_keys, report.data_keys, report.webhook_secrets, report.emails, report.already_rewrapped
+            );
+            Ok(())
+        }
         Command::Keys(KeysCommand::Rotate { json }) => {
             let app = open_app(settings).await?;
             let rotation = app.rotate_keys().await?;

@@ -13,6 +13,7 @@ mod events;
 mod idempotency;
 mod isolation;
 mod jobs;
+mod master_key;
 mod openapi;
 mod personal_data;
 mod schema;

@@ -20,6 +20,7 @@ pub mod pagination;
 pub mod password_reset;
 pub mod passwords;
 pub mod personal_data;
+pub mod rewrap;
 pub mod schedules;
 pub mod sealing;
 pub mod staff;

@@ -31,7 +31,7 @@ pub(super) fn current(s: &mut Scoped<'_>, master: &MasterKey) -> AppResult<crypt
 }
 
 /// What a data key is sealed for: its tenant and id, so a wrapped key copied to another row does not open.
-fn data_key_context(tenant_id: &str, key_id: &str) -> String {
+pub(crate) fn data_key_context(tenant_id: &str, key_id: &str) -> String {
     format!("data_key:{tenant_id}:{key_id}")
 }
 

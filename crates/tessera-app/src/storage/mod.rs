@@ -9,7 +9,7 @@
 pub mod backend;
 pub mod backup;
 pub mod crypto;
-mod data_keys;
+pub(crate) mod data_keys;
 pub mod local;
 mod measure;
 pub mod s3;

@@ -63,7 +63,7 @@ pub struct EndpointChanges {
     pub enabled: Option<bool>,
 }
 
-fn seal_context(endpoint_id: &str) -> String {
+pub(crate) fn seal_context(endpoint_id: &str) -> String {
     format!("webhook-secret:{endpoint_id}")
 }
 

@@ -11,6 +11,7 @@ pub mod operators;
 pub mod personal_data;
 pub mod persons;
 pub mod schedules;
+pub mod sealed;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
