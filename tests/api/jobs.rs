@@ -315,3 +315,52 @@ async fn schedules_queue_each_run_once_in_the_tenant_time_zone() {
         tenants
     );
 }
+
+#[tokio::test]
+async fn the_daily_prune_removes_old_orphaned_objects_only() {
+    let app = tessera_tests::TestApp::spawn().await;
+    let admin = app.token("atlas", "admin").await;
+    let (status, live) = tessera_tests::json(
+        app.post(Some("atlas"), "/api/v1/files?purpose=document")
+            .bearer_auth(&admin)
+            .header("content-type", "text/plain")
+            .body("a live file")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{live}");
+    let atlas = query_column(
+        &app.db.url,
+        "SELECT id AS v FROM tenants WHERE slug = 'atlas'",
+    )[0]
+    .clone()
+    .unwrap();
+    let folder =
+        tessera_tests::files_dir_for(&app.db.url).join(format!("tenants/{atlas}/document"));
+    // An orphan from two days ago (its id's time says so) and one from now, which may be an upload in flight.
+    let two_days_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 86_400);
+    let old = format!(
+        "fil_{}",
+        ulid::Ulid::from_datetime(two_days_ago)
+            .to_string()
+            .to_lowercase()
+    );
+    let fresh = format!("fil_{}", ulid::Ulid::new().to_string().to_lowercase());
+    std::fs::write(folder.join(&old), "orphan").unwrap();
+    std::fs::write(folder.join(&fresh), "in flight").unwrap();
+    queue(&app.db, &["maintenance.prune", "--tenant", "atlas"]);
+    let done = eventually(Duration::from_secs(20), || {
+        count(
+            &app.db.url,
+            "SELECT count(*) FROM jobs WHERE kind = 'maintenance.prune' AND status = 'succeeded'",
+        ) == 1
+    })
+    .await;
+    assert!(done, "{}", app.log());
+    assert!(!folder.join(&old).exists(), "the old orphan is gone");
+    assert!(folder.join(&fresh).exists(), "a fresh object is left alone");
+    let live_id = live["id"].as_str().unwrap();
+    assert!(folder.join(live_id).exists(), "a live file is kept");
+}

@@ -380,7 +380,7 @@ impl App {
     }
 
     /// Deletes what a realm no longer needs: events past their retention, finished jobs older than 30 days
-    /// (system context, a listed use: the app role may not delete jobs).
+    /// (system context, a listed use: the app role may not delete jobs), and orphaned objects of the store.
     async fn prune_realm(&self, realm_key: &str) -> AppResult<()> {
         let now = self.clock().now();
         let events_before =
@@ -397,7 +397,12 @@ impl App {
                 })
             })
             .await?;
-        tracing::info!(realm = realm_key, events, jobs, "pruned");
+        let objects = if realm_key == tessera_domain::realm::GROUP_REALM_KEY {
+            0
+        } else {
+            self.sweep_orphaned_objects(realm_key).await?
+        };
+        tracing::info!(realm = realm_key, events, jobs, objects, "pruned");
         Ok(())
     }
 

@@ -14,6 +14,7 @@ pub mod local;
 mod measure;
 pub mod s3;
 pub mod signed_url;
+mod sweep;
 
 use std::sync::Arc;
 use std::time::Duration;

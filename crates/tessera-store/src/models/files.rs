@@ -150,3 +150,13 @@ pub fn insert_data_key_if_absent(s: &mut Scoped<'_>, row: &DataKeyRow) -> StoreR
         .execute(c))?;
     Ok(inserted == 1)
 }
+
+/// The storage keys of the realm's live (not deleted) files.
+pub fn live_storage_keys(s: &mut Scoped<'_>) -> StoreResult<Vec<String>> {
+    let (tenant, conn) = s.parts();
+    Ok(files::table
+        .filter(files::tenant_id.eq(tenant))
+        .filter(files::deleted_at.is_null())
+        .select(files::storage_key)
+        .load(conn)?)
+}
