@@ -238,6 +238,12 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Add a brand's next data key: sensitive files uploaded from now on are encrypted with it.
+    RotateDataKey {
+        /// The brand's slug.
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+    },
     /// Retire the current key, promote the next one and create a new next key.
     Rotate {
         /// Print JSON.

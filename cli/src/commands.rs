@@ -80,6 +80,14 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Keys(KeysCommand::RotateDataKey { tenant }) => {
+            let app = open_app(settings).await?;
+            let (id, generation) = app.rotate_data_key(&tenant).await?;
+            println!(
+                "{tenant}: new data key {id} (generation {generation}); older files keep theirs"
+            );
+            Ok(())
+        }
         Command::Keys(KeysCommand::Rotate { json }) => {
             let app = open_app(settings).await?;
             let rotation = app.rotate_keys().await?;

@@ -142,3 +142,64 @@ async fn rewrap_moves_every_secret_to_the_new_master_key() {
         1
     );
 }
+
+/// A brand's data key rotation: new sensitive files use the new key, older ones stay readable under theirs.
+#[tokio::test]
+async fn data_key_rotation_keeps_older_files_readable() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("atlas", "admin").await;
+    let upload = |body: &'static [u8]| {
+        let request = app
+            .post(Some("atlas"), "/api/v1/files?purpose=health_report")
+            .bearer_auth(&admin)
+            .header("content-type", "application/pdf")
+            .body(body);
+        async move {
+            let (status, file) = tessera_tests::json(request.send().await.unwrap()).await;
+            assert_eq!(status, 201, "{file}");
+            file["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let before = upload(b"%PDF report before the rotation").await;
+    let out = app.cli(&["keys", "rotate-data-key", "--tenant", "atlas"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("generation 2"));
+    let after = upload(b"%PDF report after the rotation").await;
+    let key_of = |id: &str| {
+        tessera_tests::query_column(
+            &app.db.url,
+            &format!("SELECT data_key_id AS v FROM files WHERE id = '{id}'"),
+        )[0]
+        .clone()
+        .unwrap()
+    };
+    assert_ne!(
+        key_of(&before),
+        key_of(&after),
+        "the new file uses the new key"
+    );
+    for (id, content) in [
+        (&before, &b"%PDF report before the rotation"[..]),
+        (&after, &b"%PDF report after the rotation"[..]),
+    ] {
+        let response = app
+            .get(Some("atlas"), &format!("/api/v1/files/{id}/content"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.bytes().await.unwrap().to_vec(), content.to_vec());
+    }
+    assert_eq!(
+        count(
+            &app.db.url,
+            "SELECT count(*) FROM audit_log WHERE action = 'storage.data_key_rotated'"
+        ),
+        1
+    );
+}

@@ -40,3 +40,32 @@ pub(super) fn open(row: &files::DataKeyRow, master: &MasterKey) -> AppResult<cry
     let bytes = master.open(&row.wrapped_key, &data_key_context(&row.tenant_id, &row.id))?;
     crypto::DataKey::from_bytes(row.id.clone(), &bytes).map_err(app_error)
 }
+
+/// Adds the tenant's next data key; new sensitive files use it, older ones keep the key that encrypted them.
+/// Returns its id and generation.
+pub(super) fn rotate(
+    s: &mut Scoped<'_>,
+    master: &MasterKey,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<(String, i32)> {
+    let generation = files::current_data_key(s)?.map_or(1, |row| row.generation + 1);
+    let id = IdKind::DataKey.new_id();
+    let row = files::DataKeyRow {
+        tenant_id: s.realm_key().to_owned(),
+        wrapped_key: master.seal(
+            &crypto::DataKey::generate_bytes(),
+            &data_key_context(s.realm_key(), &id),
+        )?,
+        id: id.clone(),
+        generation,
+        created_at: naive(now),
+    };
+    if !files::insert_data_key_if_absent(s, &row)? {
+        return Err(AppError::Conflict {
+            code: "data_key_rotation_in_progress",
+            detail: "another rotation of this tenant's data key ran at the same time; run it again"
+                .into(),
+        });
+    }
+    Ok((id, generation))
+}

@@ -597,6 +597,27 @@ impl App {
         Ok(())
     }
 
+    /// Adds a tenant's next data key (`tessera keys rotate-data-key`): sensitive files uploaded from now on are
+    /// encrypted with it; older files keep theirs. Returns the new key's id and generation.
+    pub async fn rotate_data_key(&self, tenant_slug: &str) -> AppResult<(String, i32)> {
+        let tenant = self
+            .tenants()
+            .by_slug(tenant_slug)
+            .ok_or(AppError::NotFound("tenant"))?;
+        let (app, now) = (self.clone(), self.clock().now());
+        self.blocking(move |db| {
+            db.scoped(&tenant.id, TxMode::Write, |s| {
+                let (id, generation) = data_keys::rotate(s, app.master(), now)?;
+                let ctx = Ctx::cli(tenant.realm());
+                let event = Event::on("storage.data_key_rotated", "data_key", &id)
+                    .with(serde_json::json!({ "generation": generation }));
+                audit::record(s, &ctx, event, now)?;
+                Ok((id, generation))
+            })
+        })
+        .await
+    }
+
     /// Checks the object store for `/readyz`; returns the backend's name.
     pub async fn check_storage(&self) -> Result<&'static str, StorageError> {
         let store = &self.storage().store;
