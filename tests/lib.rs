@@ -695,6 +695,29 @@ impl TestApp {
         }
     }
 
+    /// Uploads a file to a brand (`query` holds `purpose=...` and the rest) and returns its id; the upload must
+    /// succeed.
+    pub async fn upload_file(
+        &self,
+        brand: &str,
+        token: &str,
+        query: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> String {
+        let response = self
+            .post(Some(brand), &format!("/api/v1/files?{query}"))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        let (status, file) = json(response).await;
+        assert_eq!(status, 201, "upload {query}: {file}");
+        file["id"].as_str().unwrap().to_owned()
+    }
+
     /// The text of `/metrics` (group realm).
     pub async fn metrics(&self) -> String {
         self.get(None, "/metrics")
@@ -1049,18 +1072,8 @@ subject = str(email.header.make_header(email.header.decode_header(m['Subject']))
 parts = {p.get_content_type(): p.get_payload(decode=True).decode(p.get_content_charset() or 'utf-8') for p in m.walk() if not p.is_multipart() and p.get_filename() is None}
 print(json.dumps([m['To'], subject, parts.get('text/plain', ''), parts.get('text/html', '')]))
 "#;
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let [to, subject, text, html]: [String; 4] = serde_json::from_slice(&out.stdout).unwrap();
+    let [to, subject, text, html]: [String; 4] =
+        serde_json::from_slice(&python(script, path)).unwrap();
     (to, subject, text, html)
 }
 
@@ -1072,6 +1085,11 @@ m = email.message_from_binary_file(open(sys.argv[1], 'rb'))
 print(json.dumps([[p.get_filename(), p.get_content_type(), hashlib.sha256(p.get_payload(decode=True)).hexdigest()]
                   for p in m.walk() if not p.is_multipart() and p.get_filename() is not None]))
 "#;
+    serde_json::from_slice(&python(script, path)).unwrap()
+}
+
+/// Runs a Python script on a file; its standard output, the script having succeeded.
+fn python(script: &str, path: &Path) -> Vec<u8> {
     let out = Command::new("python3")
         .arg("-c")
         .arg(script)
@@ -1083,7 +1101,7 @@ print(json.dumps([[p.get_filename(), p.get_content_type(), hashlib.sha256(p.get_
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
 }
 
 /// A live-event WebSocket.

@@ -309,23 +309,18 @@ async fn invoice_emails_attach_the_stored_pdf() {
     .clone()
     .unwrap();
     let pdf = b"%PDF-1.7\n% an invoice, as billing will store it\n%%EOF\n".to_vec();
-    let (status, file) = tessera_tests::json(
-        app.post(
-            Some("atlas"),
-            &format!("/api/v1/files?purpose=invoice_pdf&owner={member_id}"),
+    let file_id = app
+        .upload_file(
+            "atlas",
+            &admin,
+            &format!("purpose=invoice_pdf&owner={member_id}"),
+            "application/pdf",
+            pdf.clone(),
         )
-        .bearer_auth(&admin)
-        .header("content-type", "application/pdf")
-        .body(pdf.clone())
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{file}");
+        .await;
     let payload = json!({
         "to": "member@atlas.test", "name": "Camille", "number": "ATL-2026-000042",
-        "total": "49,00 €", "file_id": file["id"],
+        "total": "49,00 €", "file_id": file_id,
     });
     let out = app.cli(&[
         "jobs",

@@ -18,18 +18,15 @@ async fn rewrap_moves_every_secret_to_the_new_master_key() {
     .await;
     let admin = app.token("atlas", "admin").await;
     let document = b"%PDF-1.7 a signed contract".to_vec();
-    let (status, file) = tessera_tests::json(
-        app.post(Some("atlas"), "/api/v1/files?purpose=signed_contract")
-            .bearer_auth(&admin)
-            .header("content-type", "application/pdf")
-            .body(document.clone())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{file}");
-    let file_id = file["id"].as_str().unwrap().to_owned();
+    let file_id = app
+        .upload_file(
+            "atlas",
+            &admin,
+            "purpose=signed_contract",
+            "application/pdf",
+            document.clone(),
+        )
+        .await;
     let (status, endpoint) = app
         .post_json(
             Some("atlas"),
@@ -149,16 +146,13 @@ async fn data_key_rotation_keeps_older_files_readable() {
     let app = TestApp::spawn().await;
     let admin = app.token("atlas", "admin").await;
     let upload = |body: &'static [u8]| {
-        let request = app
-            .post(Some("atlas"), "/api/v1/files?purpose=health_report")
-            .bearer_auth(&admin)
-            .header("content-type", "application/pdf")
-            .body(body);
-        async move {
-            let (status, file) = tessera_tests::json(request.send().await.unwrap()).await;
-            assert_eq!(status, 201, "{file}");
-            file["id"].as_str().unwrap().to_owned()
-        }
+        app.upload_file(
+            "atlas",
+            &admin,
+            "purpose=health_report",
+            "application/pdf",
+            body.to_vec(),
+        )
     };
     let before = upload(b"%PDF report before the rotation").await;
     let out = app.cli(&["keys", "rotate-data-key", "--tenant", "atlas"]);

@@ -22,28 +22,6 @@ fn unzip_entry(bytes: &[u8], name: &str) -> Vec<u8> {
     content
 }
 
-/// Uploads a file for `owner`; its id.
-async fn upload(
-    app: &TestApp,
-    token: &str,
-    query: &str,
-    content_type: &str,
-    bytes: &[u8],
-) -> String {
-    let (status, file) = tessera_tests::json(
-        app.post(Some("atlas"), &format!("/api/v1/files?{query}"))
-            .bearer_auth(token)
-            .header("content-type", content_type)
-            .body(bytes.to_vec())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{file}");
-    file["id"].as_str().unwrap().to_owned()
-}
-
 /// Every text column of every table, as `table.column`.
 fn text_columns(url: &str) -> Vec<(String, String)> {
     let sql = match tessera_tests::backend() {
@@ -129,23 +107,25 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
 
     // Their identity document (sensitive, encrypted at rest), named after them; and an invoice the brand keeps.
     let passport = b"%PDF-1.7 passport scan of the subject".to_vec();
-    let passport_id = upload(
-        &app,
-        &tokens.access,
-        "purpose=identity_document&filename=passport-gdpr-unique-subject.pdf",
-        "application/pdf",
-        &passport,
-    )
-    .await;
+    let passport_id = app
+        .upload_file(
+            "atlas",
+            &tokens.access,
+            "purpose=identity_document&filename=passport-gdpr-unique-subject.pdf",
+            "application/pdf",
+            passport.clone(),
+        )
+        .await;
     let admin = app.token("atlas", "admin").await;
-    let invoice_id = upload(
-        &app,
-        &admin,
-        &format!("purpose=invoice_pdf&owner={account}"),
-        "application/pdf",
-        b"%PDF-1.7 invoice",
-    )
-    .await;
+    let invoice_id = app
+        .upload_file(
+            "atlas",
+            &admin,
+            &format!("purpose=invoice_pdf&owner={account}"),
+            "application/pdf",
+            b"%PDF-1.7 invoice".to_vec(),
+        )
+        .await;
 
     // The person's own export.
     let response = app
