@@ -64,6 +64,20 @@ fn row_level_security_hides_other_tenants() {
     );
     assert!(total > atlas_only && atlas_only > 0);
     assert_eq!(tessera_tests::count(&db.url, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner IN ('tessera_app', 'tessera_system')"), 0, "the app roles own no table");
+    // Every tenant-owned table (a `tenant_id` column; `tenant_domains` is the group's map of hosts) has forced
+    // row-level security and both policies, so a migration that forgets them fails here.
+    let unprotected = query_column(
+        &db.url,
+        "SELECT c.relname AS v FROM pg_class c JOIN information_schema.columns i \
+         ON i.table_name = c.relname AND i.column_name = 'tenant_id' AND i.table_schema = 'public' \
+         WHERE c.relkind = 'r' AND c.relname <> 'tenant_domains' AND NOT (c.relrowsecurity AND c.relforcerowsecurity \
+         AND (SELECT count(*) FROM pg_policies p WHERE p.tablename = c.relname \
+              AND p.policyname IN ('tenant_isolation', 'system_context')) = 2)",
+    );
+    assert!(
+        unprotected.is_empty(),
+        "tables without row-level security: {unprotected:?}"
+    );
 
     #[derive(diesel::QueryableByName)]
     struct N {

@@ -81,20 +81,21 @@ CREATE INDEX schedules_due ON schedules (next_run_at);
 CREATE SEQUENCE events_seq_numbers;
 GRANT USAGE ON SEQUENCE events_seq_numbers TO tessera_app, tessera_system;
 
-DO $$
-DECLARE
-    t TEXT;
+-- Row-level security and grants of a tenant-owned table, in one call for this and later migrations:
+-- `tenant_isolation` on app.tenant_id, `system_context` for tessera_system, the app role's privileges.
+CREATE FUNCTION tessera_protect_tenant_table(t TEXT, app_privileges TEXT) RETURNS void
+LANGUAGE plpgsql AS $$
 BEGIN
-    FOREACH t IN ARRAY ARRAY['events', 'webhook_endpoints', 'webhook_deliveries', 'webhook_attempts', 'schedules']
-    LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON %I USING (tenant_id = current_setting(''app.tenant_id'', true)) '
-            'WITH CHECK (tenant_id = current_setting(''app.tenant_id'', true))', t);
-        EXECUTE format('CREATE POLICY system_context ON %I TO tessera_system USING (true) WITH CHECK (true)', t);
-        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO tessera_app', t);
-        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO tessera_system', t);
-    END LOOP;
+    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
+    EXECUTE format(
+        'CREATE POLICY tenant_isolation ON %I USING (tenant_id = current_setting(''app.tenant_id'', true)) '
+        'WITH CHECK (tenant_id = current_setting(''app.tenant_id'', true))', t);
+    EXECUTE format('CREATE POLICY system_context ON %I TO tessera_system USING (true) WITH CHECK (true)', t);
+    EXECUTE format('GRANT %s ON %I TO tessera_app', app_privileges, t);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO tessera_system', t);
 END
 $$;
+
+SELECT tessera_protect_tenant_table(t, 'SELECT, INSERT, UPDATE, DELETE')
+FROM unnest(ARRAY['events', 'webhook_endpoints', 'webhook_deliveries', 'webhook_attempts', 'schedules']) AS t;

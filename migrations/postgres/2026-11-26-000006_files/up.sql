@@ -31,20 +31,5 @@ CREATE TABLE files (
 );
 CREATE INDEX files_owner ON files (tenant_id, owner_account_id);
 
-DO $$
-DECLARE
-    t TEXT;
-BEGIN
-    FOREACH t IN ARRAY ARRAY['tenant_data_keys', 'files']
-    LOOP
-        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-        EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-        EXECUTE format(
-            'CREATE POLICY tenant_isolation ON %I USING (tenant_id = current_setting(''app.tenant_id'', true)) '
-            'WITH CHECK (tenant_id = current_setting(''app.tenant_id'', true))', t);
-        EXECUTE format('CREATE POLICY system_context ON %I TO tessera_system USING (true) WITH CHECK (true)', t);
-        EXECUTE format('GRANT SELECT, INSERT, UPDATE ON %I TO tessera_app', t);
-        EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO tessera_system', t);
-    END LOOP;
-END
-$$;
+SELECT tessera_protect_tenant_table(t, 'SELECT, INSERT, UPDATE')
+FROM unnest(ARRAY['tenant_data_keys', 'files']) AS t;
