@@ -172,6 +172,14 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
         format!("files/{passport_id}-passport-gdpr-unique-subject.pdf")
     );
     assert_eq!(unzip_entry(&zip, &entry), passport);
+    // Reading the sensitive file into the export is a view like any other, audited.
+    assert_eq!(
+        count(
+            &app.db.url,
+            &format!("SELECT count(*) FROM audit_log WHERE action = 'file.viewed' AND target_id = '{passport_id}' AND details_json LIKE '%personal data export%'"),
+        ),
+        1
+    );
     let actions: Vec<&str> = sections["audit"]
         .as_array()
         .unwrap()

@@ -753,6 +753,116 @@ async fn bad_uploads_get_stable_codes(store: Store) {
     );
 }
 
+/// Who may delete what: the owner their own files, but not what the system makes or the law keeps (invoices);
+/// staff without `files.read_sensitive` not a sensitive file they may not see; a file deleted twice is gone.
+async fn deletion_follows_ownership_retention_and_sensitivity(store: Store) {
+    let setup = Setup::start(store).await;
+    let app = &setup.app;
+    let member = app.token("atlas", "member").await;
+    let staff = app.token("atlas", "staff").await;
+    let admin = app.token("atlas", "admin").await;
+    let member_id = query_column(
+        &app.db.url,
+        "SELECT id AS v FROM accounts WHERE email = 'member@atlas.test'",
+    )[0]
+    .clone()
+    .unwrap();
+    let delete = |id: String, token: String| async move {
+        let response = app
+            .request(
+                reqwest::Method::DELETE,
+                Some("atlas"),
+                &format!("/api/v1/files/{id}"),
+            )
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        json(response).await
+    };
+    let invoice = app
+        .upload_file(
+            "atlas",
+            &admin,
+            &format!("purpose=invoice_pdf&owner={member_id}"),
+            "application/pdf",
+            b"%PDF invoice".to_vec(),
+        )
+        .await;
+    let (status, problem) = delete(invoice.clone(), member.clone()).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("file_not_deletable")),
+        "{problem}"
+    );
+    let (status, _) = delete(invoice.clone(), admin.clone()).await;
+    assert_eq!(status, 409, "not even an admin deletes an invoice");
+    let contract = app
+        .upload_file(
+            "atlas",
+            &member,
+            "purpose=signed_contract",
+            "application/pdf",
+            b"%PDF contract".to_vec(),
+        )
+        .await;
+    let (status, _) = delete(contract.clone(), staff.clone()).await;
+    assert_eq!(
+        status, 403,
+        "staff may not destroy a sensitive file they may not see"
+    );
+    let (status, _) = delete(contract.clone(), member.clone()).await;
+    assert_eq!(status, 204, "its owner may");
+    let (status, _) = delete(contract.clone(), member.clone()).await;
+    assert_eq!(status, 404, "gone");
+    assert_eq!(
+        tessera_tests::count(
+            &app.db.url,
+            &format!("SELECT count(*) FROM audit_log WHERE action = 'file.deleted' AND target_id = '{contract}'"),
+        ),
+        1
+    );
+    let keys = setup.keys();
+    assert!(keys.iter().any(|k| k.ends_with(&invoice)), "{keys:?}");
+    assert!(!keys.iter().any(|k| k.ends_with(&contract)), "{keys:?}");
+}
+
+/// An upload the client abandons half-way leaves nothing behind on the local store, not even its partial file.
+#[tokio::test]
+async fn an_abandoned_upload_leaves_no_partial_file() {
+    let setup = Setup::start(Store::Local).await;
+    let app = &setup.app;
+    let member = app.token("atlas", "member").await;
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+        Ok(vec![7u8; 1 << 20]),
+        Ok(vec![7u8; 1 << 20]),
+        Err(std::io::Error::other("the client gives up")),
+    ];
+    let sent = app
+        .post(Some("atlas"), "/api/v1/files?purpose=video_recording")
+        .bearer_auth(&member)
+        .header("content-type", "video/mp4")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await;
+    assert!(sent.is_err(), "the client aborted its upload");
+    let partial = tessera_tests::files_dir_for(&app.db.url).join(".partial");
+    let clean = tessera_tests::eventually(std::time::Duration::from_secs(10), || {
+        std::fs::read_dir(&partial).map_or(true, |entries| entries.count() == 0)
+    })
+    .await;
+    assert!(
+        clean,
+        "partial files left: {:?}",
+        std::fs::read_dir(&partial).map(|d| d.count())
+    );
+    assert!(setup.keys().is_empty());
+    assert_eq!(
+        tessera_tests::count(&app.db.url, "SELECT count(*) FROM files"),
+        0
+    );
+}
+
 /// Runs each scenario on both stores: `storage::local::NAME` and `storage::s3::NAME`.
 macro_rules! on_both_stores {
     ($($name:ident),* $(,)?) => {
@@ -772,4 +882,5 @@ on_both_stores!(
     tampered_ciphertext_is_rejected,
     signed_urls_expire_and_sensitive_files_get_none,
     bad_uploads_get_stable_codes,
+    deletion_follows_ownership_retention_and_sensitivity,
 );

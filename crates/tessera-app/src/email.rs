@@ -471,6 +471,9 @@ pub(crate) async fn diagnostic_invoice(
         .await
 }
 
+/// Largest attachment: mail servers refuse more (25 MB is a common limit), and it is held in memory to send.
+const MAX_ATTACHMENT_BYTES: i64 = 20 * 1024 * 1024;
+
 /// The attachments' bytes, read from storage now (a file deleted since makes the message fail for good).
 async fn read_attachments(
     app: &App,
@@ -481,7 +484,7 @@ async fn read_attachments(
     let mut read = Vec::with_capacity(attachments.len());
     for attachment in attachments {
         let download = app
-            .open_file(realm_key, &attachment.file_id)
+            .open_file(realm_key, &attachment.file_id, "e-mail attachment")
             .await
             .map_err(|e| match e {
                 AppError::NotFound(_) => {
@@ -489,6 +492,12 @@ async fn read_attachments(
                 }
                 other => JobError::Retry(format!("attachment: {other}")),
             })?;
+        if download.file.size_bytes > MAX_ATTACHMENT_BYTES {
+            return Err(JobError::Permanent(format!(
+                "attachment {} is {} bytes, over the {MAX_ATTACHMENT_BYTES}-byte limit of e-mails",
+                attachment.file_id, download.file.size_bytes
+            )));
+        }
         let chunks: Vec<bytes::Bytes> = download
             .body
             .try_collect()

@@ -119,7 +119,7 @@ impl App {
             else {
                 continue;
             };
-            let mut download = self.open_file(&tenant, id).await?;
+            let mut download = self.open_file(&tenant, id, "personal data export").await?;
             archive.entry(entry.to_owned()).await?;
             while let Some(chunk) = futures::StreamExt::next(&mut download.body).await {
                 archive

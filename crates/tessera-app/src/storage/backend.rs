@@ -84,6 +84,14 @@ pub trait ObjectStore: Send + Sync {
 
     /// Checks that the store is usable (the folder is writable, the bucket answers), for `/readyz`.
     fn check(&self) -> BoxFuture<'_, Result<(), StorageError>>;
+
+    /// Removes what uploads that never finished left behind, older than `age`; how many. An upload that fails
+    /// or is dropped cleans up after itself; this is for a process that was killed mid-upload. The default does
+    /// nothing: on S3, a bucket lifecycle rule aborts incomplete multipart uploads.
+    fn sweep_unfinished(&self, age: Duration) -> BoxFuture<'_, Result<usize, StorageError>> {
+        let _ = age;
+        Box::pin(futures::future::ready(Ok(0)))
+    }
 }
 
 /// The prefix of every key.

@@ -37,36 +37,34 @@ impl LocalStore {
         tokio::fs::create_dir_all(&partial_dir)
             .await
             .map_err(StorageError::backend)?;
-        let partial = partial_dir.join(ulid::Ulid::new().to_string());
-        let result = async {
-            let mut file = tokio::fs::File::create(&partial)
+        // Removed when dropped: on an error, and also when the upload's future is dropped (the client went away,
+        // the server is stopping), which no `Err` would report.
+        let partial =
+            tempfile::TempPath::try_from_path(partial_dir.join(ulid::Ulid::new().to_string()))
+                .map_err(StorageError::backend)?;
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(StorageError::backend)?;
+        let mut written = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk?;
+            file.write_all(&chunk)
                 .await
                 .map_err(StorageError::backend)?;
-            let mut written = 0u64;
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk?;
-                file.write_all(&chunk)
-                    .await
-                    .map_err(StorageError::backend)?;
-                written += chunk.len() as u64;
-            }
-            file.sync_all().await.map_err(StorageError::backend)?;
-            if let Some(dir) = target.parent() {
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(StorageError::backend)?;
-            }
-            tokio::fs::rename(&partial, target)
+            written += chunk.len() as u64;
+        }
+        file.sync_all().await.map_err(StorageError::backend)?;
+        if let Some(dir) = target.parent() {
+            tokio::fs::create_dir_all(dir)
                 .await
                 .map_err(StorageError::backend)?;
-            Ok(written)
         }
-        .await;
-        if result.is_err() {
-            // Best effort: the partial file is garbage either way, and the upload's own error is what matters.
-            let _ = tokio::fs::remove_file(&partial).await;
-        }
-        result
+        tokio::fs::rename(&partial, target)
+            .await
+            .map_err(StorageError::backend)?;
+        // Renamed away: nothing left to remove.
+        let _ = partial.keep();
+        Ok(written)
     }
 }
 
@@ -143,10 +141,16 @@ impl ObjectStore for LocalStore {
     fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, StorageError>> {
         let root = self.root.clone();
         let prefix = prefix.to_owned();
+        let prefix_folder = prefix.clone();
         async move {
             let keys = tokio::task::spawn_blocking(move || {
                 let mut keys = Vec::new();
-                walk(&root, &root.join(KEY_ROOT), &mut keys)?;
+                // Only the folder the prefix names (a tenant's), not the whole store.
+                let folder = match prefix_folder.rsplit_once('/') {
+                    Some((folder, _)) if folder.starts_with(KEY_ROOT) => root.join(folder),
+                    _ => root.join(KEY_ROOT),
+                };
+                walk(&root, &folder, &mut keys)?;
                 Ok::<_, std::io::Error>(keys)
             })
             .await
@@ -169,6 +173,35 @@ impl ObjectStore for LocalStore {
     ) -> BoxFuture<'a, Result<Option<String>, StorageError>> {
         // Local files have no URL of their own: Tessera signs and serves them.
         futures::future::ready(Ok(None)).boxed()
+    }
+
+    fn sweep_unfinished(&self, age: Duration) -> BoxFuture<'_, Result<usize, StorageError>> {
+        let dir = self.root.join(PARTIAL_DIR);
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut removed = 0;
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+                    Err(e) => return Err(StorageError::backend(e)),
+                };
+                for entry in entries.flatten() {
+                    let old = entry
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|elapsed| elapsed > age);
+                    if old && std::fs::remove_file(entry.path()).is_ok() {
+                        removed += 1;
+                    }
+                }
+                Ok(removed)
+            })
+            .await
+            .map_err(StorageError::backend)?
+        }
+        .boxed()
     }
 
     fn check(&self) -> BoxFuture<'_, Result<(), StorageError>> {

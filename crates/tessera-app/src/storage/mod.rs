@@ -208,8 +208,31 @@ fn check_filename(name: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Whether `principal` may see or delete `row`: its owner may; others need `files.manage` for non-sensitive files
-/// and `files.read_sensitive` for sensitive ones.
+/// Whether `principal` may delete `row`. Files the system makes or the law keeps (invoices, exports) are never
+/// deleted through the API; the owner may delete the rest of their own files; others need `files.manage` (and
+/// `files.read_sensitive` as well for a sensitive file: whoever may not see it may not destroy it either).
+fn check_delete(principal: &Principal, row: &files::FileRow) -> AppResult<()> {
+    let purpose = FilePurpose::parse(&row.purpose).ok();
+    if purpose.is_some_and(|p| p.retention().is_some() || !p.rules().owner_may_upload) {
+        return Err(AppError::Conflict {
+            code: "file_not_deletable",
+            detail:
+                "this file is kept by the system (an invoice or an export) and cannot be deleted"
+                    .into(),
+        });
+    }
+    if row.owner_account_id.as_deref() == Some(principal.id.as_str()) {
+        return Ok(());
+    }
+    check(principal.clone(), Permission::FilesManage)?;
+    if row.sensitive {
+        check(principal.clone(), Permission::FilesReadSensitive)?;
+    }
+    Ok(())
+}
+
+/// Whether `principal` may see `row`: its owner may; others need `files.manage` for non-sensitive files and
+/// `files.read_sensitive` for sensitive ones.
 fn check_access(principal: &Principal, row: &files::FileRow) -> AppResult<()> {
     if row.owner_account_id.as_deref() == Some(principal.id.as_str()) {
         return Ok(());
@@ -222,7 +245,6 @@ fn check_access(principal: &Principal, row: &files::FileRow) -> AppResult<()> {
     check(principal.clone(), needed).map(|_| ())
 }
 
-/// Reads the first chunk so that a file failing from the start fails before a response begins.
 /// The data key of a sensitive file (none for the others).
 fn file_data_key(
     app: &App,
@@ -239,6 +261,7 @@ fn file_data_key(
     }
 }
 
+/// Reads the first chunk so that a file failing from the start fails before a response begins.
 async fn prefetch(mut body: ByteStream) -> AppResult<ByteStream> {
     match body.next().await {
         None => Ok(futures::stream::empty().boxed()),
@@ -455,13 +478,30 @@ impl App {
     }
 
     /// A file's content for a service that has already decided its caller may have it (a personal-data export,
-    /// an e-mail attachment), decrypted when sensitive. Not for handlers: there is no permission check here.
-    pub(crate) async fn open_file(&self, realm_key: &str, id: &str) -> AppResult<Download> {
-        let (app, realm, id) = (self.clone(), realm_key.to_owned(), id.to_owned());
+    /// an e-mail attachment), decrypted when sensitive. Not for handlers: there is no permission check here. A
+    /// sensitive file read this way is audited like any view (`file.viewed`, with `reason` in the details).
+    pub(crate) async fn open_file(
+        &self,
+        realm_key: &str,
+        id: &str,
+        reason: &'static str,
+    ) -> AppResult<Download> {
+        let (app, realm, id, now) = (
+            self.clone(),
+            realm_key.to_owned(),
+            id.to_owned(),
+            self.clock().now(),
+        );
         let (row, data_key) = self
             .blocking(move |db| {
-                db.scoped(&realm, TxMode::Read, |s| {
+                db.scoped(&realm, TxMode::Write, |s| {
                     let row = files::find(s, &id)?.ok_or(AppError::NotFound("file"))?;
+                    if row.sensitive {
+                        let ctx = Ctx::cli(tessera_domain::realm::Realm::Group);
+                        let event = Event::on("file.viewed", "file", &row.id)
+                            .with(serde_json::json!({ "reason": reason }));
+                        audit::record(s, &ctx, event, now)?;
+                    }
                     let key = file_data_key(&app, s, &row)?;
                     Ok((row, key))
                 })
@@ -583,7 +623,11 @@ impl App {
                     let principal = authorize(app.principals(), s, &ctx, Permission::FilesOwn)?;
                     let row = files::find(s, &id)?.ok_or(AppError::NotFound("file"))?;
                     check_access(&principal, &row)?;
-                    files::mark_deleted(s, &row.id, naive(now))?;
+                    check_delete(&principal, &row)?;
+                    if !files::mark_deleted(s, &row.id, naive(now))? {
+                        // Deleted by a concurrent request meanwhile.
+                        return Err(AppError::NotFound("file"));
+                    }
                     audit::record(s, &ctx, Event::on("file.deleted", "file", &row.id), now)?;
                     Ok(row)
                 })

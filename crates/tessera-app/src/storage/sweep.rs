@@ -12,6 +12,9 @@ use crate::{App, AppResult};
 /// Objects younger than this are left alone: their upload may still be writing its row.
 const GRACE: chrono::Duration = chrono::Duration::hours(24);
 
+/// Unfinished uploads older than this are from a process that died.
+const UNFINISHED_AGE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
 /// When a file id was made (its ULID's time), if it is one.
 fn id_time(file_id: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     let ulid = file_id.strip_prefix("fil_")?;
@@ -23,6 +26,16 @@ impl App {
     /// Deletes the tenant's objects that no live file points at and that are older than a day; returns how
     /// many.
     pub async fn sweep_orphaned_objects(&self, tenant_id: &str) -> AppResult<usize> {
+        // Unfinished uploads are not a tenant's; sweeping them with each tenant's prune is cheap and enough.
+        let unfinished = self
+            .storage()
+            .store()
+            .sweep_unfinished(UNFINISHED_AGE)
+            .await
+            .map_err(super::app_error)?;
+        if unfinished > 0 {
+            tracing::info!(unfinished, "removed unfinished uploads");
+        }
         let prefix = format!("tenants/{tenant_id}/");
         let keys = self
             .storage()
