@@ -195,14 +195,17 @@ fn check_filename(name: &str) -> Result<(), FieldError> {
     if name.is_empty() || name.chars().count() > 255 {
         return Err(FieldError::new("", "out_of_range", "1 to 255 characters"));
     }
+    // Bidirectional and invisible format characters make a name display as something else
+    // ("invoice\u{202E}fdp.exe"): refused with the control characters.
+    let deceptive = |c: char| matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}');
     if name
         .chars()
-        .any(|c| c.is_control() || c == '/' || c == '\\')
+        .any(|c| c.is_control() || deceptive(c) || c == '/' || c == '\\')
     {
         return Err(FieldError::new(
             "",
             "invalid_format",
-            "a file name without folders or control characters",
+            "a file name without folders, control or direction characters",
         ));
     }
     Ok(())
@@ -667,5 +670,26 @@ impl App {
         let store = &self.storage().store;
         store.check().await?;
         Ok(store.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_cannot_hide_what_they_are() {
+        assert!(check_filename("facture 2026-11.pdf").is_ok());
+        assert!(check_filename("relevé d'identité.pdf").is_ok());
+        for bad in [
+            "invoice\u{202E}fdp.exe",
+            "a\u{200B}b.pdf",
+            "x\u{2066}y",
+            "../etc/passwd",
+            "a\nb",
+            "",
+        ] {
+            assert!(check_filename(bad).is_err(), "{bad:?}");
+        }
     }
 }

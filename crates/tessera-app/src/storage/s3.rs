@@ -123,63 +123,71 @@ impl S3Store {
             .upload_id()
             .ok_or_else(|| StorageError::backend("CreateMultipartUpload returned no upload id"))?
             .to_owned();
-        let result = self.upload_parts(key, &upload_id, &mut buf, body).await;
-        match result {
-            Ok((parts, total)) => {
-                let completed = self
-                    .client
-                    .complete_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(&upload_id)
-                    .multipart_upload(
-                        CompletedMultipartUpload::builder()
-                            .set_parts(Some(parts))
-                            .build(),
-                    )
-                    .send()
-                    .await;
-                match completed {
-                    Ok(_) => Ok(total),
-                    // Some S3-compatible servers (moto among them) answer 200 with a body the SDK cannot parse
-                    // (a different XML root). A 200 means the upload completed; HeadObject confirms it by size
-                    // before it is believed.
-                    Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 200) => {
-                        let head = self
-                            .client
-                            .head_object()
-                            .bucket(&self.bucket)
-                            .key(key)
-                            .send()
-                            .await
-                            .map_err(|e| {
-                                sdk_error("HeadObject after CompleteMultipartUpload", e)
-                            })?;
-                        if head.content_length() == i64::try_from(total).ok() {
-                            Ok(total)
-                        } else {
-                            Err(sdk_error("CompleteMultipartUpload", e))
-                        }
-                    }
-                    Err(e) => Err(sdk_error("CompleteMultipartUpload", e)),
-                }
+        let result = match self.upload_parts(key, &upload_id, &mut buf, body).await {
+            Ok((parts, total)) => self.complete(key, &upload_id, parts, total).await,
+            Err(error) => Err(error),
+        };
+        if result.is_err() {
+            // Whatever failed after the upload was created (a part, the completion, its check), the parts must go.
+            // The upload's own error is what the caller needs; a failed abort leaves parts that the bucket's
+            // lifecycle rule for incomplete uploads removes (docs/storage.md).
+            if let Err(abort) = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .send()
+                .await
+            {
+                tracing::warn!(error = %DisplayErrorContext(abort), key, "could not abort a multipart upload");
             }
-            Err(error) => {
-                // The upload's own error is what the caller needs; a failed abort leaves parts that the bucket's
-                // lifecycle rule for incomplete uploads removes (docs/storage.md).
-                if let Err(abort) = self
+        }
+        result
+    }
+
+    /// Completes a multipart upload of `total` bytes.
+    async fn complete(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<CompletedPart>,
+        total: u64,
+    ) -> Result<u64, StorageError> {
+        let completed = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await;
+        match completed {
+            Ok(_) => Ok(total),
+            // Some S3-compatible servers (moto among them) answer 200 with a body the SDK cannot parse (a
+            // different XML root). A 200 means the upload completed; HeadObject confirms it by size before it is
+            // believed.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 200) => {
+                let head = self
                     .client
-                    .abort_multipart_upload()
+                    .head_object()
                     .bucket(&self.bucket)
                     .key(key)
-                    .upload_id(&upload_id)
                     .send()
                     .await
-                {
-                    tracing::warn!(error = %DisplayErrorContext(abort), key, "could not abort a multipart upload");
+                    .map_err(|e| sdk_error("HeadObject after CompleteMultipartUpload", e))?;
+                if head.content_length() == i64::try_from(total).ok() {
+                    Ok(total)
+                } else {
+                    Err(sdk_error("CompleteMultipartUpload", e))
                 }
-                Err(error)
             }
+            Err(e) => Err(sdk_error("CompleteMultipartUpload", e)),
         }
     }
 
