@@ -718,6 +718,18 @@ impl TestApp {
         file["id"].as_str().unwrap().to_owned()
     }
 
+    /// Asks a brand for a password-reset e-mail for `email`; the status (202 whatever the address).
+    pub async fn request_password_reset(&self, brand: &str, email: &str) -> u16 {
+        self.post_json(
+            Some(brand),
+            "/api/v1/auth/password-reset",
+            None,
+            &serde_json::json!({ "email": email }),
+        )
+        .await
+        .0
+    }
+
     /// The text of `/metrics` (group realm).
     pub async fn metrics(&self) -> String {
         self.get(None, "/metrics")

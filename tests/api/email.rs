@@ -31,19 +31,11 @@ async fn with_smtp() -> (SmtpServer, TestApp) {
 async fn password_reset_over_smtp_works_once() {
     let (smtp, app) = with_smtp().await;
     let app = &app;
-    let request = |email: &'static str| async move {
-        app.post_json(
-            Some("atlas"),
-            "/api/v1/auth/password-reset",
-            None,
-            &json!({"email": email}),
-        )
-        .await
-    };
+    let request = |email: &'static str| app.request_password_reset("atlas", email);
     // Unknown, malformed and known addresses all get 202.
-    assert_eq!(request("nobody@atlas.test").await.0, 202);
-    assert_eq!(request("not an address").await.0, 202);
-    assert_eq!(request("member@atlas.test").await.0, 202);
+    assert_eq!(request("nobody@atlas.test").await, 202);
+    assert_eq!(request("not an address").await, 202);
+    assert_eq!(request("member@atlas.test").await, 202);
     let arrived = eventually(Duration::from_secs(15), || smtp.messages().len() == 1).await;
     let errors = tessera_tests::query_column(
         &app.db.url,
@@ -132,15 +124,11 @@ async fn the_outbox_transport_writes_eml_files() {
     let app =
         TestApp::spawn_with(&[("TESSERA_EMAIL__OUTBOX_DIR", outbox.path().to_str().unwrap())])
             .await;
-    let (status, _) = app
-        .post_json(
-            Some("forge"),
-            "/api/v1/auth/password-reset",
-            None,
-            &json!({"email": "coach@forge.test"}),
-        )
-        .await;
-    assert_eq!(status, 202);
+    assert_eq!(
+        app.request_password_reset("forge", "coach@forge.test")
+            .await,
+        202
+    );
     let written = || {
         std::fs::read_dir(outbox.path())
             .map(|d| d.count())
@@ -270,15 +258,11 @@ action = "C'est parti"
     );
     // The server picks the change up within its refresh interval (1 s in tests).
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (status, _) = app
-        .post_json(
-            Some("atlas"),
-            "/api/v1/auth/password-reset",
-            None,
-            &json!({"email": "member@atlas.test"}),
-        )
-        .await;
-    assert_eq!(status, 202);
+    assert_eq!(
+        app.request_password_reset("atlas", "member@atlas.test")
+            .await,
+        202
+    );
     assert!(eventually(Duration::from_secs(15), || smtp.messages().len() == 1).await);
     let (_, subject, text, html) = read_email(&smtp.messages()[0]);
     assert!(

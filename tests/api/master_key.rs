@@ -36,15 +36,11 @@ async fn rewrap_moves_every_secret_to_the_new_master_key() {
         )
         .await;
     assert_eq!(status, 201, "{endpoint}");
-    let (status, _) = app
-        .post_json(
-            Some("atlas"),
-            "/api/v1/auth/password-reset",
-            None,
-            &json!({"email": "member@atlas.test"}),
-        )
-        .await;
-    assert_eq!(status, 202);
+    assert_eq!(
+        app.request_password_reset("atlas", "member@atlas.test")
+            .await,
+        202
+    );
     app.terminate().await;
     let db = app.db.shared();
     let url = db.url.clone();
