@@ -16,6 +16,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod keys;
 pub mod me;
+pub mod memberships;
 pub mod pagination;
 pub mod password_reset;
 pub mod passwords;

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod field;
 pub mod files;
 pub mod ids;
+pub mod money;
 pub mod realm;
 pub mod role;
 pub mod tenant;

@@ -158,11 +158,35 @@ pub enum Permission {
     FilesManage,
     /// Read the brand's sensitive files (each view is audited).
     FilesReadSensitive,
+    /// Find and read the brand's members (profile, tags, memberships summary).
+    MembersRead,
+    /// Enrol walk-in members, change members' profiles, status, tags and households.
+    MembersManage,
+    /// Read and write notes on members (a pro only on their own clients).
+    MemberNotes,
+    /// See staff-only and inactive plans (everyone sees the public, active ones).
+    PlansReadAll,
+    /// Create, change and retire plans.
+    PlansManage,
+    /// Read anyone's memberships and their history (members read their own).
+    MembershipsRead,
+    /// Sell, freeze, change and cancel memberships for members.
+    MembershipsManage,
+    /// Manage locations, rooms, services, class schedules and every pro's hours.
+    ScheduleManage,
+    /// Book, reschedule and cancel appointments and classes for members.
+    BookingsManage,
+    /// Confirm presence or no-show (a pro only for their own sessions).
+    AttendanceConfirm,
+    /// Read any pro's timesheet (a pro reads their own).
+    TimesheetsRead,
+    /// Read the brand's today view and any pro's agenda.
+    DashboardRead,
 }
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 24] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
@@ -175,6 +199,18 @@ impl Permission {
         Permission::FilesOwn,
         Permission::FilesManage,
         Permission::FilesReadSensitive,
+        Permission::MembersRead,
+        Permission::MembersManage,
+        Permission::MemberNotes,
+        Permission::PlansReadAll,
+        Permission::PlansManage,
+        Permission::MembershipsRead,
+        Permission::MembershipsManage,
+        Permission::ScheduleManage,
+        Permission::BookingsManage,
+        Permission::AttendanceConfirm,
+        Permission::TimesheetsRead,
+        Permission::DashboardRead,
     ];
 
     /// The permission's stable name, as written in `docs/permissions.md`.
@@ -192,6 +228,18 @@ impl Permission {
             Permission::FilesOwn => "files.own",
             Permission::FilesManage => "files.manage",
             Permission::FilesReadSensitive => "files.read_sensitive",
+            Permission::MembersRead => "members.read",
+            Permission::MembersManage => "members.manage",
+            Permission::MemberNotes => "members.notes",
+            Permission::PlansReadAll => "plans.read_all",
+            Permission::PlansManage => "plans.manage",
+            Permission::MembershipsRead => "memberships.read",
+            Permission::MembershipsManage => "memberships.manage",
+            Permission::ScheduleManage => "schedule.manage",
+            Permission::BookingsManage => "bookings.manage",
+            Permission::AttendanceConfirm => "attendance.confirm",
+            Permission::TimesheetsRead => "timesheets.read",
+            Permission::DashboardRead => "dashboard.read",
         }
     }
 
@@ -215,6 +263,18 @@ impl Permission {
             Permission::FilesOwn => &[Admin, Staff, Pro, Member, SalesRep, Affiliate],
             Permission::FilesManage => &[Admin, Staff],
             Permission::FilesReadSensitive => &[Admin],
+            Permission::MembersRead => &[Admin, Staff, Pro],
+            Permission::MembersManage => &[Admin, Staff],
+            Permission::MemberNotes => &[Admin, Staff, Pro],
+            Permission::PlansReadAll => &[Admin, Staff, Pro],
+            Permission::PlansManage => &[Admin],
+            Permission::MembershipsRead => &[Admin, Staff],
+            Permission::MembershipsManage => &[Admin, Staff],
+            Permission::ScheduleManage => &[Admin, Staff],
+            Permission::BookingsManage => &[Admin, Staff, Pro],
+            Permission::AttendanceConfirm => &[Admin, Staff, Pro],
+            Permission::TimesheetsRead => &[Admin],
+            Permission::DashboardRead => &[Admin, Staff],
         }
     }
 

@@ -111,19 +111,9 @@ pub struct LegalEntity {
     /// Registry city of the RCS (`Paris`), printed as `RCS Paris 123 456 789`.
     pub rcs_city: Option<String>,
     /// Share capital.
-    pub share_capital: MoneyAmount,
+    pub share_capital: crate::money::Money,
     /// Registered office.
     pub address: PostalAddress,
-}
-
-/// An amount in minor units beside its currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MoneyAmount {
-    /// Minor units (cents).
-    pub amount: i64,
-    /// ISO 4217 code.
-    pub currency: String,
 }
 
 /// A postal address.
