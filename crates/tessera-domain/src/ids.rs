@@ -38,6 +38,26 @@ pub enum IdKind {
     File,
     /// A tenant's data key (envelope encryption of sensitive files).
     DataKey,
+    /// A location (a gym, a studio).
+    Location,
+    /// A room of a location.
+    Room,
+    /// A service pros deliver by appointment.
+    Service,
+    /// An appointment with a pro.
+    Appointment,
+    /// A recurring class schedule.
+    ClassSchedule,
+    /// One session of a class.
+    ClassSession,
+    /// A member's booking in a class session.
+    ClassBooking,
+    /// A pro's weekly working period.
+    WorkingHours,
+    /// A pro's leave or holiday.
+    HoursException,
+    /// A pro's clock-in/out.
+    ClockEntry,
 }
 
 impl IdKind {
@@ -61,6 +81,16 @@ impl IdKind {
             IdKind::WebhookDelivery => "whd",
             IdKind::File => "fil",
             IdKind::DataKey => "dek",
+            IdKind::Location => "loc",
+            IdKind::Room => "room",
+            IdKind::Service => "svc",
+            IdKind::Appointment => "apt",
+            IdKind::ClassSchedule => "cls",
+            IdKind::ClassSession => "ses",
+            IdKind::ClassBooking => "bkg",
+            IdKind::WorkingHours => "hrs",
+            IdKind::HoursException => "exc",
+            IdKind::ClockEntry => "clk",
         }
     }
 

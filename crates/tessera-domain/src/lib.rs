@@ -12,6 +12,7 @@ pub mod ids;
 pub mod money;
 pub mod realm;
 pub mod role;
+pub mod scheduling;
 pub mod tenant;
 pub mod values;
 

@@ -59,6 +59,9 @@ pub struct TenantConfig {
     /// `<message>.<language>` (`password_reset.fr`, `verify_email.en`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub email_templates: BTreeMap<String, EmailTemplate>,
+    /// Booking rules (`[booking]`): late-cancellation window, fees, waitlists; defaults when absent.
+    #[serde(default)]
+    pub booking: crate::scheduling::BookingPolicy,
 }
 
 /// The messages whose wording a brand may replace.
