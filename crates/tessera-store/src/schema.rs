@@ -299,3 +299,189 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
     }
 }
+
+// Scheduling (migration 000008).
+
+diesel::table! {
+    locations (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        name -> Text,
+        address -> Nullable<Text>,
+        time_zone -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rooms (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        location_id -> Text,
+        name -> Text,
+        capacity -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    services (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        name -> Text,
+        duration_minutes -> Integer,
+        buffer_before_minutes -> Integer,
+        buffer_after_minutes -> Integer,
+        price_amount -> BigInt,
+        price_currency -> Text,
+        pro_ids_json -> Text,
+        mode -> Text,
+        room_id -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    pro_hours (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        pro_id -> Text,
+        location_id -> Text,
+        weekday -> Integer,
+        start_minute -> Integer,
+        end_minute -> Integer,
+    }
+}
+
+diesel::table! {
+    pro_exceptions (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        pro_id -> Text,
+        from_date -> Text,
+        until_date -> Text,
+        reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    appointments (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        service_id -> Text,
+        pro_id -> Text,
+        member_id -> Text,
+        location_id -> Nullable<Text>,
+        room_id -> Nullable<Text>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        block_start -> Timestamp,
+        block_end -> Timestamp,
+        status -> Text,
+        price_amount -> BigInt,
+        price_currency -> Text,
+        membership_id -> Nullable<Text>,
+        fee_amount -> Nullable<BigInt>,
+        fee_currency -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+        attendance_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    class_schedules (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        class_type -> Text,
+        pro_id -> Text,
+        location_id -> Text,
+        room_id -> Text,
+        capacity -> Integer,
+        weekday -> Integer,
+        start_minute -> Integer,
+        duration_minutes -> Integer,
+        valid_from -> Text,
+        valid_until -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    class_sessions (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        schedule_id -> Text,
+        class_type -> Text,
+        pro_id -> Text,
+        location_id -> Text,
+        room_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        capacity -> Integer,
+        next_seq -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    class_bookings (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        session_id -> Text,
+        member_id -> Text,
+        status -> Text,
+        seq -> BigInt,
+        membership_id -> Nullable<Text>,
+        consumed -> Bool,
+        price_amount -> BigInt,
+        price_currency -> Text,
+        fee_amount -> Nullable<BigInt>,
+        fee_currency -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+        checked_in_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    calendar_feeds (tenant_id, account_id) {
+        tenant_id -> Text,
+        account_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clock_entries (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        pro_id -> Text,
+        clock_in_at -> Timestamp,
+        clock_out_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    locations,
+    rooms,
+    services,
+    pro_hours,
+    pro_exceptions,
+    appointments,
+    class_schedules,
+    class_sessions,
+    class_bookings,
+    calendar_feeds,
+    clock_entries,
+);

@@ -2,16 +2,22 @@
 //! [`crate::Scoped`] connection and filter by its realm key; functions over group tables take any connection.
 
 pub mod accounts;
+pub mod appointments;
 pub mod audit;
+pub mod calendar_feeds;
+pub mod classes;
 pub mod events;
 pub mod files;
 pub mod idempotency;
 pub mod jobs;
+pub mod locations;
 pub mod operators;
 pub mod personal_data;
 pub mod persons;
+pub mod pro_hours;
 pub mod schedules;
 pub mod sealed;
+pub mod services;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;

@@ -1,0 +1,11 @@
+DROP TABLE clock_entries;
+DROP TABLE calendar_feeds;
+DROP TABLE class_bookings;
+DROP TABLE class_sessions;
+DROP TABLE class_schedules;
+DROP TABLE appointments;
+DROP TABLE pro_exceptions;
+DROP TABLE pro_hours;
+DROP TABLE services;
+DROP TABLE rooms;
+DROP TABLE locations;
