@@ -23,6 +23,7 @@ pub mod passwords;
 pub mod personal_data;
 pub mod rewrap;
 pub mod schedules;
+pub mod scheduling;
 pub mod sealing;
 pub mod staff;
 pub mod storage;

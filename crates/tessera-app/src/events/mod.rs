@@ -67,6 +67,31 @@ pub const TYPES: &[EventType] = &[
         visible_with: Permission::WebhooksManage,
     },
     EventType {
+        name: "booking.created",
+        description: "A member booked an appointment or a class place, or joined a class waitlist (`kind`, `status`).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "booking.rescheduled",
+        description: "An appointment moved to another start.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "booking.cancelled",
+        description: "An appointment or class booking was cancelled (`late` when inside the late-cancellation window).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "booking.promoted",
+        description: "A waitlisted member got a place in a class session that freed up.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "attendance.confirmed",
+        description: "A pro or the desk confirmed presence or no-show for an appointment or a class attendee.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
         name: "diagnostic.published",
         description: "Published by the diagnostic job kinds (tests and benchmarks only).",
         visible_with: Permission::EventsReadAll,

@@ -115,6 +115,38 @@ pub fn bookable_slots(
     out
 }
 
+/// The location of the working period that holds all of `[start, end)`, if the pro works then: the period's
+/// local day is the local date of `start` in its location's time zone, and no exception covers that day.
+pub fn working_period_at(
+    hours: &[WeeklyHours],
+    exceptions: &[DateRange],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    tz_of: impl Fn(&str) -> Tz,
+) -> Option<String> {
+    hours.iter().find_map(|period| {
+        let tz = tz_of(&period.location_id);
+        let date = super::time::local_date(tz, start);
+        if !period.applies_on(date) || exceptions.iter().any(|e| e.contains(date)) {
+            return None;
+        }
+        let open = (period.start_minute..period.end_minute)
+            .step_by(15)
+            .find_map(|m| local_to_utc(tz, date, m))?;
+        let close = (0..=period.end_minute.min(24 * 60))
+            .rev()
+            .step_by(15)
+            .find_map(|m| {
+                if m == 24 * 60 {
+                    date.succ_opt().and_then(|d| local_to_utc(tz, d, 0))
+                } else {
+                    local_to_utc(tz, date, m)
+                }
+            })?;
+        (open <= start && end <= close).then(|| period.location_id.clone())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +286,30 @@ mod tests {
             starts(&slots),
             ["06-01T07:00Z", "06-01T07:30Z", "06-01T08:00Z"]
         );
+    }
+
+    #[test]
+    fn working_periods_hold_appointments() {
+        let week = [hours(1, 540, 720)]; // Monday 09:00-12:00 Paris = 07:00-10:00Z in June
+        let leave = DateRange::new(
+            parse_date("2026-06-08").unwrap(),
+            parse_date("2026-06-08").unwrap(),
+        )
+        .unwrap();
+        let check =
+            |s: &str, e: &str| working_period_at(&week, &[leave], at(s), at(e), |_| paris());
+        assert_eq!(
+            check("2026-06-01T07:00:00Z", "2026-06-01T08:00:00Z").as_deref(),
+            Some("loc_a")
+        );
+        assert_eq!(
+            check("2026-06-01T09:00:00Z", "2026-06-01T10:00:00Z").as_deref(),
+            Some("loc_a")
+        );
+        assert_eq!(check("2026-06-01T09:30:00Z", "2026-06-01T10:30:00Z"), None);
+        assert_eq!(check("2026-06-01T06:30:00Z", "2026-06-01T07:30:00Z"), None);
+        assert_eq!(check("2026-06-02T07:00:00Z", "2026-06-02T08:00:00Z"), None);
+        assert_eq!(check("2026-06-08T07:00:00Z", "2026-06-08T08:00:00Z"), None);
     }
 
     #[test]

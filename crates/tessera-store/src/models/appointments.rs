@@ -182,3 +182,19 @@ pub fn of_member(
         .select(AppointmentRow::as_select())
         .load(conn)?)
 }
+
+/// Locks the pro's account row until the end of the transaction, so that one pro's appointments are decided one
+/// at a time; false when there is no such account.
+pub fn lock_pro(s: &mut Scoped<'_>, pro_id: &str) -> StoreResult<bool> {
+    use crate::schema::accounts;
+    let (tenant, conn) = s.parts();
+    let locked = crate::load_locked!(
+        conn,
+        accounts::table
+            .filter(accounts::tenant_id.eq(tenant))
+            .filter(accounts::id.eq(pro_id))
+            .select(accounts::id),
+        String
+    )?;
+    Ok(!locked.is_empty())
+}
