@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         (name = "tenants", description = "The group's brands (operators, group realm)"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "files", description = "Stored files: streaming upload and download, signed URLs"),
+        (name = "scheduling", description = "Locations, services, pros' hours and slots, appointments, classes, attendance, dashboards, calendar feeds"),
     )
 )]
 pub struct ApiDoc;

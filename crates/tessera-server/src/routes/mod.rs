@@ -8,6 +8,7 @@ pub mod files;
 pub mod health;
 pub mod me;
 pub mod personal_data;
+pub mod scheduling;
 pub mod staff;
 pub mod tenants;
 pub mod webhooks;
@@ -58,6 +59,56 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(webhooks::ping_endpoint))
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::resend_delivery))
+        .routes(routes!(
+            scheduling::places::list_locations,
+            scheduling::places::create_location
+        ))
+        .routes(routes!(scheduling::places::get_location))
+        .routes(routes!(
+            scheduling::places::list_rooms,
+            scheduling::places::create_room
+        ))
+        .routes(routes!(
+            scheduling::places::list_services,
+            scheduling::places::create_service
+        ))
+        .routes(routes!(
+            scheduling::places::get_service,
+            scheduling::places::update_service
+        ))
+        .routes(routes!(scheduling::places::service_slots))
+        .routes(routes!(
+            scheduling::pros::get_hours,
+            scheduling::pros::set_hours
+        ))
+        .routes(routes!(scheduling::pros::clock_in))
+        .routes(routes!(scheduling::pros::clock_out))
+        .routes(routes!(scheduling::pros::timesheet))
+        .routes(routes!(scheduling::pros::agenda))
+        .routes(routes!(scheduling::appointments::book))
+        .routes(routes!(scheduling::appointments::get))
+        .routes(routes!(scheduling::appointments::reschedule))
+        .routes(routes!(scheduling::appointments::cancel))
+        .routes(routes!(scheduling::appointments::attendance))
+        .routes(routes!(
+            scheduling::classes::list_schedules,
+            scheduling::classes::create_schedule
+        ))
+        .routes(routes!(scheduling::classes::generate))
+        .routes(routes!(scheduling::classes::list_sessions))
+        .routes(routes!(scheduling::classes::get_session))
+        .routes(routes!(
+            scheduling::classes::list_bookings,
+            scheduling::classes::book
+        ))
+        .routes(routes!(scheduling::classes::attendance))
+        .routes(routes!(scheduling::classes::get_booking))
+        .routes(routes!(scheduling::classes::cancel_booking))
+        .routes(routes!(scheduling::classes::check_in))
+        .routes(routes!(scheduling::dashboards::my_bookings))
+        .routes(routes!(scheduling::dashboards::today))
+        .routes(routes!(scheduling::dashboards::issue_feed))
+        .routes(routes!(scheduling::dashboards::feed))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(crate::metrics::metrics))
 }
