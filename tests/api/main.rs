@@ -16,6 +16,7 @@ mod jobs;
 mod master_key;
 mod openapi;
 mod personal_data;
+mod scheduling;
 mod schema;
 mod staff;
 mod storage;

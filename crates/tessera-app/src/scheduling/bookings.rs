@@ -126,8 +126,8 @@ impl App {
         self.blocking(move |db| {
             db.scoped(&tenant_id, TxMode::Write, |s| {
                 let principal = authorize(app.principals(), s, &ctx, Permission::ProfileReadOwn)?;
-                let member_id = booking_member(s, &principal, input.member_id.as_deref())?;
                 let session = lock(s, &session_id)?;
+                let member_id = booking_member(s, &principal, input.member_id.as_deref())?;
                 rules
                     .check_bookable(utc(session.starts_at), now)
                     .map_err(|e| conflict(e.code(), "this class has already started"))?;
