@@ -15,6 +15,9 @@ const PUBLIC: &[&str] = &[
     "/api/v1/events/types",
     // Signed download links: no bearer token; the signed token names its tenant (tests/api/storage.rs).
     "/api/v1/files/download",
+    // Calendar feeds: no bearer token; the secret token is looked up in the host's brand only
+    // (tests/api/scheduling.rs checks another brand's host does not know it).
+    "/api/v1/calendar/{file}",
 ];
 /// Routes with a test of their own: the live-event WebSocket (tests/api/events.rs checks a brand's token is
 /// refused on another brand's host and that events never cross brands).
@@ -50,6 +53,26 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/files") => None,
         ("post", "/api/v1/files/{id}/download-url") => Some(json!({})),
         ("delete", "/api/v1/files/{id}") => None,
+        // Scheduling.
+        ("post", "/api/v1/locations") => Some(json!({"name": "Probe"})),
+        ("post", "/api/v1/locations/{id}/rooms") => Some(json!({"name": "Probe", "capacity": 1})),
+        ("post", "/api/v1/services") => None,
+        ("patch", "/api/v1/services/{id}") => Some(json!({"active": true})),
+        ("put", "/api/v1/pros/{id}/hours") => Some(json!({"hours": []})),
+        ("post", "/api/v1/pros/{id}/clock-in" | "/api/v1/pros/{id}/clock-out") => None,
+        ("post", "/api/v1/appointments") => None,
+        ("post", "/api/v1/appointments/{id}/reschedule") => {
+            Some(json!({"starts_at": "2030-01-07T10:00:00Z"}))
+        }
+        ("post", "/api/v1/appointments/{id}/cancel") => None,
+        ("post", "/api/v1/appointments/{id}/attendance") => Some(json!({"present": true})),
+        ("post", "/api/v1/class-schedules" | "/api/v1/class-schedules/generate") => None,
+        ("post", "/api/v1/class-sessions/{id}/bookings") => Some(json!({})),
+        ("post", "/api/v1/class-sessions/{id}/attendance") => Some(json!({"attendees": []})),
+        ("post", "/api/v1/class-bookings/{id}/cancel" | "/api/v1/class-bookings/{id}/check-in") => {
+            None
+        }
+        ("post", "/api/v1/me/calendar-feed") => None,
         ("get", _) => None,
         (method, path) => {
             panic!("the isolation test does not know route {method} {path}: add it to body_for")
@@ -129,7 +152,27 @@ async fn every_tenant_scoped_route_hides_other_brands() {
     };
     let own_file = upload("atlas", atlas_admin.clone()).await;
     let foreign_file = upload("lumiere", lumiere_admin.clone()).await;
+    // Scheduling data in each brand: a location, rooms, a service, hours, classes, an appointment and a booking.
+    let atlas_schedule = crate::scheduling::setup(&app, "atlas").await;
+    let lumiere_schedule = crate::scheduling::setup(&app, "lumiere").await;
+    let scheduling_ids = |f: &crate::scheduling::Fixture, brand: &str| {
+        let member = crate::scheduling::account_id(&app, &format!("member@{brand}.test"));
+        let start = chrono::Utc::now() + chrono::Duration::days(3);
+        let appointment = crate::scheduling::insert_appointment(&app, f, &member, start);
+        let booking = crate::scheduling::insert_class_booking(&app, f, &f.session, &member, 1);
+        (appointment, booking)
+    };
+    let (own_appointment, own_booking) = scheduling_ids(&atlas_schedule, "atlas");
+    let (foreign_appointment, foreign_booking) = scheduling_ids(&lumiere_schedule, "lumiere");
     let mut lumiere_ids = lumiere_ids;
+    lumiere_ids.extend([
+        lumiere_schedule.location.clone(),
+        lumiere_schedule.service.clone(),
+        lumiere_schedule.schedule.clone(),
+        lumiere_schedule.session.clone(),
+        foreign_appointment.clone(),
+        foreign_booking.clone(),
+    ]);
     lumiere_ids.extend([
         foreign_endpoint.0.clone(),
         foreign_endpoint.1.clone(),
@@ -147,6 +190,14 @@ async fn every_tenant_scoped_route_hides_other_brands() {
                     ("id", own_endpoint.0.clone()),
                     ("delivery_id", own_endpoint.1.clone()),
                 ],
+            )
+        } else if let Some(pick) = scheduling_pick(path) {
+            (
+                vec![(
+                    "id",
+                    pick(&lumiere_schedule, &foreign_appointment, &foreign_booking),
+                )],
+                vec![("id", pick(&atlas_schedule, &own_appointment, &own_booking))],
             )
         } else if path.starts_with("/api/v1/files/") {
             (
@@ -254,6 +305,28 @@ async fn every_tenant_scoped_route_hides_other_brands() {
             .await,
         401
     );
+}
+
+/// Which id a scheduling route's `{id}` takes: (fixture, appointment, class booking) to id.
+type Pick = fn(&crate::scheduling::Fixture, &String, &String) -> String;
+
+fn scheduling_pick(path: &str) -> Option<Pick> {
+    let pick: Pick = if path.starts_with("/api/v1/locations/") {
+        |f, _, _| f.location.clone()
+    } else if path.starts_with("/api/v1/services/") {
+        |f, _, _| f.service.clone()
+    } else if path.starts_with("/api/v1/pros/") {
+        |f, _, _| f.coach.clone()
+    } else if path.starts_with("/api/v1/appointments/") {
+        |_, a, _| a.clone()
+    } else if path.starts_with("/api/v1/class-sessions/") {
+        |f, _, _| f.session.clone()
+    } else if path.starts_with("/api/v1/class-bookings/") {
+        |_, _, b| b.clone()
+    } else {
+        return None;
+    };
+    Some(pick)
 }
 
 /// Values of a path's parameters, by name.
