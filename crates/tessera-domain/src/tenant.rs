@@ -259,6 +259,24 @@ impl TenantConfig {
                 ));
             }
         }
+        for (field, fee) in [
+            ("booking.late_cancel_fee", &self.booking.late_cancel_fee),
+            ("booking.no_show_fee", &self.booking.no_show_fee),
+        ] {
+            if let Some(fee) = fee {
+                errors.check(
+                    field,
+                    crate::money::Money::parse_price(fee.amount, &fee.currency).map(|_| ()),
+                );
+            }
+        }
+        if !(5..=240).contains(&self.booking.slot_step_minutes) {
+            errors.push(FieldError::new(
+                "booking.slot_step_minutes",
+                "out_of_range",
+                "5 to 240 minutes",
+            ));
+        }
         if chrono_tz::Tz::from_str(&self.time_zone).is_err() {
             errors.push(FieldError::new(
                 "time_zone",
