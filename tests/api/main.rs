@@ -17,6 +17,7 @@ mod master_key;
 mod openapi;
 mod personal_data;
 mod scheduling;
+mod scheduling_classes;
 mod schema;
 mod staff;
 mod storage;
