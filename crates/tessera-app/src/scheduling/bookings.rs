@@ -43,14 +43,15 @@ fn lock(s: &mut Scoped<'_>, id: &str) -> AppResult<SessionRow> {
         .ok_or(AppError::NotFound("class session"))
 }
 
-/// Promotes waitlisted members, first come first served, while the session has free places and has not started.
-/// A waitlisted member whose plan no longer covers the class stays waitlisted and the next one is tried.
+/// Promotes waitlisted members, first come first served, while the session has free places and has not started,
+/// and returns them; the caller records their audit entries and events afterwards (after every row lock the
+/// transaction takes). A waitlisted member whose plan no longer covers the class stays waitlisted and the next one
+/// is tried.
 pub(crate) fn promote(
     s: &mut Scoped<'_>,
-    ctx: &Ctx,
     session: &SessionRow,
     now: DateTime<Utc>,
-) -> AppResult<Vec<String>> {
+) -> AppResult<Vec<BookingRow>> {
     let mut promoted = Vec::new();
     if utc(session.starts_at) <= now {
         return Ok(promoted);
@@ -70,11 +71,17 @@ pub(crate) fn promote(
             location_id: &session.location_id,
             at: utc(session.starts_at),
         };
-        let Ok(covered) = entitlement(s, &waiting.member_id, &need) else {
-            continue;
+        let covered = match entitlement(s, &waiting.member_id, &need) {
+            Ok(covered) => covered,
+            Err(AppError::Conflict { .. }) => continue,
+            Err(e) => return Err(e),
         };
-        if covered.consumes_session && consume(s, &covered).is_err() {
-            continue;
+        if covered.consumes_session {
+            match consume(s, &covered) {
+                Ok(()) => {}
+                Err(AppError::Conflict { .. }) => continue,
+                Err(e) => return Err(e),
+            }
         }
         waiting.status = "booked".into();
         waiting.membership_id = covered.membership_id.clone();
@@ -83,28 +90,41 @@ pub(crate) fn promote(
         waiting.price_currency = covered.price.currency.clone();
         waiting.updated_at = naive(now);
         classes::update_booking(s, &waiting)?;
+        promoted.push(waiting);
+        free -= 1;
+    }
+    Ok(promoted)
+}
+
+/// Records the audit entries and events of promotions.
+fn record_promotions(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    session: &SessionRow,
+    promoted: &[BookingRow],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    for booking in promoted {
         audit::record(
             s,
             ctx,
-            Event::on("class_booking.promoted", "class_booking", &waiting.id),
+            Event::on("class_booking.promoted", "class_booking", &booking.id),
             now,
         )?;
         let data = serde_json::json!({
-            "kind": "class", "booking_id": waiting.id, "session_id": session.id, "member_id": waiting.member_id,
+            "kind": "class", "booking_id": booking.id, "session_id": session.id, "member_id": booking.member_id,
             "status": "booked",
         });
         crate::events::publish(
             s,
             ctx,
             "booking.promoted",
-            Some(&waiting.member_id),
+            Some(&booking.member_id),
             data,
             now,
         )?;
-        promoted.push(waiting.id.clone());
-        free -= 1;
     }
-    Ok(promoted)
+    Ok(())
 }
 
 fn may_see(principal: &Principal, booking: &BookingRow, session: &SessionRow) -> bool {
@@ -284,6 +304,7 @@ impl App {
                 row.cancelled_at = Some(naive(now));
                 row.updated_at = naive(now);
                 classes::update_booking(s, &row)?;
+                let promoted = promote(s, &session, now)?;
                 let details = serde_json::json!({ "late": late });
                 audit::record(s, &ctx, Event::on("class_booking.cancelled", "class_booking", &row.id).with(details), now)?;
                 let data = serde_json::json!({
@@ -291,7 +312,7 @@ impl App {
                     "late": late, "status": row.status,
                 });
                 crate::events::publish(s, &ctx, "booking.cancelled", Some(&row.member_id), data, now)?;
-                promote(s, &ctx, &session, now)?;
+                record_promotions(s, &ctx, &session, &promoted, now)?;
                 Ok(BookingView::of(row, None))
             })
         })
