@@ -38,6 +38,18 @@ pub enum IdKind {
     File,
     /// A tenant's data key (envelope encryption of sensitive files).
     DataKey,
+    /// A recorded consent (or its withdrawal).
+    Consent,
+    /// A staff note on a member.
+    MemberNote,
+    /// A plan on sale.
+    Plan,
+    /// A membership: a member on a plan.
+    Membership,
+    /// A freeze of a membership.
+    Freeze,
+    /// An entry of a membership's history.
+    MembershipChange,
 }
 
 impl IdKind {
@@ -61,6 +73,12 @@ impl IdKind {
             IdKind::WebhookDelivery => "whd",
             IdKind::File => "fil",
             IdKind::DataKey => "dek",
+            IdKind::Consent => "cns",
+            IdKind::MemberNote => "not",
+            IdKind::Plan => "pln",
+            IdKind::Membership => "mem",
+            IdKind::Freeze => "frz",
+            IdKind::MembershipChange => "mch",
         }
     }
 
