@@ -72,6 +72,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Members of a brand.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Memberships of a brand.
+    #[command(subcommand)]
+    Memberships(MembershipsCommand),
     /// Run the demo: a SQLite database in DATA_DIR, the brands of tenants/, demo accounts, and the server.
     Demo {
         /// Folder of the demo's data.
@@ -360,5 +366,34 @@ pub enum JobsCommand {
         /// Queue this many (diagnostics and benchmarks).
         #[arg(long, default_value_t = 1)]
         count: u32,
+    },
+}
+
+/// `tessera member ...`
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Import members from a CSV file with a header row: given_name, family_name, email, phone, birth_date
+    /// (YYYY-MM-DD), locale; empty cells are absent values. A bad row stops the import with its line number.
+    Import {
+        /// The brand's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The CSV file.
+        file: PathBuf,
+    },
+}
+
+/// `tessera memberships ...`
+#[derive(Debug, Subcommand)]
+pub enum MembershipsCommand {
+    /// Apply the changes due on a day (starts, freezes, cancellations, terms, plan changes): what the nightly
+    /// schedule does, on demand.
+    Roll {
+        /// The brand's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The day (YYYY-MM-DD); the brand's today when absent.
+        #[arg(long)]
+        on: Option<chrono::NaiveDate>,
     },
 }

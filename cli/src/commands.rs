@@ -13,7 +13,7 @@ use tessera_domain::values::NewPassword;
 
 use crate::args::{
     AuditCommand, AuditRealmArgs, Cli, Command, ConfigCommand, JobsCommand, KeysCommand,
-    LogFormatArg, RealmArgs, TenantCommand, UserCommand,
+    LogFormatArg, MemberCommand, MembershipsCommand, RealmArgs, TenantCommand, UserCommand,
 };
 use crate::output;
 
@@ -120,6 +120,24 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Jobs(command) => jobs(settings, command).await,
+        Command::Member(MemberCommand::Import { tenant, file }) => {
+            let app = open_app(settings).await?;
+            let rows = read_member_csv(&file)?;
+            let created = app.import_members(&tenant, rows).await?;
+            println!("{tenant}: {created} members imported");
+            Ok(())
+        }
+        Command::Memberships(MembershipsCommand::Roll { tenant, on }) => {
+            let app = open_app(settings).await?;
+            let id = app
+                .tenants()
+                .by_slug(&tenant)
+                .map(|t| t.id.clone())
+                .ok_or_else(|| anyhow::anyhow!("no brand {tenant:?}"))?;
+            let changes = app.roll_memberships(&id, on).await?;
+            println!("{tenant}: {changes} membership changes applied");
+            Ok(())
+        }
         Command::Schedules { json } => {
             let app = open_app(settings).await?;
             let schedules = app.list_schedules().await?;
@@ -728,4 +746,56 @@ async fn jobs(settings: Settings, command: JobsCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Reads a member CSV (header row; columns given_name, family_name, email, phone, birth_date, locale) into
+/// numbered rows.
+fn read_member_csv(
+    path: &std::path::Path,
+) -> anyhow::Result<Vec<(usize, tessera_app::members::MemberFields)>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let headers = reader.headers()?.clone();
+    let column = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let (given, family) = match (column("given_name"), column("family_name")) {
+        (Some(g), Some(f)) => (g, f),
+        _ => anyhow::bail!("the header needs given_name and family_name columns"),
+    };
+    let (email, phone, birth, locale) = (
+        column("email"),
+        column("phone"),
+        column("birth_date"),
+        column("locale"),
+    );
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = record.with_context(|| format!("line {line}"))?;
+        let cell = |c: Option<usize>| {
+            c.and_then(|c| record.get(c))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let birth_date = match cell(birth) {
+            Some(d) => Some(
+                chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                    .with_context(|| format!("line {line}: birth_date {d:?} is not YYYY-MM-DD"))?,
+            ),
+            None => None,
+        };
+        rows.push((
+            line,
+            tessera_app::members::MemberFields {
+                email: cell(email),
+                given_name: cell(Some(given)).unwrap_or_default(),
+                family_name: cell(Some(family)).unwrap_or_default(),
+                phone: cell(phone),
+                birth_date,
+                locale: cell(locale),
+                ..Default::default()
+            },
+        ));
+    }
+    Ok(rows)
 }

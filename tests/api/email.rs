@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use tessera_tests::{count, eventually, read_email, SmtpServer, TestApp, PASSWORD};
 
-fn token_in(text: &str) -> String {
+pub(crate) fn token_in(text: &str) -> String {
     let start = text.find("token=").expect("a link with a token") + "token=".len();
     text[start..]
         .chars()
@@ -15,7 +15,7 @@ fn token_in(text: &str) -> String {
 }
 
 /// A real SMTP server on loopback and a server that sends through it.
-async fn with_smtp() -> (SmtpServer, TestApp) {
+pub(crate) async fn with_smtp() -> (SmtpServer, TestApp) {
     let smtp = SmtpServer::start().await;
     let port = smtp.port.to_string();
     let app = TestApp::spawn_with(&[

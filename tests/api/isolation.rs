@@ -21,7 +21,9 @@ const PUBLIC: &[&str] = &[
 ];
 /// Routes with a test of their own: the live-event WebSocket (tests/api/events.rs checks a brand's token is
 /// refused on another brand's host and that events never cross brands).
-const OWN_TEST: &[&str] = &["/api/v1/events/ws"];
+/// The caller's own member profile (tests/api/members.rs: a member reads and edits only their own; an admin
+/// has no member profile).
+const OWN_TEST: &[&str] = &["/api/v1/events/ws", "/api/v1/me/profile"];
 const PUBLIC_PREFIXES: &[&str] = &["/api/v1/auth/"];
 /// Routes of the group realm only.
 const GROUP_ONLY: &[&str] = &["/api/v1/tenants", "/api/v1/tenants/{slug}"];
@@ -73,6 +75,36 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             None
         }
         ("post", "/api/v1/me/calendar-feed") => None,
+        ("post", "/api/v1/members") => {
+            Some(json!({"given_name": "Probe", "family_name": "Walk-in"}))
+        }
+        ("post", "/api/v1/members/signup") => Some(
+            json!({"email": "signup@probe.test", "password": "isolation-probe-2026", "given_name": "Probe", "family_name": "Signup"}),
+        ),
+        ("patch", "/api/v1/members/{id}") => {
+            Some(json!({"given_name": "Renamed by another brand"}))
+        }
+        ("post", "/api/v1/members/{id}/notes") => Some(json!({"body": "probe from another brand"})),
+        ("post", "/api/v1/members/{id}/dependants" | "/api/v1/me/dependants") => {
+            Some(json!({"given_name": "Probe", "family_name": "Minor", "birth_date": "2016-01-01"}))
+        }
+        ("patch", "/api/v1/me/profile") => Some(json!({})),
+        ("post", "/api/v1/plans") => Some(crate::memberships::monthly_plan("isolation-probe")),
+        ("patch", "/api/v1/plans/{id}") => Some(json!({"name": "Renamed by another brand"})),
+        ("post", "/api/v1/memberships" | "/api/v1/me/memberships") => {
+            Some(json!({"plan_id": "pln_probe"}))
+        }
+        ("post", "/api/v1/memberships/{id}/actions") => Some(json!({"action": "activate"})),
+        ("post", "/api/v1/memberships/{id}/freezes") => {
+            Some(json!({"starts_on": "2099-01-01", "ends_on": "2099-01-05"}))
+        }
+        ("post", "/api/v1/memberships/{id}/unfreeze" | "/api/v1/memberships/{id}/withdrawal") => {
+            None
+        }
+        ("post", "/api/v1/memberships/{id}/plan-change") => {
+            Some(json!({"plan_id": "pln_probe", "timing": "now"}))
+        }
+        ("post", "/api/v1/memberships/{id}/cancellation") => Some(json!({})),
         ("get", _) => None,
         (method, path) => {
             panic!("the isolation test does not know route {method} {path}: add it to body_for")
@@ -164,6 +196,38 @@ async fn every_tenant_scoped_route_hides_other_brands() {
     };
     let (own_appointment, own_booking) = scheduling_ids(&atlas_schedule, "atlas");
     let (foreign_appointment, foreign_booking) = scheduling_ids(&lumiere_schedule, "lumiere");
+    // A plan and a membership of each brand, for the gym routes' ids: (member, plan, membership).
+    let mut gym = Vec::new();
+    for (brand, token) in [("atlas", &atlas_admin), ("lumiere", &lumiere_admin)] {
+        let member_token = app.token(brand, "member").await;
+        let (_, me) = app
+            .get_json(Some(brand), "/api/v1/me/profile", &member_token)
+            .await;
+        let member = me["id"].as_str().unwrap().to_owned();
+        let plan_body = crate::memberships::monthly_plan("isolation");
+        let (status, plan) = app
+            .post_json(
+                Some(brand),
+                "/api/v1/plans",
+                Some(token.as_str()),
+                &plan_body,
+            )
+            .await;
+        assert_eq!(status, 201, "{plan}");
+        let plan = plan["id"].as_str().unwrap().to_owned();
+        let sale = json!({"member_id": member, "plan_id": plan});
+        let (status, sold) = app
+            .post_json(
+                Some(brand),
+                "/api/v1/memberships",
+                Some(token.as_str()),
+                &sale,
+            )
+            .await;
+        assert_eq!(status, 201, "{sold}");
+        gym.push((member, plan, sold["id"].as_str().unwrap().to_owned()));
+    }
+    let (own_gym, foreign_gym) = (gym[0].clone(), gym[1].clone());
     let mut lumiere_ids = lumiere_ids;
     lumiere_ids.extend([
         lumiere_schedule.location.clone(),
@@ -177,6 +241,9 @@ async fn every_tenant_scoped_route_hides_other_brands() {
         foreign_endpoint.0.clone(),
         foreign_endpoint.1.clone(),
         foreign_file.clone(),
+        foreign_gym.0.clone(),
+        foreign_gym.1.clone(),
+        foreign_gym.2.clone(),
     ]);
     // The ids to put in a route's path: (another brand's, the brand's own).
     let ids_for = |path: &str| -> (PathIds, PathIds) {
@@ -198,6 +265,21 @@ async fn every_tenant_scoped_route_hides_other_brands() {
                     pick(&lumiere_schedule, &foreign_appointment, &foreign_booking),
                 )],
                 vec![("id", pick(&atlas_schedule, &own_appointment, &own_booking))],
+            )
+        } else if path.starts_with("/api/v1/members/") {
+            (
+                vec![("id", foreign_gym.0.clone())],
+                vec![("id", own_gym.0.clone())],
+            )
+        } else if path.starts_with("/api/v1/plans/") {
+            (
+                vec![("id", foreign_gym.1.clone())],
+                vec![("id", own_gym.1.clone())],
+            )
+        } else if path.starts_with("/api/v1/memberships/") {
+            (
+                vec![("id", foreign_gym.2.clone())],
+                vec![("id", own_gym.2.clone())],
             )
         } else if path.starts_with("/api/v1/files/") {
             (

@@ -14,6 +14,8 @@ mod idempotency;
 mod isolation;
 mod jobs;
 mod master_key;
+mod members;
+mod memberships;
 mod openapi;
 mod personal_data;
 mod scheduling;

@@ -13,6 +13,7 @@ fn normalise_pg_type(t: &str) -> &str {
         "integer" => "INTEGER",
         "boolean" => "BOOLEAN",
         "timestamp without time zone" => "TIMESTAMP",
+        "date" => "DATE",
         other => other,
     }
 }

@@ -226,6 +226,11 @@ impl App {
                 .prune_realm(&job.tenant_id)
                 .await
                 .map_err(|e| JobError::Retry(e.to_string())),
+            crate::memberships::roll::ROLL_KIND => self
+                .roll_memberships(&job.tenant_id, None)
+                .await
+                .map(|_| ())
+                .map_err(|e| JobError::Retry(e.to_string())),
             "diagnostic.noop" => Ok(()),
             "diagnostic.invoice_email" => {
                 crate::email::diagnostic_invoice(self, &job.tenant_id, &payload)

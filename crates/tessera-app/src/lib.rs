@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clients;
 mod context;
 pub mod email;
 pub mod error;
@@ -16,11 +17,13 @@ pub mod idempotency;
 pub mod jobs;
 pub mod keys;
 pub mod me;
+pub mod members;
 pub mod memberships;
 pub mod pagination;
 pub mod password_reset;
 pub mod passwords;
 pub mod personal_data;
+pub mod plans;
 pub mod rewrap;
 pub mod schedules;
 pub mod scheduling;

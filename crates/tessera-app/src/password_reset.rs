@@ -93,6 +93,30 @@ fn send_link(
 
 /// Takes a single-use account token for `purpose`: an unknown, used or expired one is refused with `refused`;
 /// a good one is marked used, in the caller's transaction.
+/// E-mails a new account its address-verification link (sign-up).
+pub(crate) fn send_verification(
+    app: &App,
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    tenant: &Tenant,
+    account: &AccountRow,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    send_link(app, s, ctx, tenant, account, &VERIFY, now)
+}
+
+/// E-mails an account a link to choose its password (a walk-in member invited at the desk).
+pub(crate) fn send_reset(
+    app: &App,
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    tenant: &Tenant,
+    account: &AccountRow,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    send_link(app, s, ctx, tenant, account, &RESET, now)
+}
+
 pub(crate) fn take_token(
     s: &mut Scoped<'_>,
     purpose: &str,
@@ -116,7 +140,7 @@ fn brand(app: &App, ctx: &Ctx) -> AppResult<std::sync::Arc<Tenant>> {
 }
 
 /// The context of a token's own account (the caller had no token of its own).
-fn as_account(ctx: &Ctx, account_id: &str) -> Ctx {
+pub(crate) fn as_account(ctx: &Ctx, account_id: &str) -> Ctx {
     let mut ctx = ctx.clone();
     ctx.actor = Some(Actor {
         subject_id: account_id.to_owned(),

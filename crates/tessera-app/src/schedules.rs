@@ -30,12 +30,20 @@ pub struct ScheduleDef {
 
 /// The schedules every tenant gets under these settings.
 pub fn definitions(settings: &tessera_config::Settings) -> Vec<ScheduleDef> {
-    let mut defs = vec![ScheduleDef {
-        name: "maintenance.prune".into(),
-        cron: "0 15 3 * * *".into(),
-        job_kind: "maintenance.prune".into(),
-        payload: serde_json::json!({}),
-    }];
+    let mut defs = vec![
+        ScheduleDef {
+            name: "maintenance.prune".into(),
+            cron: "0 15 3 * * *".into(),
+            job_kind: "maintenance.prune".into(),
+            payload: serde_json::json!({}),
+        },
+        ScheduleDef {
+            name: crate::memberships::roll::ROLL_KIND.into(),
+            cron: "0 5 0 * * *".into(),
+            job_kind: crate::memberships::roll::ROLL_KIND.into(),
+            payload: serde_json::json!({}),
+        },
+    ];
     if let (true, Some(cron)) = (
         settings.jobs.enable_diagnostic_kinds,
         &settings.jobs.diagnostic_schedule,

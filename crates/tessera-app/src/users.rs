@@ -74,6 +74,13 @@ impl App {
             UserRealm::Operator => None,
         };
         let hash = self.inner.passwords.hash(&input.password).await?;
+        let locale = match &input.realm {
+            UserRealm::Tenant(slug) => self
+                .tenants()
+                .by_slug(slug)
+                .map(|t| t.config.default_locale.clone()),
+            UserRealm::Operator => None,
+        };
         let now = naive(self.clock().now());
         let taken = || AppError::Conflict {
             code: "email_taken",
@@ -132,6 +139,16 @@ impl App {
                         };
                         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                         accounts::insert(&mut s, &row, &names)?;
+                        if names.contains(&"member") {
+                            let locale = locale.clone().unwrap_or_else(|| "fr".into());
+                            crate::members::service::attach_profile(
+                                &mut s,
+                                &row,
+                                &locale,
+                                "staff",
+                                now.and_utc(),
+                            )?;
+                        }
                         let event = Event::on("user.created", "account", &row.id)
                             .with(serde_json::json!({ "roles": names }));
                         let ctx = Ctx::cli(Realm::Group);

@@ -58,6 +58,18 @@ pub enum IdKind {
     HoursException,
     /// A pro's clock-in/out.
     ClockEntry,
+    /// A recorded consent (or its withdrawal).
+    Consent,
+    /// A staff note on a member.
+    MemberNote,
+    /// A plan on sale.
+    Plan,
+    /// A membership: a member on a plan.
+    Membership,
+    /// A freeze of a membership.
+    Freeze,
+    /// An entry of a membership's history.
+    MembershipChange,
 }
 
 impl IdKind {
@@ -91,6 +103,12 @@ impl IdKind {
             IdKind::WorkingHours => "hrs",
             IdKind::HoursException => "exc",
             IdKind::ClockEntry => "clk",
+            IdKind::Consent => "cns",
+            IdKind::MemberNote => "not",
+            IdKind::Plan => "pln",
+            IdKind::Membership => "mem",
+            IdKind::Freeze => "frz",
+            IdKind::MembershipChange => "mch",
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod field;
 pub mod files;
+pub mod gym;
 pub mod ids;
 pub mod money;
 pub mod realm;

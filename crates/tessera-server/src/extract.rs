@@ -244,6 +244,25 @@ impl<const GROUP_CAPABLE: bool> FromRequestParts<App> for Caller<GROUP_CAPABLE> 
     }
 }
 
+/// A caller on a route open to everyone: signed in when a bearer token comes (and then it must be valid), anonymous
+/// otherwise (the public plan list).
+pub struct MaybeCaller(pub Ctx);
+
+impl FromRequestParts<App> for MaybeCaller {
+    type Rejection = crate::problem::ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            let Caller(ctx) = RealmCaller::from_request_parts(parts, app).await?;
+            return Ok(MaybeCaller(ctx));
+        }
+        let PublicCtx(ctx) = PublicCtx::from_request_parts(parts, app)
+            .await
+            .map_err(|_| AppError::NotFound("tenant"))?;
+        Ok(MaybeCaller(ctx))
+    }
+}
+
 /// Verifies `token` for the context's realm (and the group audience on a tenant host when `group_capable`) and
 /// sets the context's actor; returns when the token expires (Unix seconds).
 pub fn authenticate(

@@ -124,6 +124,159 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    member_profiles (tenant_id, account_id) {
+        tenant_id -> Text,
+        account_id -> Text,
+        given_name -> Text,
+        family_name -> Text,
+        phone -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
+        address_json -> Nullable<Text>,
+        emergency_contact_json -> Nullable<Text>,
+        photo_file_id -> Nullable<Text>,
+        locale -> Text,
+        card_number -> Text,
+        member_status -> Text,
+        guardian_account_id -> Nullable<Text>,
+        source -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    member_consents (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        account_id -> Text,
+        kind -> Text,
+        granted -> Bool,
+        text_version -> Text,
+        recorded_at -> Timestamp,
+        recorded_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    member_notes (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        account_id -> Text,
+        author_account_id -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    member_tags (tenant_id, account_id, tag) {
+        tenant_id -> Text,
+        account_id -> Text,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    member_search_terms (tenant_id, term, account_id) {
+        tenant_id -> Text,
+        term -> Text,
+        account_id -> Text,
+    }
+}
+
+diesel::table! {
+    plans (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        code -> Text,
+        name -> Text,
+        description -> Text,
+        translations_json -> Text,
+        kind -> Text,
+        price_amount -> BigInt,
+        currency -> Text,
+        billing_period -> Nullable<Text>,
+        term_months -> Nullable<Integer>,
+        sessions -> Nullable<Integer>,
+        commitment_months -> Integer,
+        notice_days -> Integer,
+        enrolment_fee_amount -> BigInt,
+        trial_days -> Integer,
+        freeze_max_days_per_year -> Integer,
+        access_json -> Text,
+        visibility -> Text,
+        available_from -> Nullable<Date>,
+        available_until -> Nullable<Date>,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        account_id -> Text,
+        plan_id -> Text,
+        status -> Text,
+        plan_name -> Text,
+        kind -> Text,
+        price_amount -> BigInt,
+        currency -> Text,
+        billing_period -> Nullable<Text>,
+        term_months -> Nullable<Integer>,
+        commitment_months -> Integer,
+        notice_days -> Integer,
+        enrolment_fee_amount -> BigInt,
+        trial_days -> Integer,
+        freeze_max_days_per_year -> Integer,
+        access_json -> Text,
+        sessions_total -> Nullable<Integer>,
+        sessions_used -> Integer,
+        starts_on -> Date,
+        commitment_until -> Date,
+        ends_on -> Nullable<Date>,
+        sold_online -> Bool,
+        concluded_at -> Timestamp,
+        withdrawal_until -> Nullable<Date>,
+        cancel_requested_at -> Nullable<Timestamp>,
+        cancel_reason -> Nullable<Text>,
+        next_plan_id -> Nullable<Text>,
+        next_plan_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    membership_freezes (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        membership_id -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    membership_history (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        membership_id -> Text,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        detail_json -> Text,
+        actor_id -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     jobs,
@@ -145,6 +298,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     schedules,
     files,
     tenant_data_keys,
+    member_profiles,
+    member_consents,
+    member_notes,
+    member_tags,
+    member_search_terms,
+    plans,
+    memberships,
+    membership_freezes,
+    membership_history,
 );
 
 diesel::table! {

@@ -62,6 +62,106 @@ pub const TYPES: &[EventType] = &[
         visible_with: Permission::EventsReadAll,
     },
     EventType {
+        name: "member.created",
+        description:
+            "A member joined: sign-up, walk-in at the desk, a guardian's dependant, or an import.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "member.updated",
+        description: "A member's profile, tags or status changed.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "member.consent_changed",
+        description:
+            "A member gave or withdrew a consent (marketing or health data), with the text version.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "plan.created",
+        description: "A plan was created.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "plan.updated",
+        description: "A plan's texts, price, access, visibility, dates or status changed.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.created",
+        description: "A membership was sold (at the desk or online).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.activated",
+        description: "A membership started.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.freeze_scheduled",
+        description: "A freeze was planned for later days.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.frozen",
+        description: "A membership was frozen; its commitment moved by the freeze's length.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.unfrozen",
+        description: "A freeze ended.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.past_due",
+        description: "Billing: a payment of the membership failed.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.suspended",
+        description: "Billing: access blocked after failed payments.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.reinstated",
+        description: "Billing: the debt was paid and the membership runs again.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.cancellation_scheduled",
+        description:
+            "A cancellation was confirmed; `detail.effective_on` is the first day without it.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.cancelled",
+        description: "A membership ended by cancellation.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.withdrawn",
+        description:
+            "A contract concluded online was withdrawn from within 14 days; billing refunds it.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.ended",
+        description: "A membership reached its term or used up its pack.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.plan_changed",
+        description:
+            "A membership changed plan now, or a change was scheduled for the next period.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "membership.updated",
+        description: "A membership changed in another way.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
         name: "webhook.ping",
         description: "A test event sent to one webhook endpoint on request.",
         visible_with: Permission::WebhooksManage,

@@ -19,6 +19,23 @@ pub static SECTIONS: &[Section] = &[
         erase: erase_profile,
     },
     Section {
+        name: "member_profile",
+        export: export_member_profile,
+        erase: |s, subject, _| {
+            let id = &subject.account.id;
+            let had = tessera_store::models::members::find(s, id)?.is_some();
+            tessera_store::models::members::erase(s, id)?;
+            Ok(Erased::deleted(usize::from(had)))
+        },
+    },
+    Section {
+        name: "memberships",
+        export: export_memberships,
+        erase: |_, _, _| {
+            Ok(Erased::kept("memberships and their history: contracts and the basis of invoices, kept for the legal retention period (10 years, French commercial code art. L123-22); they hold ids, dates and prices, no name or address"))
+        },
+    },
+    Section {
         name: "sessions",
         export: export_credentials,
         erase: |s, subject, _| {
@@ -104,6 +121,49 @@ fn erase_profile(
         account + person,
         "the account's id, creation date and status 'erased', so that records that must be kept still point somewhere; name, address and password are gone",
     ))
+}
+
+fn export_member_profile(
+    s: &mut Scoped<'_>,
+    subject: &Subject<'_>,
+) -> AppResult<serde_json::Value> {
+    use tessera_store::models::members;
+    let id = &subject.account.id;
+    if members::find(s, id)?.is_none() {
+        return Ok(serde_json::Value::Null);
+    }
+    let profile = crate::members::view::load(s, id)?;
+    let consents: Vec<serde_json::Value> = members::consents(s, id)?
+        .into_iter()
+        .map(|c| {
+            serde_json::json!({ "kind": c.kind, "granted": c.granted,
+            "text_version": c.text_version, "recorded_at": c.recorded_at.and_utc() })
+        })
+        .collect();
+    let notes: Vec<serde_json::Value> = members::notes(s, id)?
+        .into_iter()
+        .map(|n| serde_json::json!({ "body": n.body, "created_at": n.created_at.and_utc() }))
+        .collect();
+    Ok(
+        serde_json::json!({ "profile": to_json(&profile)?, "consent_history": consents, "staff_notes": notes }),
+    )
+}
+
+fn export_memberships(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
+    use tessera_store::models::memberships;
+    let mut out = Vec::new();
+    for row in memberships::of_account(s, &subject.account.id)? {
+        let history: Vec<crate::memberships::HistoryView> = memberships::history(s, &row.id)?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let today = chrono::Utc::now().date_naive();
+        let view = crate::memberships::view_of(s, row, today)?;
+        out.push(
+            serde_json::json!({ "membership": to_json(&view)?, "history": to_json(&history)? }),
+        );
+    }
+    Ok(serde_json::Value::Array(out))
 }
 
 fn export_credentials(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {

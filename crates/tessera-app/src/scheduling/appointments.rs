@@ -149,6 +149,7 @@ impl App {
                 let price = Money { amount: service.price_amount, currency: service.price_currency.clone() };
                 let covered = entitlement(
                     s,
+                    tz,
                     &member_id,
                     &Need::Service { service_id: &service.id, location_id: location.as_deref(), at: start, list_price: &price },
                 )?;

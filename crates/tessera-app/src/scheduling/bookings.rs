@@ -14,7 +14,7 @@ use tessera_store::models::classes::{self, BookingRow, SessionRow};
 use tessera_store::{utc, Scoped, TxMode};
 
 use super::views::BookingView;
-use super::{booking_member, conflict, may_act_on, policy, tenant_of};
+use super::{booking_member, conflict, may_act_on, policy, tenant_of, tenant_tz};
 use crate::audit::{self, Event};
 use crate::auth::{authorize, Principal};
 use crate::memberships::entitlement::{consume, entitlement, give_back, Need};
@@ -49,6 +49,7 @@ fn lock(s: &mut Scoped<'_>, id: &str) -> AppResult<SessionRow> {
 /// is tried.
 pub(crate) fn promote(
     s: &mut Scoped<'_>,
+    tz: chrono_tz::Tz,
     session: &SessionRow,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<BookingRow>> {
@@ -71,7 +72,7 @@ pub(crate) fn promote(
             location_id: &session.location_id,
             at: utc(session.starts_at),
         };
-        let covered = match entitlement(s, &waiting.member_id, &need) {
+        let covered = match entitlement(s, tz, &waiting.member_id, &need) {
             Ok(covered) => covered,
             Err(AppError::Conflict { .. }) => continue,
             Err(e) => return Err(e),
@@ -140,7 +141,7 @@ impl App {
         input: NewBooking,
     ) -> AppResult<BookingView> {
         let (tenant_id, tenant) = tenant_of(self, ctx)?;
-        let rules = policy(&tenant);
+        let (rules, tz) = (policy(&tenant), tenant_tz(&tenant));
         let now = self.clock().now();
         let (ctx, app, session_id) = (ctx.clone(), self.clone(), session_id.to_owned());
         self.blocking(move |db| {
@@ -156,7 +157,7 @@ impl App {
                     return Err(conflict("already_booked", "this member already has a place or waits for one"));
                 }
                 let need = Need::Class { class_type: &session.class_type, location_id: &session.location_id, at: utc(session.starts_at) };
-                let covered = entitlement(s, &member_id, &need)?;
+                let covered = entitlement(s, tz, &member_id, &need)?;
                 let taken = all.iter().filter(|b| classes::HOLDING.contains(&b.status.as_str())).count() as i64;
                 let waiting = all.iter().filter(|b| b.status == "waitlisted").count() as i64;
                 let status = if taken < i64::from(session.capacity) {
@@ -261,7 +262,7 @@ impl App {
     /// Cancels a class booking (or leaves the waitlist). A place freed promotes the first waitlisted member.
     pub async fn cancel_class_booking(&self, ctx: &Ctx, id: &str) -> AppResult<BookingView> {
         let (tenant_id, tenant) = tenant_of(self, ctx)?;
-        let rules = policy(&tenant);
+        let (rules, tz) = (policy(&tenant), tenant_tz(&tenant));
         let now = self.clock().now();
         let (ctx, app, id) = (ctx.clone(), self.clone(), id.to_owned());
         self.blocking(move |db| {
@@ -304,7 +305,7 @@ impl App {
                 row.cancelled_at = Some(naive(now));
                 row.updated_at = naive(now);
                 classes::update_booking(s, &row)?;
-                let promoted = promote(s, &session, now)?;
+                let promoted = promote(s, tz, &session, now)?;
                 let details = serde_json::json!({ "late": late });
                 audit::record(s, &ctx, Event::on("class_booking.cancelled", "class_booking", &row.id).with(details), now)?;
                 let data = serde_json::json!({

@@ -182,6 +182,7 @@ impl App {
             .tenants()
             .by_slug(slug)
             .ok_or(AppError::NotFound("tenant"))?;
+        let tz = tenant_tz(&tenant);
         let tenant_id = tenant.id.clone();
         let now = self.clock().now();
         self.blocking(move |db| {
@@ -206,7 +207,7 @@ impl App {
                             location_id: &session.location_id,
                             at: tessera_store::utc(session.starts_at),
                         };
-                        let Ok(covered) = entitlement(s, &member.id, &need) else {
+                        let Ok(covered) = entitlement(s, tz, &member.id, &need) else {
                             continue;
                         };
                         let taken = classes::bookings_of(s, &session.id)?

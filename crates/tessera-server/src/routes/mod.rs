@@ -7,7 +7,10 @@ pub mod events;
 pub mod files;
 pub mod health;
 pub mod me;
+pub mod members;
+pub mod memberships;
 pub mod personal_data;
+pub mod plans;
 pub mod scheduling;
 pub mod staff;
 pub mod tenants;
@@ -109,6 +112,34 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(scheduling::dashboards::today))
         .routes(routes!(scheduling::dashboards::issue_feed))
         .routes(routes!(scheduling::dashboards::feed))
+        .routes(routes!(members::search_members, members::enrol_member))
+        .routes(routes!(members::sign_up))
+        .routes(routes!(members::get_member, members::update_member))
+        .routes(routes!(members::list_notes, members::add_note))
+        .routes(routes!(members::add_dependant))
+        .routes(routes!(members::my_profile, members::update_my_profile))
+        .routes(routes!(members::my_dependants, members::add_my_dependant))
+        .routes(routes!(plans::list_plans, plans::create_plan))
+        .routes(routes!(plans::get_plan, plans::update_plan))
+        .routes(routes!(
+            memberships::list_memberships,
+            memberships::sell_membership
+        ))
+        .routes(routes!(
+            memberships::my_memberships,
+            memberships::buy_membership
+        ))
+        .routes(routes!(memberships::get_membership))
+        .routes(routes!(memberships::membership_history))
+        .routes(routes!(memberships::membership_action))
+        .routes(routes!(memberships::freeze_membership))
+        .routes(routes!(memberships::unfreeze_membership))
+        .routes(routes!(memberships::change_plan))
+        .routes(routes!(
+            memberships::cancellation_quote,
+            memberships::confirm_cancellation
+        ))
+        .routes(routes!(memberships::withdraw))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(crate::metrics::metrics))
 }

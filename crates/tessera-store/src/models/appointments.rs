@@ -198,3 +198,15 @@ pub fn lock_pro(s: &mut Scoped<'_>, pro_id: &str) -> StoreResult<bool> {
     )?;
     Ok(!locked.is_empty())
 }
+
+/// True when `member_id` has (or had) an appointment, any status, with `pro_id`.
+pub fn member_booked_with(s: &mut Scoped<'_>, member_id: &str, pro_id: &str) -> StoreResult<bool> {
+    let (tenant, conn) = s.parts();
+    let found: i64 = appointments::table
+        .filter(appointments::tenant_id.eq(tenant))
+        .filter(appointments::member_id.eq(member_id))
+        .filter(appointments::pro_id.eq(pro_id))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}

@@ -316,3 +316,42 @@ pub fn sessions_by_id(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<Ses
         .select(SessionRow::as_select())
         .load(conn)?)
 }
+
+/// True when `member_id` has (or had) a booking, any status, in a session taught by `pro_id`.
+pub fn member_booked_with(s: &mut Scoped<'_>, member_id: &str, pro_id: &str) -> StoreResult<bool> {
+    let (tenant, conn) = s.parts();
+    let sessions = class_sessions::table
+        .filter(class_sessions::tenant_id.eq(tenant))
+        .filter(class_sessions::pro_id.eq(pro_id))
+        .select(class_sessions::id);
+    let found: i64 = class_bookings::table
+        .filter(class_bookings::tenant_id.eq(tenant))
+        .filter(class_bookings::member_id.eq(member_id))
+        .filter(class_bookings::session_id.eq_any(sessions))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
+/// A member's class bookings that are not cancelled (booked, waitlisted, attended, no-show) in sessions starting
+/// in `[from, to)`.
+pub fn visits_between(
+    s: &mut Scoped<'_>,
+    member_id: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> StoreResult<i64> {
+    let (tenant, conn) = s.parts();
+    let sessions = class_sessions::table
+        .filter(class_sessions::tenant_id.eq(tenant))
+        .filter(class_sessions::starts_at.ge(from))
+        .filter(class_sessions::starts_at.lt(to))
+        .select(class_sessions::id);
+    Ok(class_bookings::table
+        .filter(class_bookings::tenant_id.eq(tenant))
+        .filter(class_bookings::member_id.eq(member_id))
+        .filter(class_bookings::status.eq_any(["booked", "waitlisted", "attended", "no_show"]))
+        .filter(class_bookings::session_id.eq_any(sessions))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,358 @@
+//! Member profiles and what hangs off them: consents (a history), staff notes, tags, and the folded search
+//! terms that member search scans by prefix range.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::schema::{
+    member_consents, member_notes, member_profiles, member_search_terms, member_tags,
+};
+use crate::{Scoped, StoreResult};
+
+/// A member's profile (the account row holds e-mail, display name and login state).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = member_profiles, treat_none_as_null = true)]
+pub struct ProfileRow {
+    /// Tenant.
+    pub tenant_id: String,
+    /// The member's account.
+    pub account_id: String,
+    /// Given name.
+    pub given_name: String,
+    /// Family name.
+    pub family_name: String,
+    /// Phone number as typed (E.164 preferred).
+    pub phone: Option<String>,
+    /// Birth date.
+    pub birth_date: Option<NaiveDate>,
+    /// Postal address, JSON.
+    pub address_json: Option<String>,
+    /// Emergency contact, JSON.
+    pub emergency_contact_json: Option<String>,
+    /// Photo (a stored file id).
+    pub photo_file_id: Option<String>,
+    /// Preferred locale (`fr`, `en`).
+    pub locale: String,
+    /// Membership card number, unique in the brand.
+    pub card_number: String,
+    /// `active`, `inactive` or `blocked`.
+    pub member_status: String,
+    /// The guardian who manages this (minor) member.
+    pub guardian_account_id: Option<String>,
+    /// How the member came: `signup`, `walk_in`, `staff`, `import`.
+    pub source: String,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Last changed.
+    pub updated_at: NaiveDateTime,
+}
+
+/// One recorded consent decision.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = member_consents)]
+pub struct ConsentRow {
+    /// Tenant.
+    pub tenant_id: String,
+    /// `cns_...`.
+    pub id: String,
+    /// The member.
+    pub account_id: String,
+    /// `marketing` or `health_data`.
+    pub kind: String,
+    /// Given (true) or withdrawn (false).
+    pub granted: bool,
+    /// Version of the text the member saw.
+    pub text_version: String,
+    /// When.
+    pub recorded_at: NaiveDateTime,
+    /// Who recorded it (the member, or staff at the desk).
+    pub recorded_by: Option<String>,
+}
+
+/// A staff note on a member.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = member_notes)]
+pub struct NoteRow {
+    /// Tenant.
+    pub tenant_id: String,
+    /// `not_...`.
+    pub id: String,
+    /// The member.
+    pub account_id: String,
+    /// The staff member or pro who wrote it.
+    pub author_account_id: String,
+    /// Text.
+    pub body: String,
+    /// Written.
+    pub created_at: NaiveDateTime,
+}
+
+/// A member's profile.
+pub fn find(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<Option<ProfileRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(member_profiles::table
+        .filter(member_profiles::tenant_id.eq(tenant))
+        .filter(member_profiles::account_id.eq(account_id))
+        .select(ProfileRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Profiles of several accounts.
+pub fn find_many(s: &mut Scoped<'_>, account_ids: &[String]) -> StoreResult<Vec<ProfileRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(member_profiles::table
+        .filter(member_profiles::tenant_id.eq(tenant))
+        .filter(member_profiles::account_id.eq_any(account_ids))
+        .select(ProfileRow::as_select())
+        .load(conn)?)
+}
+
+/// The member with this card number.
+pub fn find_by_card(s: &mut Scoped<'_>, card_number: &str) -> StoreResult<Option<ProfileRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(member_profiles::table
+        .filter(member_profiles::tenant_id.eq(tenant))
+        .filter(member_profiles::card_number.eq(card_number))
+        .select(ProfileRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Inserts a profile.
+pub fn insert(s: &mut Scoped<'_>, row: &ProfileRow) -> StoreResult<()> {
+    diesel::insert_into(member_profiles::table)
+        .values(row)
+        .execute(s.conn())?;
+    Ok(())
+}
+
+/// Writes every field of a profile.
+pub fn update(s: &mut Scoped<'_>, row: &ProfileRow) -> StoreResult<()> {
+    let (tenant, conn) = s.parts();
+    diesel::update(
+        member_profiles::table
+            .filter(member_profiles::tenant_id.eq(tenant))
+            .filter(member_profiles::account_id.eq(&row.account_id)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Minors whose guardian is `guardian_id`.
+pub fn dependants(s: &mut Scoped<'_>, guardian_id: &str) -> StoreResult<Vec<ProfileRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(member_profiles::table
+        .filter(member_profiles::tenant_id.eq(tenant))
+        .filter(member_profiles::guardian_account_id.eq(guardian_id))
+        .order(member_profiles::account_id.asc())
+        .select(ProfileRow::as_select())
+        .load(conn)?)
+}
+
+/// Members created in `[from, until)`.
+pub fn count_created(
+    s: &mut Scoped<'_>,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> StoreResult<i64> {
+    let (tenant, conn) = s.parts();
+    Ok(member_profiles::table
+        .filter(member_profiles::tenant_id.eq(tenant))
+        .filter(member_profiles::created_at.ge(from))
+        .filter(member_profiles::created_at.lt(until))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Replaces a member's search terms.
+pub fn set_search_terms(s: &mut Scoped<'_>, account_id: &str, terms: &[String]) -> StoreResult<()> {
+    let (tenant, conn) = s.parts();
+    diesel::delete(
+        member_search_terms::table
+            .filter(member_search_terms::tenant_id.eq(tenant))
+            .filter(member_search_terms::account_id.eq(account_id)),
+    )
+    .execute(conn)?;
+    for term in terms {
+        diesel::insert_into(member_search_terms::table)
+            .values((
+                member_search_terms::tenant_id.eq(tenant),
+                member_search_terms::term.eq(term),
+                member_search_terms::account_id.eq(account_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Members whose terms start with every one of `prefixes` (already folded), by account id, after `after`.
+/// Each prefix is a range scan of the primary key: `term >= prefix AND term < prefix || U+10FFFF`.
+pub fn search(
+    s: &mut Scoped<'_>,
+    prefixes: &[String],
+    end_char: char,
+    status: Option<&str>,
+    tag: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<String>> {
+    let (tenant, conn) = s.parts();
+    let tenant = tenant.to_owned();
+    let mut query = member_profiles::table
+        .filter(member_profiles::tenant_id.eq(tenant.clone()))
+        .order(member_profiles::account_id.asc())
+        .limit(limit)
+        .select(member_profiles::account_id)
+        .into_boxed();
+    for prefix in prefixes {
+        let upper = format!("{prefix}{end_char}");
+        query = query.filter(
+            member_profiles::account_id.eq_any(
+                member_search_terms::table
+                    .filter(member_search_terms::tenant_id.eq(tenant.clone()))
+                    .filter(member_search_terms::term.ge(prefix.clone()))
+                    .filter(member_search_terms::term.lt(upper))
+                    .select(member_search_terms::account_id),
+            ),
+        );
+    }
+    if let Some(status) = status {
+        query = query.filter(member_profiles::member_status.eq(status.to_owned()));
+    }
+    if let Some(tag) = tag {
+        query = query.filter(
+            member_profiles::account_id.eq_any(
+                member_tags::table
+                    .filter(member_tags::tenant_id.eq(tenant.clone()))
+                    .filter(member_tags::tag.eq(tag.to_owned()))
+                    .select(member_tags::account_id),
+            ),
+        );
+    }
+    if let Some(after) = after {
+        query = query.filter(member_profiles::account_id.gt(after.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Records a consent decision.
+pub fn insert_consent(s: &mut Scoped<'_>, row: &ConsentRow) -> StoreResult<()> {
+    diesel::insert_into(member_consents::table)
+        .values(row)
+        .execute(s.conn())?;
+    Ok(())
+}
+
+/// A member's consent decisions, oldest first.
+pub fn consents(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<Vec<ConsentRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(member_consents::table
+        .filter(member_consents::tenant_id.eq(tenant))
+        .filter(member_consents::account_id.eq(account_id))
+        .order((
+            member_consents::recorded_at.asc(),
+            member_consents::id.asc(),
+        ))
+        .select(ConsentRow::as_select())
+        .load(conn)?)
+}
+
+/// Adds a note.
+pub fn insert_note(s: &mut Scoped<'_>, row: &NoteRow) -> StoreResult<()> {
+    diesel::insert_into(member_notes::table)
+        .values(row)
+        .execute(s.conn())?;
+    Ok(())
+}
+
+/// A member's notes, newest first.
+pub fn notes(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<Vec<NoteRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(member_notes::table
+        .filter(member_notes::tenant_id.eq(tenant))
+        .filter(member_notes::account_id.eq(account_id))
+        .order(member_notes::id.desc())
+        .select(NoteRow::as_select())
+        .load(conn)?)
+}
+
+/// A member's tags, sorted.
+pub fn tags(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<Vec<String>> {
+    let (tenant, conn) = s.parts();
+    Ok(member_tags::table
+        .filter(member_tags::tenant_id.eq(tenant))
+        .filter(member_tags::account_id.eq(account_id))
+        .order(member_tags::tag.asc())
+        .select(member_tags::tag)
+        .load(conn)?)
+}
+
+/// Replaces a member's tags.
+pub fn set_tags(s: &mut Scoped<'_>, account_id: &str, tags: &[String]) -> StoreResult<()> {
+    let (tenant, conn) = s.parts();
+    diesel::delete(
+        member_tags::table
+            .filter(member_tags::tenant_id.eq(tenant))
+            .filter(member_tags::account_id.eq(account_id)),
+    )
+    .execute(conn)?;
+    for tag in tags {
+        diesel::insert_into(member_tags::table)
+            .values((
+                member_tags::tenant_id.eq(tenant),
+                member_tags::account_id.eq(account_id),
+                member_tags::tag.eq(tag),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Deletes a member's profile, notes, tags, search terms and consents (erasure).
+pub fn erase(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<()> {
+    let (tenant, conn) = s.parts();
+    diesel::delete(
+        member_search_terms::table
+            .filter(member_search_terms::tenant_id.eq(tenant))
+            .filter(member_search_terms::account_id.eq(account_id)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        member_tags::table
+            .filter(member_tags::tenant_id.eq(tenant))
+            .filter(member_tags::account_id.eq(account_id)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        member_notes::table
+            .filter(member_notes::tenant_id.eq(tenant))
+            .filter(member_notes::account_id.eq(account_id)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        member_consents::table
+            .filter(member_consents::tenant_id.eq(tenant))
+            .filter(member_consents::account_id.eq(account_id)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        member_profiles::table
+            .filter(member_profiles::tenant_id.eq(tenant))
+            .filter(member_profiles::account_id.eq(account_id)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The e-mail addresses of several accounts, as (account id, e-mail) pairs.
+pub fn emails(s: &mut Scoped<'_>, account_ids: &[String]) -> StoreResult<Vec<(String, String)>> {
+    use crate::schema::accounts;
+    let (tenant, conn) = s.parts();
+    Ok(accounts::table
+        .filter(accounts::tenant_id.eq(tenant))
+        .filter(accounts::id.eq_any(account_ids))
+        .select((accounts::id, accounts::email))
+        .load(conn)?)
+}

@@ -1,0 +1,305 @@
+//! Memberships, their freezes and their history.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::schema::{membership_freezes, membership_history, memberships};
+use crate::{Scoped, StoreResult};
+
+/// A stored membership, with the plan's terms copied at sale.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = memberships, treat_none_as_null = true)]
+pub struct MembershipRow {
+    /// Tenant.
+    pub tenant_id: String,
+    /// `mem_...`.
+    pub id: String,
+    /// The member.
+    pub account_id: String,
+    /// The plan sold.
+    pub plan_id: String,
+    /// State-machine status.
+    pub status: String,
+    /// Plan name at sale.
+    pub plan_name: String,
+    /// Plan kind.
+    pub kind: String,
+    /// Price per period (or of the term or pack), minor units.
+    pub price_amount: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// Billing period of a recurring plan.
+    pub billing_period: Option<String>,
+    /// Term or pack validity, months.
+    pub term_months: Option<i32>,
+    /// Commitment, months.
+    pub commitment_months: i32,
+    /// Notice, days.
+    pub notice_days: i32,
+    /// Enrolment fee, minor units.
+    pub enrolment_fee_amount: i64,
+    /// Trial, days.
+    pub trial_days: i32,
+    /// Freeze allowance per contract year, days.
+    pub freeze_max_days_per_year: i32,
+    /// Access rules at sale, JSON.
+    pub access_json: String,
+    /// Sessions of a pack.
+    pub sessions_total: Option<i32>,
+    /// Sessions used.
+    pub sessions_used: i32,
+    /// First day.
+    pub starts_on: NaiveDate,
+    /// End of the commitment (moved by freezes).
+    pub commitment_until: NaiveDate,
+    /// First day without the membership (term end or effective cancellation), when known.
+    pub ends_on: Option<NaiveDate>,
+    /// Concluded online (withdrawal right, online cancellation).
+    pub sold_online: bool,
+    /// When the contract was concluded.
+    pub concluded_at: NaiveDateTime,
+    /// Last day of the withdrawal period, for online sales.
+    pub withdrawal_until: Option<NaiveDate>,
+    /// When cancellation was asked.
+    pub cancel_requested_at: Option<NaiveDateTime>,
+    /// Why.
+    pub cancel_reason: Option<String>,
+    /// Plan taking over at the next period.
+    pub next_plan_id: Option<String>,
+    /// When it takes over.
+    pub next_plan_on: Option<NaiveDate>,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Last changed.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A freeze.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = membership_freezes)]
+pub struct FreezeRow {
+    /// Tenant.
+    pub tenant_id: String,
+    /// `frz_...`.
+    pub id: String,
+    /// The membership.
+    pub membership_id: String,
+    /// First frozen day.
+    pub starts_on: NaiveDate,
+    /// First day active again.
+    pub ends_on: NaiveDate,
+    /// Why.
+    pub reason: Option<String>,
+    /// Asked.
+    pub created_at: NaiveDateTime,
+    /// Called off before it started (or ended early).
+    pub cancelled_at: Option<NaiveDateTime>,
+}
+
+/// One change of a membership.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = membership_history)]
+pub struct HistoryRow {
+    /// Tenant.
+    pub tenant_id: String,
+    /// `mch_...`.
+    pub id: String,
+    /// The membership.
+    pub membership_id: String,
+    /// What happened (`created`, an action name, `cancellation_scheduled`, `plan_change_scheduled`...).
+    pub action: String,
+    /// Status before.
+    pub from_status: Option<String>,
+    /// Status after.
+    pub to_status: String,
+    /// Details, JSON.
+    pub detail_json: String,
+    /// Who (account or operator id; `None` for the system).
+    pub actor_id: Option<String>,
+    /// When.
+    pub at: NaiveDateTime,
+}
+
+/// One membership.
+pub fn find(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<MembershipRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(memberships::table
+        .filter(memberships::tenant_id.eq(tenant))
+        .filter(memberships::id.eq(id))
+        .select(MembershipRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// One membership, locked for the rest of the transaction (concurrent changes wait).
+pub fn find_locked(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<MembershipRow>> {
+    let (tenant, conn) = s.parts();
+    let rows = crate::load_locked!(
+        conn,
+        memberships::table
+            .filter(memberships::tenant_id.eq(tenant))
+            .filter(memberships::id.eq(id))
+            .select(MembershipRow::as_select()),
+        MembershipRow
+    )?;
+    Ok(rows.into_iter().next())
+}
+
+/// A member's memberships, newest first.
+pub fn of_account(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<Vec<MembershipRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(memberships::table
+        .filter(memberships::tenant_id.eq(tenant))
+        .filter(memberships::account_id.eq(account_id))
+        .order(memberships::id.desc())
+        .select(MembershipRow::as_select())
+        .load(conn)?)
+}
+
+/// A page of memberships by id, optionally of one member and in one status.
+pub fn list(
+    s: &mut Scoped<'_>,
+    account_id: Option<&str>,
+    status: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<MembershipRow>> {
+    let (tenant, conn) = s.parts();
+    let mut query = memberships::table
+        .filter(memberships::tenant_id.eq(tenant.to_owned()))
+        .order(memberships::id.asc())
+        .limit(limit)
+        .select(MembershipRow::as_select())
+        .into_boxed();
+    if let Some(account_id) = account_id {
+        query = query.filter(memberships::account_id.eq(account_id.to_owned()));
+    }
+    if let Some(status) = status {
+        query = query.filter(memberships::status.eq(status.to_owned()));
+    }
+    if let Some(after) = after {
+        query = query.filter(memberships::id.gt(after.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Memberships that may need a dated change (not over yet), for the daily roll.
+pub fn open(s: &mut Scoped<'_>) -> StoreResult<Vec<MembershipRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(memberships::table
+        .filter(memberships::tenant_id.eq(tenant))
+        .filter(memberships::status.ne_all(["cancelled", "ended"]))
+        .select(MembershipRow::as_select())
+        .load(conn)?)
+}
+
+/// Inserts a membership.
+pub fn insert(s: &mut Scoped<'_>, row: &MembershipRow) -> StoreResult<()> {
+    diesel::insert_into(memberships::table)
+        .values(row)
+        .execute(s.conn())?;
+    Ok(())
+}
+
+/// Writes every field of a membership.
+pub fn update(s: &mut Scoped<'_>, row: &MembershipRow) -> StoreResult<()> {
+    let (tenant, conn) = s.parts();
+    diesel::update(
+        memberships::table
+            .filter(memberships::tenant_id.eq(tenant))
+            .filter(memberships::id.eq(&row.id)),
+    )
+    .set(row)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Takes one session of a pack if one is left: returns false when none is (the update is conditional, so
+/// concurrent bookings can never take more than the pack holds; the database's check backs it).
+pub fn take_session(s: &mut Scoped<'_>, id: &str) -> StoreResult<bool> {
+    let (tenant, conn) = s.parts();
+    let changed = diesel::update(
+        memberships::table
+            .filter(memberships::tenant_id.eq(tenant))
+            .filter(memberships::id.eq(id))
+            .filter(memberships::sessions_total.is_not_null())
+            .filter(memberships::sessions_used.lt(memberships::sessions_total.assume_not_null())),
+    )
+    .set(memberships::sessions_used.eq(memberships::sessions_used + 1))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Gives one session back to a pack.
+pub fn give_back_session(s: &mut Scoped<'_>, id: &str) -> StoreResult<()> {
+    let (tenant, conn) = s.parts();
+    diesel::update(
+        memberships::table
+            .filter(memberships::tenant_id.eq(tenant))
+            .filter(memberships::id.eq(id))
+            .filter(memberships::sessions_used.gt(0)),
+    )
+    .set(memberships::sessions_used.eq(memberships::sessions_used - 1))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Adds a freeze.
+pub fn insert_freeze(s: &mut Scoped<'_>, row: &FreezeRow) -> StoreResult<()> {
+    diesel::insert_into(membership_freezes::table)
+        .values(row)
+        .execute(s.conn())?;
+    Ok(())
+}
+
+/// A membership's freezes that were not called off, by start.
+pub fn freezes(s: &mut Scoped<'_>, membership_id: &str) -> StoreResult<Vec<FreezeRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(membership_freezes::table
+        .filter(membership_freezes::tenant_id.eq(tenant))
+        .filter(membership_freezes::membership_id.eq(membership_id))
+        .filter(membership_freezes::cancelled_at.is_null())
+        .order(membership_freezes::starts_on.asc())
+        .select(FreezeRow::as_select())
+        .load(conn)?)
+}
+
+/// Shortens a freeze (ended early) or calls it off.
+pub fn end_freeze(
+    s: &mut Scoped<'_>,
+    id: &str,
+    ends_on: NaiveDate,
+    cancelled_at: Option<NaiveDateTime>,
+) -> StoreResult<()> {
+    let (tenant, conn) = s.parts();
+    diesel::update(
+        membership_freezes::table
+            .filter(membership_freezes::tenant_id.eq(tenant))
+            .filter(membership_freezes::id.eq(id)),
+    )
+    .set((
+        membership_freezes::ends_on.eq(ends_on),
+        membership_freezes::cancelled_at.eq(cancelled_at),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Appends to the history.
+pub fn record(s: &mut Scoped<'_>, row: &HistoryRow) -> StoreResult<()> {
+    diesel::insert_into(membership_history::table)
+        .values(row)
+        .execute(s.conn())?;
+    Ok(())
+}
+
+/// A membership's history, oldest first.
+pub fn history(s: &mut Scoped<'_>, membership_id: &str) -> StoreResult<Vec<HistoryRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(membership_history::table
+        .filter(membership_history::tenant_id.eq(tenant))
+        .filter(membership_history::membership_id.eq(membership_id))
+        .order(membership_history::id.asc())
+        .select(HistoryRow::as_select())
+        .load(conn)?)
+}

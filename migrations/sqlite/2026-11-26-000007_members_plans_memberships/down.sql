@@ -1,0 +1,9 @@
+DROP TABLE membership_history;
+DROP TABLE membership_freezes;
+DROP TABLE memberships;
+DROP TABLE plans;
+DROP TABLE member_search_terms;
+DROP TABLE member_tags;
+DROP TABLE member_notes;
+DROP TABLE member_consents;
+DROP TABLE member_profiles;
