@@ -81,13 +81,11 @@ pub(crate) fn load_week(
     let exceptions = pro_hours::exceptions_of(s, pro_id)?
         .into_iter()
         .filter_map(|e| {
-            Some(
-                DateRange::new(
-                    parse_date(&e.from_date).ok()?,
-                    parse_date(&e.until_date).ok()?,
-                )
-                .ok()?,
+            DateRange::new(
+                parse_date(&e.from_date).ok()?,
+                parse_date(&e.until_date).ok()?,
             )
+            .ok()
         })
         .collect();
     Ok((week, exceptions))

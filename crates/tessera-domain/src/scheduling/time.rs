@@ -26,7 +26,7 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, FieldError> {
 /// Parses a local time of day (`09:30`) into minutes after midnight.
 pub fn parse_minute_of_day(text: &str) -> Result<u32, FieldError> {
     NaiveTime::parse_from_str(text, "%H:%M")
-        .map(|t| minute_of(t))
+        .map(minute_of)
         .map_err(|_| FieldError::new("", "invalid_time", "a time of day is written HH:MM"))
 }
 
