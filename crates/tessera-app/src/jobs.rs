@@ -231,6 +231,11 @@ impl App {
                 .await
                 .map(|_| ())
                 .map_err(|e| JobError::Retry(e.to_string())),
+            crate::scheduling::classes::GENERATE_KIND => self
+                .generate_sessions_of(&job.tenant_id)
+                .await
+                .map(|_| ())
+                .map_err(|e| JobError::Retry(e.to_string())),
             "diagnostic.noop" => Ok(()),
             "diagnostic.invoice_email" => {
                 crate::email::diagnostic_invoice(self, &job.tenant_id, &payload)

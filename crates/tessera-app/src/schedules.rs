@@ -43,6 +43,12 @@ pub fn definitions(settings: &tessera_config::Settings) -> Vec<ScheduleDef> {
             job_kind: crate::memberships::roll::ROLL_KIND.into(),
             payload: serde_json::json!({}),
         },
+        ScheduleDef {
+            name: crate::scheduling::classes::GENERATE_KIND.into(),
+            cron: "0 20 0 * * *".into(),
+            job_kind: crate::scheduling::classes::GENERATE_KIND.into(),
+            payload: serde_json::json!({}),
+        },
     ];
     if let (true, Some(cron)) = (
         settings.jobs.enable_diagnostic_kinds,

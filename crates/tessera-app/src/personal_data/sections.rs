@@ -36,6 +36,11 @@ pub static SECTIONS: &[Section] = &[
         },
     },
     Section {
+        name: "bookings",
+        export: crate::scheduling::personal::export,
+        erase: crate::scheduling::personal::erase,
+    },
+    Section {
         name: "sessions",
         export: export_credentials,
         erase: |s, subject, _| {

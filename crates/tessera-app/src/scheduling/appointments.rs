@@ -104,6 +104,24 @@ fn check_fits(
     }
     if let Some(room_id) = &service.room_id {
         let room = locations::lock_room(s, room_id)?.ok_or(AppError::NotFound("room"))?;
+        // A class in the room takes it whole.
+        let class_in_room = classes::sessions_between(
+            s,
+            naive(start - chrono::Duration::hours(12)),
+            naive(end),
+            None,
+            10_000,
+        )?
+        .into_iter()
+        .any(|c| {
+            &c.room_id == room_id
+                && c.status != "cancelled"
+                && utc(c.ends_at) > start
+                && utc(c.starts_at) < end
+        });
+        if class_in_room {
+            return Err(conflict("room_full", "a class takes the room then"));
+        }
         if appointments::room_overlaps(s, room_id, naive(start), naive(end), except)?
             >= i64::from(room.capacity)
         {

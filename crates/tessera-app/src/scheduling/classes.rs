@@ -23,6 +23,9 @@ use crate::auth::authorize;
 use crate::pagination::{Page, PageRequest};
 use crate::{naive, App, AppError, AppResult, Ctx};
 
+/// Job kind of the nightly generation of class sessions (every tenant, 00:20 brand time).
+pub const GENERATE_KIND: &str = "scheduling.generate_sessions";
+
 /// A new recurring class.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -239,7 +242,7 @@ impl App {
     }
 
     /// Generates every active schedule's sessions ahead (idempotent); returns how many were new. Called on
-    /// demand by the desk (`POST /api/v1/class-schedules/generate`) and by the demo.
+    /// demand by the desk (`POST /api/v1/class-schedules/generate`) and by the nightly job (no actor).
     pub async fn generate_class_sessions(&self, ctx: &Ctx) -> AppResult<usize> {
         let (tenant_id, tenant) = tenant_of(self, ctx)?;
         let (tz, weeks) = (tenant_tz(&tenant), policy(&tenant).class_weeks_ahead);
@@ -258,6 +261,16 @@ impl App {
             })
         })
         .await
+    }
+
+    /// The nightly job: generates every active schedule's sessions of the tenant `tenant_id` ahead.
+    pub async fn generate_sessions_of(&self, tenant_id: &str) -> AppResult<usize> {
+        let tenant = self
+            .tenants()
+            .by_id(tenant_id)
+            .ok_or(AppError::NotFound("tenant"))?;
+        self.generate_class_sessions(&Ctx::cli(tenant.realm()))
+            .await
     }
 
     /// A page of class schedules.

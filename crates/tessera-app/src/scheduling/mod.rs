@@ -14,6 +14,7 @@ pub mod classes;
 pub mod dashboards;
 pub mod demo;
 pub mod hours;
+pub mod personal;
 pub mod places;
 pub mod services;
 pub mod views;

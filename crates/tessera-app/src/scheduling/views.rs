@@ -174,13 +174,38 @@ impl ProHoursView {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SlotView {
     /// Start.
+    #[serde(serialize_with = "rfc3339_seconds")]
     pub start: DateTime<Utc>,
     /// End.
+    #[serde(serialize_with = "rfc3339_seconds")]
     pub end: DateTime<Utc>,
     /// The pro.
     pub pro_id: String,
     /// Where.
     pub location_id: String,
+}
+
+/// Writes a UTC time as `YYYY-MM-DDTHH:MM:SSZ` (what chrono writes for whole seconds), without chrono's general
+/// formatter: slot lists hold hundreds of times.
+fn rfc3339_seconds<S: serde::Serializer>(
+    at: &DateTime<Utc>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use chrono::{Datelike, Timelike};
+    let mut out = *b"0000-00-00T00:00:00Z";
+    let mut put = |at: usize, width: usize, mut value: u32| {
+        for k in (at..at + width).rev() {
+            out[k] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, at.year().clamp(0, 9999) as u32);
+    put(5, 2, at.month());
+    put(8, 2, at.day());
+    put(11, 2, at.hour());
+    put(14, 2, at.minute());
+    put(17, 2, at.second());
+    serializer.serialize_str(std::str::from_utf8(&out).map_err(serde::ser::Error::custom)?)
 }
 
 /// Bookable slots.
@@ -391,4 +416,23 @@ impl BookingView {
 pub struct List<T> {
     /// The rows.
     pub data: Vec<T>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slot_times_are_written_like_chrono_writes_them() {
+        let at = chrono::DateTime::parse_from_rfc3339("2027-03-28T07:05:09Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let view = super::SlotView {
+            start: at,
+            end: at,
+            pro_id: "p".into(),
+            location_id: "l".into(),
+        };
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(json["start"], serde_json::to_value(at).unwrap());
+        assert_eq!(json["start"], "2027-03-28T07:05:09Z");
+    }
 }

@@ -60,6 +60,28 @@ pub fn overlaps(a: &Busy, b: &Busy) -> bool {
     a.start < b.end && b.start < a.end
 }
 
+/// The UTC offset of `date` in `tz` when it is the same all day (no daylight-saving change that day), so that
+/// local times convert by subtraction.
+fn fixed_offset_of_day(tz: Tz, date: NaiveDate) -> Option<Duration> {
+    use chrono::{Offset, TimeZone};
+    let first = local_to_utc(tz, date, 0)?;
+    let last = local_to_utc(tz, date, 24 * 60 - 1)?;
+    let a = tz
+        .offset_from_utc_datetime(&first.naive_utc())
+        .fix()
+        .local_minus_utc();
+    let b = tz
+        .offset_from_utc_datetime(&last.naive_utc())
+        .fix()
+        .local_minus_utc();
+    (a == b).then(|| Duration::seconds(i64::from(a)))
+}
+
+/// Local midnight of `date` read as if it were UTC.
+fn midnight(date: NaiveDate) -> Option<DateTime<Utc>> {
+    date.and_hms_opt(0, 0, 0).map(|n| n.and_utc())
+}
+
 /// Every bookable slot, in time order. `tz_of` gives the time zone of a location of `hours`.
 pub fn bookable_slots(
     query: &SlotQuery,
@@ -80,10 +102,16 @@ pub fn bookable_slots(
             periods.sort_by_key(|h| h.start_minute);
             for period in periods {
                 let tz = tz_of(&period.location_id);
+                let fixed = fixed_offset_of_day(tz, date);
                 let mut minute = period.start_minute;
                 while minute + query.duration_minutes <= period.end_minute {
                     // A wall-clock time skipped by a daylight-saving change is no slot.
-                    if let Some(start) = local_to_utc(tz, date, minute) {
+                    let start = match fixed {
+                        Some(offset) => midnight(date)
+                            .map(|m| m + Duration::minutes(i64::from(minute)) - offset),
+                        None => local_to_utc(tz, date, minute),
+                    };
+                    if let Some(start) = start {
                         let end = start + Duration::minutes(i64::from(query.duration_minutes));
                         let block = blocked(
                             start,
@@ -310,6 +338,32 @@ mod tests {
         assert_eq!(check("2026-06-01T06:30:00Z", "2026-06-01T07:30:00Z"), None);
         assert_eq!(check("2026-06-02T07:00:00Z", "2026-06-02T08:00:00Z"), None);
         assert_eq!(check("2026-06-08T07:00:00Z", "2026-06-08T08:00:00Z"), None);
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_time_zone_every_day_of_a_year() {
+        for zone in [
+            "Europe/Paris",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "Asia/Kolkata",
+        ] {
+            let tz = parse_time_zone(zone).unwrap();
+            let mut date = parse_date("2026-01-01").unwrap();
+            while date < parse_date("2027-01-01").unwrap() {
+                if let Some(offset) = fixed_offset_of_day(tz, date) {
+                    for minute in (0..24 * 60).step_by(15) {
+                        let fast = midnight(date).unwrap() + Duration::minutes(minute) - offset;
+                        assert_eq!(
+                            Some(fast),
+                            local_to_utc(tz, date, minute as u32),
+                            "{zone} {date} {minute}"
+                        );
+                    }
+                }
+                date = date.succ_opt().unwrap();
+            }
+        }
     }
 
     #[test]

@@ -44,3 +44,14 @@ pub fn find_by_hash(s: &mut Scoped<'_>, token_hash: &str) -> StoreResult<Option<
         .first(conn)
         .optional()?)
 }
+
+/// Deletes the account's feed (its URL stops working); the number of rows deleted.
+pub fn delete(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<usize> {
+    let (tenant, conn) = s.parts();
+    Ok(diesel::delete(
+        calendar_feeds::table
+            .filter(calendar_feeds::tenant_id.eq(tenant))
+            .filter(calendar_feeds::account_id.eq(account_id)),
+    )
+    .execute(conn)?)
+}
