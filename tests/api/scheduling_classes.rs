@@ -314,3 +314,95 @@ async fn scheduling_a_class_the_plan_does_not_include_is_refused() {
     assert_eq!(count(&app.db.url, "SELECT count(*) FROM class_bookings"), 0);
     let _ = Utc::now();
 }
+
+#[tokio::test]
+async fn scheduling_a_retried_booking_with_the_same_idempotency_key_takes_one_place() {
+    let app = TestApp::spawn().await;
+    let f = setup(&app, "atlas").await;
+    let one = account_id(&app, "member@atlas.test");
+    grant_plan(&app, &f, std::slice::from_ref(&one), &["yoga"]).await;
+    let member = app.token("atlas", "member").await;
+    let path = format!("/api/v1/class-sessions/{}/bookings", f.session);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let response = app
+            .post(Some("atlas"), &path)
+            .bearer_auth(&member)
+            .header("idempotency-key", "book-yoga-once")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = tessera_tests::json(response).await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(count(&app.db.url, "SELECT count(*) FROM class_bookings"), 1);
+    // Without the key, a second request is refused: the member already has the place.
+    let (status, body) = app
+        .post_json(Some("atlas"), &path, Some(&member), &json!({}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("already_booked")),
+        "{body}"
+    );
+    // An appointment booked by the member records the list price (no plan includes the service).
+    let start = (Utc::now() + Duration::days(4))
+        .date_naive()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+        .and_utc();
+    let (status, appointment) = app
+        .post_json(
+            Some("atlas"),
+            "/api/v1/appointments",
+            Some(&member),
+            &json!({"service_id": f.service, "pro_id": f.coach, "starts_at": start.to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(status, 201, "{appointment}");
+    assert_eq!(
+        appointment["price"],
+        json!({"amount": 6000, "currency": "EUR"})
+    );
+    assert_eq!(appointment["member_id"], one.as_str());
+    // Moved an hour later, then cancelled in time: no fee.
+    let (status, moved) = app
+        .post_json(
+            Some("atlas"),
+            &format!(
+                "/api/v1/appointments/{}/reschedule",
+                appointment["id"].as_str().unwrap()
+            ),
+            Some(&member),
+            &json!({"starts_at": (start + Duration::hours(2)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(
+        count(
+            &app.db.url,
+            "SELECT count(*) FROM events WHERE event_type = 'booking.rescheduled'"
+        ),
+        1
+    );
+    // Outside the pro's hours (they work 08:00-20:00 Paris).
+    let (status, body) = app
+        .post_json(
+            Some("atlas"),
+            &format!(
+                "/api/v1/appointments/{}/reschedule",
+                appointment["id"].as_str().unwrap()
+            ),
+            Some(&member),
+            &json!({"starts_at": (start + Duration::hours(14)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("outside_working_hours")),
+        "{body}"
+    );
+}
