@@ -83,6 +83,12 @@ pub async fn run(
         Err(ApplyFailure::Failed(error)) => return Err(error.into()),
     }
     let created = seed(&app).await?;
+    let gym = app
+        .seed_gym_demo(|slug| format!("admin@{slug}.demo"))
+        .await?;
+    if gym > 0 {
+        tracing::info!(records = gym, "gym demo data created");
+    }
     print_banner(&app, created);
     crate::commands::serve(app).await
 }

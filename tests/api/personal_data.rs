@@ -127,6 +127,38 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
         )
         .await;
 
+    // A staff note, a consent and a membership of theirs: the gym's sections.
+    let note = json!({"body": "prefers morning sessions"});
+    let path_notes = format!("/api/v1/members/{account}/notes");
+    assert_eq!(
+        app.post_json(Some("atlas"), &path_notes, Some(&admin), &note)
+            .await
+            .0,
+        201
+    );
+    let consent =
+        json!({"consents": [{"kind": "marketing", "granted": true, "text_version": "2026-01"}]});
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::PATCH,
+            Some("atlas"),
+            "/api/v1/me/profile",
+            Some(&tokens.access),
+            &consent,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let plan = crate::memberships::monthly_plan("gdpr-plan");
+    let (status, plan) = app
+        .post_json(Some("atlas"), "/api/v1/plans", Some(&admin), &plan)
+        .await;
+    assert_eq!(status, 201, "{plan}");
+    let sale = json!({"member_id": account, "plan_id": plan["id"]});
+    let (status, membership) = app
+        .post_json(Some("atlas"), "/api/v1/memberships", Some(&admin), &sale)
+        .await;
+    assert_eq!(status, 201, "{membership}");
+
     // The person's own export.
     let response = app
         .get(Some("atlas"), "/api/v1/me/export")
@@ -142,6 +174,18 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
     assert_eq!(sections["account"]["email"], EMAIL);
     assert_eq!(sections["account"]["display_name"], NAME);
     assert_eq!(sections["account"]["roles"], json!(["member"]));
+    let member = &sections["member_profile"];
+    assert_eq!(member["profile"]["id"], account.as_str());
+    assert_eq!(member["staff_notes"][0]["body"], "prefers morning sessions");
+    assert_eq!(member["consent_history"][0]["text_version"], "2026-01");
+    assert_eq!(
+        sections["memberships"][0]["membership"]["id"],
+        membership["id"]
+    );
+    assert_eq!(
+        sections["memberships"][0]["history"][0]["action"],
+        "created"
+    );
     assert!(!sections["sessions"]["sessions"]
         .as_array()
         .unwrap()
@@ -244,6 +288,31 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
     assert!(line("sessions")["deleted"].as_i64().unwrap() >= 2);
     assert!(line("audit")["kept"].as_str().unwrap().contains("audit"));
     assert_eq!(line("files")["deleted"], 1);
+    assert_eq!(line("member_profile")["deleted"], 1);
+    assert!(line("memberships")["kept"]
+        .as_str()
+        .unwrap()
+        .contains("contracts"));
+    for table in [
+        "member_profiles",
+        "member_notes",
+        "member_consents",
+        "member_search_terms",
+    ] {
+        let n = count(
+            &app.db.url,
+            &format!("SELECT count(*) FROM {table} WHERE account_id = '{account}'"),
+        );
+        assert_eq!(n, 0, "{table}");
+    }
+    let kept = count(
+        &app.db.url,
+        &format!("SELECT count(*) FROM memberships WHERE account_id = '{account}'"),
+    );
+    assert_eq!(
+        kept, 1,
+        "the contract stays, with ids, dates and prices only"
+    );
     assert!(line("files")["kept"].as_str().unwrap().contains("invoices"));
 
     // Nothing personal is readable through the API...

@@ -13,6 +13,7 @@ mod context;
 pub mod email;
 pub mod error;
 pub mod events;
+pub mod gym_demo;
 pub mod idempotency;
 pub mod jobs;
 pub mod keys;
