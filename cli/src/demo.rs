@@ -89,6 +89,16 @@ pub async fn run(
     if gym > 0 {
         tracing::info!(records = gym, "gym demo data created");
     }
+    if app.tenants().by_slug("atlas").is_some() {
+        let schedule = app.seed_demo_schedule("atlas").await?;
+        if schedule.locations > 0 {
+            tracing::info!(
+                services = schedule.services,
+                sessions = schedule.sessions,
+                "scheduling demo data created"
+            );
+        }
+    }
     print_banner(&app, created);
     crate::commands::serve(app).await
 }

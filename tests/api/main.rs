@@ -20,6 +20,7 @@ mod openapi;
 mod personal_data;
 mod scheduling;
 mod scheduling_classes;
+mod scheduling_demo;
 mod schema;
 mod staff;
 mod storage;
