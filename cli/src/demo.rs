@@ -98,6 +98,10 @@ pub async fn run(
                 "scheduling demo data created"
             );
         }
+        let bookings = app.seed_demo_bookings("atlas", 2).await?;
+        if bookings > 0 {
+            tracing::info!(bookings, "demo class bookings created");
+        }
     }
     print_banner(&app, created);
     crate::commands::serve(app).await

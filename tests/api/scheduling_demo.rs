@@ -1,5 +1,5 @@
 //! `tessera demo` seeds the gym brand's schedule: a location with two rooms, three services, pros' hours and
-//! weekly classes with sessions; a second run adds nothing.
+//! weekly classes with sessions, and members' class bookings their plans cover; a second run adds nothing.
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -175,8 +175,9 @@ impl App {
         .await
     }
 
-    /// Books each member of the brand `slug` into the first `per_member` upcoming class sessions their plan
-    /// covers (skipping what it does not); call after members and plans exist. Returns the bookings made.
+    /// Books each member of the brand `slug` into the first `per_member` class sessions of the next two weeks that
+    /// their plan covers (skipping what it does not); call after members and plans exist. Does nothing when those
+    /// sessions already have bookings. Returns the bookings made.
     pub async fn seed_demo_bookings(&self, slug: &str, per_member: usize) -> AppResult<usize> {
         let tenant = self
             .tenants()
@@ -195,6 +196,10 @@ impl App {
                     None,
                     200,
                 )?;
+                let ids: Vec<String> = sessions.iter().map(|x| x.id.clone()).collect();
+                if !classes::bookings_of_sessions(s, &ids)?.is_empty() {
+                    return Ok(0);
+                }
                 let mut made = 0;
                 for member in members {
                     let mut booked = 0;
