@@ -861,3 +861,84 @@ async fn scheduling_calendar_feed_parses_as_icalendar() {
         404
     );
 }
+
+#[tokio::test]
+async fn scheduling_late_cancellations_and_no_shows_owe_the_brands_fees() {
+    let app = TestApp::spawn().await;
+    let f = setup(&app, "atlas").await;
+    let member_id = account_id(&app, "member@atlas.test");
+    let member = app.token("atlas", "member").await;
+    // tenants/atlas.toml: late inside 24 hours, 10 EUR; no-show 15 EUR.
+    let soon = insert_appointment(&app, &f, &member_id, Utc::now() + Duration::hours(2));
+    let (status, body) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/appointments/{soon}/cancel"),
+            Some(&member),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "late_cancelled");
+    assert_eq!(body["fee"], json!({"amount": 1000, "currency": "EUR"}));
+    let event = query_column(
+        &app.db.url,
+        "SELECT data_json AS v FROM events WHERE event_type = 'booking.cancelled'",
+    );
+    let data: Value = serde_json::from_str(event[0].as_deref().unwrap()).unwrap();
+    assert_eq!(data["late"], true);
+    // Cancelling again, or cancelling what has started, is refused.
+    let (status, body) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/appointments/{soon}/cancel"),
+            Some(&member),
+            &json!({}),
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("not_booked")));
+    let started = insert_appointment(&app, &f, &member_id, Utc::now() - Duration::minutes(5));
+    let (status, body) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/appointments/{started}/cancel"),
+            Some(&member),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("already_started"))
+    );
+    // The pro records a no-show: the fee is owed.
+    let coach = app.token("atlas", "coach").await;
+    let (status, body) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/appointments/{started}/attendance"),
+            Some(&coach),
+            &json!({"present": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["status"].as_str(), body["fee"]["amount"].as_i64()),
+        (Some("no_show"), Some(1500))
+    );
+    // A class place cancelled in time owes nothing.
+    let booking = insert_class_booking(&app, &f, &f.session, &member_id, 1);
+    let (status, body) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/class-bookings/{booking}/cancel"),
+            Some(&member),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("cancelled")),
+        "{body}"
+    );
+    assert!(body["fee"].is_null());
+}
