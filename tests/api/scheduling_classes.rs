@@ -406,3 +406,83 @@ async fn scheduling_a_retried_booking_with_the_same_idempotency_key_takes_one_pl
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn scheduling_concurrent_appointments_never_overfill_a_room() {
+    let app = TestApp::spawn().await;
+    let f = setup(&app, "atlas").await;
+    // A second pro, with the same hours as the coach.
+    let (status, invited) = app
+        .post_json(Some("atlas"), "/api/v1/staff", Some(&f.admin),
+            &json!({"email": "physio@atlas.test", "display_name": "Physio", "roles": ["pro"], "specialty": "therapist"}))
+        .await;
+    assert_eq!(status, 201, "{invited}");
+    let physio = invited["staff"]["id"].as_str().unwrap().to_owned();
+    let week: Vec<Value> = (1..=7)
+        .map(|d| json!({"weekday": d, "start": "08:00", "end": "20:00", "location_id": f.location}))
+        .collect();
+    let (status, _) = app
+        .send_json(
+            reqwest::Method::PUT,
+            Some("atlas"),
+            &format!("/api/v1/pros/{physio}/hours"),
+            Some(&f.admin),
+            &json!({"hours": week}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // A service in the one-person treatment room, delivered by both pros.
+    let room = query_column(
+        &app.db.url,
+        &format!(
+            "SELECT id AS v FROM rooms WHERE location_id = '{}' AND capacity = 1",
+            f.location
+        ),
+    )[0]
+    .clone()
+    .unwrap();
+    let (status, service) = app
+        .post_json(Some("atlas"), "/api/v1/services", Some(&f.admin),
+            &json!({"name": "Physio", "duration_minutes": 30, "price": {"amount": 4500, "currency": "EUR"},
+                    "pro_ids": [f.coach, physio], "room_id": room}))
+        .await;
+    assert_eq!(status, 201, "{service}");
+    let members = create_members(&app, &f, 20).await;
+    grant_plan(&app, &f, &members, &["yoga"]).await;
+    let start = (Utc::now() + Duration::days(6))
+        .date_naive()
+        .and_hms_opt(10, 0, 0)
+        .unwrap()
+        .and_utc();
+    let requests = members.iter().enumerate().map(|(i, member)| {
+        let pro = if i % 2 == 0 { f.coach.clone() } else { physio.clone() };
+        let body = json!({"service_id": service["id"], "pro_id": pro, "starts_at": start.to_rfc3339(), "member_id": member});
+        let (app, admin) = (&app, f.admin.clone());
+        async move { app.post_json(Some("atlas"), "/api/v1/appointments", Some(&admin), &body).await }
+    });
+    let answers: Vec<(u16, Value)> = futures::future::join_all(requests).await;
+    let created = answers.iter().filter(|(s, _)| *s == 201).count();
+    let refused: Vec<&str> = answers
+        .iter()
+        .filter(|(s, _)| *s == 409)
+        .map(|(_, b)| b["code"].as_str().unwrap())
+        .collect();
+    assert_eq!((created, refused.len()), (1, 19), "{answers:?}");
+    assert!(
+        refused.contains(&"room_full"),
+        "the other pro finds the room full: {refused:?}"
+    );
+    assert!(
+        refused
+            .iter()
+            .all(|c| *c == "room_full" || *c == "pro_unavailable"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        count(
+            &app.db.url,
+            &format!("SELECT count(*) FROM appointments WHERE room_id = '{room}'")
+        ),
+        1
+    );
+}
