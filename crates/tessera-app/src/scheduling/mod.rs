@@ -103,10 +103,11 @@ pub(crate) fn check_range(from: NaiveDate, to: NaiveDate, max_days: i64) -> AppR
     Ok(())
 }
 
-/// The account `id` if it is an active pro of the tenant.
+/// The account `id` if it is a pro of the tenant who is not deactivated (an invited pro's hours may be set before
+/// they accept).
 pub(crate) fn find_pro(s: &mut Scoped<'_>, id: &str) -> AppResult<accounts::AccountRow> {
     let row = accounts::find(s, id)?.ok_or(AppError::NotFound("pro"))?;
-    if accounts::roles(s, &row.id)?.iter().any(|r| r == "pro") {
+    if row.status != "deactivated" && accounts::roles(s, &row.id)?.iter().any(|r| r == "pro") {
         Ok(row)
     } else {
         Err(AppError::NotFound("pro"))
