@@ -19,6 +19,9 @@ async fn enrol(app: &TestApp, token: &str, body: serde_json::Value) -> serde_jso
 async fn walk_ins_are_found_by_name_email_phone_and_card() {
     let app = TestApp::spawn().await;
     let staff = app.token("atlas", "staff").await;
+    let (_, before) = app
+        .get_json(Some("atlas"), "/api/v1/dashboard/today", &staff)
+        .await;
     let helene = enrol(
         &app,
         &staff,
@@ -35,6 +38,14 @@ async fn walk_ins_are_found_by_name_email_phone_and_card() {
         json!({"email": "marc@example.fr", "given_name": "Marc", "family_name": "Durand"}),
     )
     .await;
+    let (_, after) = app
+        .get_json(Some("atlas"), "/api/v1/dashboard/today", &staff)
+        .await;
+    let joined = after["new_members"].as_i64().unwrap() - before["new_members"].as_i64().unwrap();
+    assert_eq!(
+        joined, 2,
+        "the desk's today view counts new members: {after}"
+    );
     assert_eq!(helene["tags"], json!(["morning", "vip"]));
     assert_eq!(helene["source"], "walk_in");
     assert_eq!(helene["consents"].as_array().unwrap().len(), 2);

@@ -196,8 +196,16 @@ async fn membership_state_machine_through_the_api() {
         .await;
     let plan_id = plan["id"].as_str().unwrap();
     let member = member_id(&app, "member").await;
+    let (_, today) = app
+        .get_json(Some("atlas"), "/api/v1/dashboard/today", &staff)
+        .await;
+    assert_eq!(today["memberships_sold"], 0, "{today}");
     let sold = sell(&app, &staff, &member, plan_id).await;
     assert_eq!(sold["status"], "pending", "waits for its first payment");
+    let (_, today) = app
+        .get_json(Some("atlas"), "/api/v1/dashboard/today", &staff)
+        .await;
+    assert_eq!(today["memberships_sold"], 1, "{today}");
     assert_eq!(sold["price"], json!({"amount": 4990, "currency": "EUR"}));
     let id = sold["id"].as_str().unwrap().to_owned();
 

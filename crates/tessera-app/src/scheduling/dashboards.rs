@@ -1,6 +1,5 @@
 //! Dashboards: a pro's day (`agenda`), a member's upcoming bookings and history, and the brand's today view
-//! (occupancy, bookings, cancellations). The today view's `new_members` comes from [`new_members_between`], the
-//! hook the memberships module fills in.
+//! (occupancy, bookings, cancellations, new members and membership sales and cancellations).
 
 use std::collections::HashMap;
 
@@ -99,17 +98,26 @@ pub struct Today {
     pub classes: ClassCounts,
     /// Cancellations made today (appointments and classes).
     pub cancellations_today: i64,
-    /// Members who joined today; `null` until the memberships module provides it.
-    pub new_members: Option<i64>,
+    /// Members who joined today (sign-up, walk-in, household, import).
+    pub new_members: i64,
+    /// Memberships sold today.
+    pub memberships_sold: i64,
+    /// Membership cancellations confirmed and withdrawals made today.
+    pub membership_cancellations: i64,
 }
 
-/// Hook for the memberships module: members who joined in `[from, to)`. `None` until it is wired.
-pub fn new_members_between(
-    _s: &mut Scoped<'_>,
-    _from: NaiveDateTime,
-    _to: NaiveDateTime,
-) -> AppResult<Option<i64>> {
-    Ok(None)
+/// Members who joined, memberships sold, and membership cancellations and withdrawals in `[from, to)`.
+fn membership_counts(
+    s: &mut Scoped<'_>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> AppResult<(i64, i64, i64)> {
+    use tessera_store::models::{members, memberships};
+    let joined = members::count_created(s, from, to)?;
+    let sold = memberships::count_history(s, &["created"], from, to)?;
+    let cancelled =
+        memberships::count_history(s, &["cancellation_scheduled", "withdraw"], from, to)?;
+    Ok((joined, sold, cancelled))
 }
 
 impl App {
@@ -284,13 +292,16 @@ impl App {
                             .is_some_and(|c| c >= naive(start) && c < naive(end))
                     })
                     .count() as i64;
-                let new_members = new_members_between(s, naive(start), naive(end))?;
+                let (new_members, memberships_sold, membership_cancellations) =
+                    membership_counts(s, naive(start), naive(end))?;
                 Ok(Today {
                     date: date.to_string(),
                     appointments: appointments_today,
                     classes: classes_today,
                     cancellations_today: cancellations,
                     new_members,
+                    memberships_sold,
+                    membership_cancellations,
                 })
             })
         })

@@ -303,3 +303,20 @@ pub fn history(s: &mut Scoped<'_>, membership_id: &str) -> StoreResult<Vec<Histo
         .select(HistoryRow::as_select())
         .load(conn)?)
 }
+
+/// History entries with one of `actions` in `[from, to)` (the today view's counts).
+pub fn count_history(
+    s: &mut Scoped<'_>,
+    actions: &[&str],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> StoreResult<i64> {
+    let (tenant, conn) = s.parts();
+    Ok(membership_history::table
+        .filter(membership_history::tenant_id.eq(tenant))
+        .filter(membership_history::action.eq_any(actions))
+        .filter(membership_history::at.ge(from))
+        .filter(membership_history::at.lt(to))
+        .count()
+        .get_result(conn)?)
+}
