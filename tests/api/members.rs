@@ -401,3 +401,73 @@ async fn sign_up_verify_then_buy_online_and_withdraw() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_pro_reads_and_writes_notes_only_on_their_own_clients() {
+    let app = TestApp::spawn().await;
+    let f = crate::scheduling::setup(&app, "atlas").await;
+    let staff = app.token("atlas", "staff").await;
+    let coach = app.token("atlas", "coach").await;
+    let client = crate::scheduling::account_id(&app, "member@atlas.test");
+    let stranger = crate::scheduling::account_id(&app, "member2@atlas.test");
+    for member in [&client, &stranger] {
+        let path = format!("/api/v1/members/{member}/notes");
+        let (status, _) = app
+            .post_json(
+                Some("atlas"),
+                &path,
+                Some(&staff),
+                &json!({"body": "desk note"}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let client_notes = format!("/api/v1/members/{client}/notes");
+    assert_eq!(
+        app.get_status(Some("atlas"), &client_notes, &coach).await,
+        404,
+        "not a client yet"
+    );
+    crate::scheduling::insert_appointment(
+        &app,
+        &f,
+        &client,
+        chrono::Utc::now() + chrono::Duration::days(2),
+    );
+    let (status, notes) = app.get_json(Some("atlas"), &client_notes, &coach).await;
+    assert_eq!(
+        (status, notes[0]["body"].as_str()),
+        (200, Some("desk note")),
+        "{notes}"
+    );
+    let (status, _) = app
+        .post_json(
+            Some("atlas"),
+            &client_notes,
+            Some(&coach),
+            &json!({"body": "left knee: no lunges"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let stranger_notes = format!("/api/v1/members/{stranger}/notes");
+    assert_eq!(
+        app.get_status(Some("atlas"), &stranger_notes, &coach).await,
+        404
+    );
+    let (status, _) = app
+        .post_json(
+            Some("atlas"),
+            &stranger_notes,
+            Some(&coach),
+            &json!({"body": "probe"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        count(
+            &app.db.url,
+            &format!("SELECT count(*) FROM member_notes WHERE account_id = '{stranger}'")
+        ),
+        1
+    );
+}

@@ -64,7 +64,7 @@ CREATE TABLE member_search_terms (
     account_id TEXT NOT NULL,
     PRIMARY KEY (tenant_id, term, account_id)
 );
-CREATE INDEX member_search_terms_account ON member_search_terms (tenant_id, account_id);
+CREATE INDEX member_search_terms_account ON member_search_terms (tenant_id, account_id, term);
 
 CREATE TABLE plans (
     tenant_id TEXT NOT NULL,

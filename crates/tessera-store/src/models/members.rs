@@ -187,8 +187,93 @@ pub fn set_search_terms(s: &mut Scoped<'_>, account_id: &str, terms: &[String]) 
     Ok(())
 }
 
+/// A prefix matching at most this many terms is read whole when the query has several words: the search then
+/// runs on the intersection of their members.
+const READ_CAP: usize = 20_000;
+/// The same for a one-word query: a more common word is faster walked in id order, where its matches are dense.
+const READ_CAP_ONE_WORD: usize = 2_000;
+/// Candidates checked by one statement.
+const CHUNK: usize = 1_000;
+
+/// The members whose terms start with `prefix`, sorted, if there are at most `cap` such terms.
+fn prefix_members(
+    s: &mut Scoped<'_>,
+    prefix: &str,
+    end_char: char,
+    cap: usize,
+) -> StoreResult<Option<Vec<String>>> {
+    let (tenant, conn) = s.parts();
+    let mut ids: Vec<String> = member_search_terms::table
+        .filter(member_search_terms::tenant_id.eq(tenant))
+        .filter(member_search_terms::term.ge(prefix))
+        .filter(member_search_terms::term.lt(format!("{prefix}{end_char}")))
+        .select(member_search_terms::account_id)
+        .limit(i64::try_from(cap).unwrap_or(i64::MAX) + 1)
+        .load(conn)?;
+    if ids.len() > cap {
+        return Ok(None);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(Some(ids))
+}
+
+/// The page's query over `member_profiles`: in id order, after `after`, among `among` when given, with an
+/// `EXISTS` seek on the `(tenant_id, account_id, term)` index for each of `prefixes`, and the status and tag.
+#[allow(clippy::too_many_arguments)] // One query's parts, named; a struct would only rename them.
+fn page_of(
+    s: &mut Scoped<'_>,
+    among: Option<&[String]>,
+    prefixes: &[&String],
+    end_char: char,
+    status: Option<&str>,
+    tag: Option<&str>,
+    after: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<String>> {
+    let (tenant, conn) = s.parts();
+    let mut query = member_profiles::table
+        .filter(member_profiles::tenant_id.eq(tenant.to_owned()))
+        .order(member_profiles::account_id.asc())
+        .limit(limit)
+        .select(member_profiles::account_id)
+        .into_boxed();
+    if let Some(ids) = among {
+        query = query.filter(member_profiles::account_id.eq_any(ids.to_vec()));
+    }
+    for prefix in prefixes {
+        query = query.filter(diesel::dsl::exists(
+            member_search_terms::table
+                .filter(member_search_terms::tenant_id.eq(member_profiles::tenant_id))
+                .filter(member_search_terms::account_id.eq(member_profiles::account_id))
+                .filter(member_search_terms::term.ge((*prefix).clone()))
+                .filter(member_search_terms::term.lt(format!("{prefix}{end_char}"))),
+        ));
+    }
+    if let Some(status) = status {
+        query = query.filter(member_profiles::member_status.eq(status.to_owned()));
+    }
+    if let Some(tag) = tag {
+        query = query.filter(diesel::dsl::exists(
+            member_tags::table
+                .filter(member_tags::tenant_id.eq(member_profiles::tenant_id))
+                .filter(member_tags::account_id.eq(member_profiles::account_id))
+                .filter(member_tags::tag.eq(tag.to_owned())),
+        ));
+    }
+    if let Some(after) = after {
+        query = query.filter(member_profiles::account_id.gt(after.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
 /// Members whose terms start with every one of `prefixes` (already folded), by account id, after `after`.
-/// Each prefix is a range scan of the primary key: `term >= prefix AND term < prefix || U+10FFFF`.
+///
+/// Each prefix matching at most [`READ_CAP`] terms ([`READ_CAP_ONE_WORD`] for a one-word query) is read whole, a range `term >= prefix AND term < prefix ||
+/// U+10FFFF` of the primary key `(tenant_id, term, account_id)`, and their members are intersected. The page is
+/// then read from `member_profiles` among those candidates, a chunk at a time, the very common prefixes (one or
+/// two letters) checked by `EXISTS` seeks on the `(tenant_id, account_id, term)` index. With no readable prefix,
+/// the members are walked in id order, where matches are dense, and the walk stops when the page is full.
 pub fn search(
     s: &mut Scoped<'_>,
     prefixes: &[String],
@@ -198,43 +283,59 @@ pub fn search(
     after: Option<&str>,
     limit: i64,
 ) -> StoreResult<Vec<String>> {
-    let (tenant, conn) = s.parts();
-    let tenant = tenant.to_owned();
-    let mut query = member_profiles::table
-        .filter(member_profiles::tenant_id.eq(tenant.clone()))
-        .order(member_profiles::account_id.asc())
-        .limit(limit)
-        .select(member_profiles::account_id)
-        .into_boxed();
-    for prefix in prefixes {
-        let upper = format!("{prefix}{end_char}");
-        query = query.filter(
-            member_profiles::account_id.eq_any(
-                member_search_terms::table
-                    .filter(member_search_terms::tenant_id.eq(tenant.clone()))
-                    .filter(member_search_terms::term.ge(prefix.clone()))
-                    .filter(member_search_terms::term.lt(upper))
-                    .select(member_search_terms::account_id),
-            ),
-        );
+    let mut candidates: Option<Vec<String>> = None;
+    let mut common: Vec<&String> = Vec::new();
+    // Longer prefixes first: they are usually the rarest, and an empty intersection ends the search early.
+    let mut ordered: Vec<&String> = prefixes.iter().collect();
+    ordered.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    let cap = if prefixes.len() > 1 {
+        READ_CAP
+    } else {
+        READ_CAP_ONE_WORD
+    };
+    for prefix in ordered {
+        match prefix_members(s, prefix, end_char, cap)? {
+            Some(ids) => {
+                candidates = Some(match candidates {
+                    None => ids,
+                    Some(mut kept) => {
+                        let ids: std::collections::HashSet<String> = ids.into_iter().collect();
+                        kept.retain(|id| ids.contains(id));
+                        kept
+                    }
+                });
+                if candidates.as_ref().is_some_and(Vec::is_empty) {
+                    return Ok(Vec::new());
+                }
+            }
+            None => common.push(prefix),
+        }
     }
-    if let Some(status) = status {
-        query = query.filter(member_profiles::member_status.eq(status.to_owned()));
-    }
-    if let Some(tag) = tag {
-        query = query.filter(
-            member_profiles::account_id.eq_any(
-                member_tags::table
-                    .filter(member_tags::tenant_id.eq(tenant.clone()))
-                    .filter(member_tags::tag.eq(tag.to_owned()))
-                    .select(member_tags::account_id),
-            ),
-        );
-    }
+    let Some(mut candidates) = candidates else {
+        return page_of(s, None, &common, end_char, status, tag, after, limit);
+    };
     if let Some(after) = after {
-        query = query.filter(member_profiles::account_id.gt(after.to_owned()));
+        candidates.retain(|id| id.as_str() > after);
     }
-    Ok(query.load(conn)?)
+    let wanted = usize::try_from(limit).unwrap_or(0);
+    let mut found = Vec::new();
+    for chunk in candidates.chunks(CHUNK) {
+        let left = i64::try_from(wanted - found.len()).unwrap_or(limit);
+        found.extend(page_of(
+            s,
+            Some(chunk),
+            &common,
+            end_char,
+            status,
+            tag,
+            None,
+            left,
+        )?);
+        if found.len() >= wanted {
+            break;
+        }
+    }
+    Ok(found)
 }
 
 /// Records a consent decision.
