@@ -2,7 +2,7 @@
 # Member search: N members imported with `tessera member import` (French names with accents, phones, e-mails),
 # then GET /api/v1/members?q=... by a staff account under wrk, each request a different query (name prefixes
 # of 2 to 6 letters typed without accents, full names, phone and e-mail prefixes, two-word queries).
-# Usage: scripts/bench/members.sh sqlite|postgres [MEMBERS] [SECONDS]   (default 100000 members, 10 s, 16 connections)
+# Usage: [CONNECTIONS=N] scripts/bench/members.sh sqlite|postgres [MEMBERS] [SECONDS]   (default 100000 members, 10 s, 16 connections)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 need
@@ -72,8 +72,8 @@ token=$(curl -sf -H "host: atlas.localhost" -H 'content-type: application/json' 
   -d '{"email":"desk@atlas.test","password":"bench-password-2026"}' "http://$serve_addr/api/v1/auth/token" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 curl -sf -H "host: atlas.localhost" -H "authorization: Bearer $token" "http://$serve_addr/api/v1/members?q=lef&limit=3" >/dev/null
-wrk -t"${WRK_THREADS:-2}" -c16 -d"${seconds}s" --latency -s "$work/search.lua" -H "Host: atlas.localhost" \
+wrk -t"${WRK_THREADS:-2}" -c"${CONNECTIONS:-16}" -d"${seconds}s" --latency -s "$work/search.lua" -H "Host: atlas.localhost" \
   -H "authorization: Bearer $token" "http://$serve_addr" >"$work/search.wrk"
 read -r rps p50 p99 errors <<<"$(wrk_summary "$work/search.wrk")"
-echo "backend: $backend, $members members, wrk -t${WRK_THREADS:-2} -c16 -d${seconds}s"
+echo "backend: $backend, $members members, wrk -t${WRK_THREADS:-2} -c${CONNECTIONS:-16} -d${seconds}s"
 echo "GET /api/v1/members?q=...: $rps req/s  p50 ${p50} ms  p99 ${p99} ms  non-2xx $errors"
