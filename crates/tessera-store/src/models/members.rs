@@ -413,19 +413,9 @@ pub fn set_tags(s: &mut Scoped<'_>, account_id: &str, tags: &[String]) -> StoreR
 
 /// Deletes a member's profile, notes, tags, search terms and consents (erasure).
 pub fn erase(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<()> {
+    set_search_terms(s, account_id, &[])?;
+    set_tags(s, account_id, &[])?;
     let (tenant, conn) = s.parts();
-    diesel::delete(
-        member_search_terms::table
-            .filter(member_search_terms::tenant_id.eq(tenant))
-            .filter(member_search_terms::account_id.eq(account_id)),
-    )
-    .execute(conn)?;
-    diesel::delete(
-        member_tags::table
-            .filter(member_tags::tenant_id.eq(tenant))
-            .filter(member_tags::account_id.eq(account_id)),
-    )
-    .execute(conn)?;
     diesel::delete(
         member_notes::table
             .filter(member_notes::tenant_id.eq(tenant))
