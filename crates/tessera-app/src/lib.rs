@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod billing;
 pub mod auth;
 pub mod clients;
 mod context;

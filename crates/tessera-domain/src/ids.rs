@@ -70,6 +70,12 @@ pub enum IdKind {
     Freeze,
     /// An entry of a membership's history.
     MembershipChange,
+    /// An invoice or credit note.
+    Invoice,
+    /// A payment or payment attempt.
+    Payment,
+    /// A refund.
+    Refund,
 }
 
 impl IdKind {
@@ -109,6 +115,9 @@ impl IdKind {
             IdKind::Membership => "mem",
             IdKind::Freeze => "frz",
             IdKind::MembershipChange => "mch",
+            IdKind::Invoice => "inv",
+            IdKind::Payment => "pay",
+            IdKind::Refund => "rfd",
         }
     }
 

@@ -182,11 +182,21 @@ pub enum Permission {
     TimesheetsRead,
     /// Read the brand's today view and any pro's agenda.
     DashboardRead,
+    /// Read anyone's invoices, credit notes and payments (clients read their own).
+    InvoicesRead,
+    /// Draft and finalise invoices, resend them.
+    InvoicesManage,
+    /// Issue credit notes and refunds.
+    InvoicesCredit,
+    /// Record payments taken at the desk (cash, card terminal, bank transfer).
+    PaymentsRecord,
+    /// Read the brand's money figures: outstanding, overdue, revenue with VAT.
+    MoneyRead,
 }
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 24] = [
+    pub const ALL: [Permission; 29] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
@@ -211,6 +221,11 @@ impl Permission {
         Permission::AttendanceConfirm,
         Permission::TimesheetsRead,
         Permission::DashboardRead,
+        Permission::InvoicesRead,
+        Permission::InvoicesManage,
+        Permission::InvoicesCredit,
+        Permission::PaymentsRecord,
+        Permission::MoneyRead,
     ];
 
     /// The permission's stable name, as written in `docs/permissions.md`.
@@ -240,6 +255,11 @@ impl Permission {
             Permission::AttendanceConfirm => "attendance.confirm",
             Permission::TimesheetsRead => "timesheets.read",
             Permission::DashboardRead => "dashboard.read",
+            Permission::InvoicesRead => "invoices.read",
+            Permission::InvoicesManage => "invoices.manage",
+            Permission::InvoicesCredit => "invoices.credit",
+            Permission::PaymentsRecord => "payments.record",
+            Permission::MoneyRead => "money.read",
         }
     }
 
@@ -275,6 +295,11 @@ impl Permission {
             Permission::AttendanceConfirm => &[Admin, Staff, Pro],
             Permission::TimesheetsRead => &[Admin],
             Permission::DashboardRead => &[Admin, Staff],
+            Permission::InvoicesRead => &[Admin, Staff],
+            Permission::InvoicesManage => &[Admin, Staff],
+            Permission::InvoicesCredit => &[Admin],
+            Permission::PaymentsRecord => &[Admin, Staff],
+            Permission::MoneyRead => &[Admin],
         }
     }
 
