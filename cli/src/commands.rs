@@ -12,8 +12,9 @@ use tessera_config::{LogFormat, Settings};
 use tessera_domain::values::NewPassword;
 
 use crate::args::{
-    AuditCommand, AuditRealmArgs, Cli, Command, ConfigCommand, JobsCommand, KeysCommand,
-    BillingCommand, LogFormatArg, MemberCommand, MembershipsCommand, RealmArgs, TenantCommand, UserCommand,
+    AuditCommand, AuditRealmArgs, BillingCommand, Cli, Command, ConfigCommand, JobsCommand,
+    KeysCommand, LogFormatArg, MemberCommand, MembershipsCommand, RealmArgs, TenantCommand,
+    UserCommand,
 };
 use crate::output;
 
@@ -804,7 +805,12 @@ fn read_member_csv(
 async fn billing(settings: Settings, command: BillingCommand) -> anyhow::Result<()> {
     let app = open_app(settings).await?;
     match command {
-        BillingCommand::Run { tenant, date, dry_run, json } => {
+        BillingCommand::Run {
+            tenant,
+            date,
+            dry_run,
+            json,
+        } => {
             let bar = progress_bar();
             let report = {
                 let bar = bar.clone();
@@ -824,7 +830,10 @@ async fn billing(settings: Settings, command: BillingCommand) -> anyhow::Result<
             }
             let day = report.day.map(|d| d.to_string()).unwrap_or_default();
             if dry_run {
-                println!("{tenant} {day} (dry run): {} invoices would be issued, {} in total", report.invoiced, report.invoiced_amount);
+                println!(
+                    "{tenant} {day} (dry run): {} invoices would be issued, {} in total",
+                    report.invoiced, report.invoiced_amount
+                );
             } else {
                 println!(
                     "{tenant} {day}: {} invoiced ({} in total), {} charged ({} succeeded, {} failed, {} pending, {} unknown), {} reconciled, {} dunning changes, {} retries, {} reminders, {} expiring cards",

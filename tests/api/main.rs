@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod backup;
 mod bad_input;
+mod billing;
 mod cli;
 mod conventions;
 mod email;

@@ -7,8 +7,8 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
-pub mod billing;
 pub mod auth;
+pub mod billing;
 pub mod clients;
 mod context;
 pub mod email;

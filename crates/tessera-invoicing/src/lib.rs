@@ -82,18 +82,38 @@ pub fn compute_totals(lines: &[InvoiceLine], _currency: &str) -> Result<Totals, 
     }
     let mut per_rate: Vec<VatBreakdown> = Vec::new();
     for l in lines {
-        let net = l.quantity.checked_mul(l.unit_price_minor).ok_or(InvoiceError::Overflow)?;
+        let net = l
+            .quantity
+            .checked_mul(l.unit_price_minor)
+            .ok_or(InvoiceError::Overflow)?;
         match per_rate.iter_mut().find(|b| b.rate_bps == l.vat.rate_bps) {
-            Some(b) => b.taxable_minor = b.taxable_minor.checked_add(net).ok_or(InvoiceError::Overflow)?,
-            None => per_rate.push(VatBreakdown { rate_bps: l.vat.rate_bps, taxable_minor: net, tax_minor: 0, exemption_note: l.vat.exemption_note.clone() }),
+            Some(b) => {
+                b.taxable_minor = b
+                    .taxable_minor
+                    .checked_add(net)
+                    .ok_or(InvoiceError::Overflow)?
+            }
+            None => per_rate.push(VatBreakdown {
+                rate_bps: l.vat.rate_bps,
+                taxable_minor: net,
+                tax_minor: 0,
+                exemption_note: l.vat.exemption_note.clone(),
+            }),
         }
     }
     let (mut excl, mut vat) = (0i64, 0i64);
     for b in &mut per_rate {
         let t = i128::from(b.taxable_minor) * i128::from(b.rate_bps);
         b.tax_minor = i64::try_from((t + 5000) / 10000).map_err(|_| InvoiceError::Overflow)?;
-        excl = excl.checked_add(b.taxable_minor).ok_or(InvoiceError::Overflow)?;
+        excl = excl
+            .checked_add(b.taxable_minor)
+            .ok_or(InvoiceError::Overflow)?;
         vat = vat.checked_add(b.tax_minor).ok_or(InvoiceError::Overflow)?;
     }
-    Ok(Totals { per_rate, total_excl_minor: excl, total_vat_minor: vat, total_incl_minor: excl + vat })
+    Ok(Totals {
+        per_rate,
+        total_excl_minor: excl,
+        total_vat_minor: vat,
+        total_incl_minor: excl + vat,
+    })
 }

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tessera_domain::ids::IdKind;
 use tessera_domain::role::Permission;
+use tessera_store::models::accounts;
 use tessera_store::models::invoices::{self, InvoiceRow};
 use tessera_store::models::payments::{self, BillingProfileRow, PaymentRow, RefundRow};
-use tessera_store::models::accounts;
 use tessera_store::{Scoped, TxMode};
 
 use super::faults;
@@ -103,7 +103,8 @@ pub(crate) fn apply_outcome_in(
         return Ok(None);
     };
     // Lock order: the invoice, then its payment.
-    let mut invoice = invoices::find_locked(s, &found.invoice_id)?.ok_or(AppError::NotFound("invoice"))?;
+    let mut invoice =
+        invoices::find_locked(s, &found.invoice_id)?.ok_or(AppError::NotFound("invoice"))?;
     let mut payment = payments::find(s, payment_id)?.ok_or(AppError::NotFound("payment"))?;
     if SETTLED.contains(&payment.status.as_str()) {
         return Ok(Some(payment));
@@ -142,7 +143,14 @@ pub(crate) fn apply_outcome_in(
             let data = serde_json::json!({ "payment_id": payment.id, "invoice_id": invoice.id,
                 "provider": payment.provider, "method": payment.method,
                 "amount": { "amount": payment.amount, "currency": payment.currency }, "attempt": payment.attempt });
-            crate::events::publish(s, ctx, "payment.processing", Some(&payment.account_id), data, now)?;
+            crate::events::publish(
+                s,
+                ctx,
+                "payment.processing",
+                Some(&payment.account_id),
+                data,
+                now,
+            )?;
         }
         Outcome::RequiresAction { client_secret, .. } => {
             payment.status = "requires_action".into();
@@ -156,7 +164,14 @@ pub(crate) fn apply_outcome_in(
             );
             let data = serde_json::json!({ "payment_id": payment.id, "invoice_id": invoice.id,
                 "amount": { "amount": payment.amount, "currency": payment.currency }, "confirm_url": confirm_url });
-            crate::events::publish(s, ctx, "payment.requires_action", Some(&payment.account_id), data, now)?;
+            crate::events::publish(
+                s,
+                ctx,
+                "payment.requires_action",
+                Some(&payment.account_id),
+                data,
+                now,
+            )?;
         }
         Outcome::AwaitingPayer { client_secret, .. } => {
             payment.status = "requires_action".into();
@@ -207,10 +222,9 @@ pub(crate) fn prepare_in(
     if invoice.status != "open" || owed <= 0 {
         return Ok(None);
     }
-    if payments::of_invoice(s, invoice_id)?
-        .iter()
-        .any(|p| ["pending", "unknown", "processing", "requires_action"].contains(&p.status.as_str()))
-    {
+    if payments::of_invoice(s, invoice_id)?.iter().any(|p| {
+        ["pending", "unknown", "processing", "requires_action"].contains(&p.status.as_str())
+    }) {
         return Ok(None);
     }
     let profile = payments::profile(s, &invoice.payer_account_id)?;
@@ -262,7 +276,11 @@ pub(crate) fn prepare_in(
             tenant_slug: tenant.slug.clone(),
             off_session,
             save_for_later: invoice.membership_id.is_some(),
-            description: format!("{} {}", tenant.display_name, invoice.number.clone().unwrap_or_default()),
+            description: format!(
+                "{} {}",
+                tenant.display_name,
+                invoice.number.clone().unwrap_or_default()
+            ),
         },
     }))
 }
@@ -279,7 +297,11 @@ pub(crate) async fn charge_invoice(
     let now = app.clock().now();
     let (t, p, id) = (tenant.clone(), provider.clone(), invoice_id.to_owned());
     let prepared = app
-        .blocking(move |db| db.scoped(&t.id, TxMode::Write, |s| prepare_in(s, &t, p.as_ref(), &id, true, now)))
+        .blocking(move |db| {
+            db.scoped(&t.id, TxMode::Write, |s| {
+                prepare_in(s, &t, p.as_ref(), &id, true, now)
+            })
+        })
         .await?;
     let Some(prepared) = prepared else {
         return Ok(None);
@@ -301,9 +323,18 @@ pub(crate) async fn record(
     outcome: Outcome,
 ) -> AppResult<Option<PaymentRow>> {
     let now = app.clock().now();
-    let (t, c, a, id) = (tenant.clone(), ctx.clone(), app.clone(), payment_id.to_owned());
-    app.blocking(move |db| db.scoped(&t.id, TxMode::Write, |s| apply_outcome_in(s, &c, &a, &t, &id, &outcome, now)))
-        .await
+    let (t, c, a, id) = (
+        tenant.clone(),
+        ctx.clone(),
+        app.clone(),
+        payment_id.to_owned(),
+    );
+    app.blocking(move |db| {
+        db.scoped(&t.id, TxMode::Write, |s| {
+            apply_outcome_in(s, &c, &a, &t, &id, &outcome, now)
+        })
+    })
+    .await
 }
 
 /// Asks the provider what became of attempts whose outcome is not known (a crash before the answer was
@@ -322,7 +353,8 @@ pub(crate) async fn reconcile(
                 let rows = payments::unsettled(s, 10_000)?;
                 let mut out = Vec::new();
                 for p in rows {
-                    let customer = payments::profile(s, &p.account_id)?.and_then(|b| b.customer_ref);
+                    let customer =
+                        payments::profile(s, &p.account_id)?.and_then(|b| b.customer_ref);
                     out.push((p, customer));
                 }
                 Ok(out)
@@ -336,12 +368,16 @@ pub(crate) async fn reconcile(
             (None, Some(customer)) => provider.find_payment(&customer, &payment.id).await?,
             (None, None) => None,
         };
-        let outcome = outcome.unwrap_or_else(|| Outcome::Cancelled { reference: String::new() });
+        let outcome = outcome.unwrap_or_else(|| Outcome::Cancelled {
+            reference: String::new(),
+        });
         let outcome = match outcome {
             // Never received by the provider: nothing was charged.
             Outcome::Cancelled { reference } if reference.is_empty() => {
                 tracing::info!(payment = %payment.id, "attempt never reached the provider; cancelled");
-                Outcome::Cancelled { reference: format!("not_sent:{}", payment.id) }
+                Outcome::Cancelled {
+                    reference: format!("not_sent:{}", payment.id),
+                }
             }
             other => other,
         };
@@ -357,13 +393,18 @@ impl App {
     /// provider says so (webhook), and what it bills (a membership, a pack) starts then.
     pub async fn pay_invoice_online(&self, ctx: &Ctx, invoice_id: &str) -> AppResult<PaymentView> {
         let tenant = self.tenant_for(ctx)?;
-        let provider = provider_for(self, &tenant)?.ok_or(AppError::Conflict {
-            code: "no_online_payment",
-            detail: "this brand takes payments at the desk only".into(),
-        })?;
-        let (t, c, a, id) = (tenant.clone(), ctx.clone(), self.clone(), invoice_id.to_owned());
+        let (t, c, a, id) = (
+            tenant.clone(),
+            ctx.clone(),
+            self.clone(),
+            invoice_id.to_owned(),
+        );
         let invoice: InvoiceRow = self
-            .blocking(move |db| db.scoped(&t.id, TxMode::Read, |s| super::documents::readable(&a, s, &c, &id)))
+            .blocking(move |db| {
+                db.scoped(&t.id, TxMode::Read, |s| {
+                    super::documents::readable(&a, s, &c, &id)
+                })
+            })
             .await?;
         if invoice.status != "open" || invoice.kind != "invoice" {
             return Err(AppError::Conflict {
@@ -371,11 +412,19 @@ impl App {
                 detail: "only an open invoice can be paid".into(),
             });
         }
+        let provider = provider_for(self, &tenant)?.ok_or(AppError::Conflict {
+            code: "no_online_payment",
+            detail: "this brand takes payments at the desk only".into(),
+        })?;
         let _ = ensure_customer(self, &tenant, &provider, &invoice.payer_account_id).await?;
         let now = self.clock().now();
         let (t, p, id) = (tenant.clone(), provider.clone(), invoice_id.to_owned());
         let prepared = self
-            .blocking(move |db| db.scoped(&t.id, TxMode::Write, |s| prepare_in(s, &t, p.as_ref(), &id, false, now)))
+            .blocking(move |db| {
+                db.scoped(&t.id, TxMode::Write, |s| {
+                    prepare_in(s, &t, p.as_ref(), &id, false, now)
+                })
+            })
             .await?
             .ok_or(AppError::Conflict {
                 code: "payment_in_progress",
@@ -399,17 +448,24 @@ impl App {
         let (t, c, a) = (tenant.clone(), ctx.clone(), self.clone());
         let principal = self
             .blocking(move |db| {
-                db.scoped(&t.id, TxMode::Read, |s| authorize(a.principals(), s, &c, Permission::ProfileReadOwn))
+                db.scoped(&t.id, TxMode::Read, |s| {
+                    authorize(a.principals(), s, &c, Permission::ProfileReadOwn)
+                })
             })
             .await?;
         let customer = ensure_customer(self, &tenant, &provider, &principal.id).await?;
         let (id, client_secret) = provider.setup_intent(&customer, &principal.id).await?;
-        Ok(serde_json::json!({ "setup_intent_id": id, "client_secret": client_secret, "customer": customer }))
+        Ok(
+            serde_json::json!({ "setup_intent_id": id, "client_secret": client_secret, "customer": customer }),
+        )
     }
 
     /// Settles attempts whose outcome is unknown (`tessera billing reconcile`, and each billing run first).
     pub async fn reconcile_payments(&self, tenant_slug: &str) -> AppResult<usize> {
-        let tenant = self.tenants().by_slug(tenant_slug).ok_or(AppError::NotFound("tenant"))?;
+        let tenant = self
+            .tenants()
+            .by_slug(tenant_slug)
+            .ok_or(AppError::NotFound("tenant"))?;
         let Some(provider) = provider_for(self, &tenant)? else {
             return Ok(0);
         };
@@ -426,19 +482,30 @@ pub(crate) async fn refund_with_provider(
     refund: RefundRow,
     reference: &str,
 ) -> AppResult<RefundView> {
-    let provider = provider_for(app, tenant)?
-        .ok_or_else(|| AppError::Internal("a provider payment on a brand without provider".into()))?;
-    let result = provider.refund(reference, refund.amount, &format!("tessera-refund-{}", refund.id)).await;
+    let provider = provider_for(app, tenant)?.ok_or_else(|| {
+        AppError::Internal("a provider payment on a brand without provider".into())
+    })?;
+    let result = provider
+        .refund(
+            reference,
+            refund.amount,
+            &format!("tessera-refund-{}", refund.id),
+        )
+        .await;
     let now = app.clock().now();
     let (t, r) = (tenant.clone(), refund.clone());
     let ok = result.as_ref().ok().cloned();
     app.blocking(move |db| {
         db.scoped(&t.id, TxMode::Write, |s| {
             match ok {
-                Some(provider_ref) => payments::settle_refund(s, &r.id, "succeeded", Some(&provider_ref))?,
+                Some(provider_ref) => {
+                    payments::settle_refund(s, &r.id, "succeeded", Some(&provider_ref))?
+                }
                 None => {
-                    let mut invoice = invoices::find_locked(s, &r.invoice_id)?.ok_or(AppError::NotFound("invoice"))?;
-                    let mut payment = payments::find(s, &r.payment_id)?.ok_or(AppError::NotFound("payment"))?;
+                    let mut invoice = invoices::find_locked(s, &r.invoice_id)?
+                        .ok_or(AppError::NotFound("invoice"))?;
+                    let mut payment =
+                        payments::find(s, &r.payment_id)?.ok_or(AppError::NotFound("payment"))?;
                     payment.refunded_amount -= r.amount;
                     payment.updated_at = naive(now);
                     payments::update(s, &payment)?;

@@ -168,26 +168,50 @@ const ITEMS: [&str; 8] = [
 pub(crate) fn check_lines(tenant: &Tenant, lines: &[LineInput]) -> AppResult<Vec<NewLine>> {
     let mut errors = FieldErrors::default();
     if lines.is_empty() || lines.len() > 200 {
-        errors.push(FieldError::new("lines", "invalid", "between 1 and 200 lines"));
+        errors.push(FieldError::new(
+            "lines",
+            "invalid",
+            "between 1 and 200 lines",
+        ));
     }
     let mut out = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         let field = |name: &str| format!("lines[{i}].{name}");
         let item = l.item.clone().unwrap_or_else(|| "other".into());
         if !ITEMS.contains(&item.as_str()) {
-            errors.push(FieldError::new(field("item"), "invalid", format!("one of {}", ITEMS.join(", "))));
+            errors.push(FieldError::new(
+                field("item"),
+                "invalid",
+                format!("one of {}", ITEMS.join(", ")),
+            ));
         }
         let description = l.description.trim();
         if description.is_empty() || description.chars().count() > 300 {
-            errors.push(FieldError::new(field("description"), "invalid", "1 to 300 characters"));
+            errors.push(FieldError::new(
+                field("description"),
+                "invalid",
+                "1 to 300 characters",
+            ));
         }
         if !(1..=1_000_000).contains(&l.quantity) {
-            errors.push(FieldError::new(field("quantity"), "out_of_range", "from 1 to 1000000"));
+            errors.push(FieldError::new(
+                field("quantity"),
+                "out_of_range",
+                "from 1 to 1000000",
+            ));
         }
         if l.unit_price < 0 {
-            errors.push(FieldError::new(field("unit_price"), "negative_amount", "an amount cannot be negative"));
+            errors.push(FieldError::new(
+                field("unit_price"),
+                "negative_amount",
+                "an amount cannot be negative",
+            ));
         } else if l.unit_price > 1_000_000_000_00 {
-            errors.push(FieldError::new(field("unit_price"), "out_of_range", "too large"));
+            errors.push(FieldError::new(
+                field("unit_price"),
+                "out_of_range",
+                "too large",
+            ));
         }
         if !tenant.config.vat_rates.iter().any(|r| r.code == l.vat_code) {
             errors.push(FieldError::new(
@@ -226,11 +250,19 @@ pub(crate) fn check_currency(tenant: &Tenant, currency: &str) -> AppResult<Strin
 fn check_company(company: &CompanyBuyer) -> AppResult<()> {
     let mut errors = FieldErrors::default();
     if company.name.trim().is_empty() || company.name.len() > 200 {
-        errors.push(FieldError::new("company.name", "required", "the company's registered name"));
+        errors.push(FieldError::new(
+            "company.name",
+            "required",
+            "the company's registered name",
+        ));
     }
     if let Some(siren) = &company.siren {
         if !is_luhn_number(siren, 9) {
-            errors.push(FieldError::new("company.siren", "invalid_siren", "9 digits passing the Luhn check"));
+            errors.push(FieldError::new(
+                "company.siren",
+                "invalid_siren",
+                "9 digits passing the Luhn check",
+            ));
         }
     }
     if let Some(vat) = &company.vat_number {
@@ -240,7 +272,11 @@ fn check_company(company: &CompanyBuyer) -> AppResult<()> {
         }
     }
     if company.address.country.len() != 2 || company.address.city.trim().is_empty() {
-        errors.push(FieldError::new("company.address", "invalid", "a full address with an ISO country code"));
+        errors.push(FieldError::new(
+            "company.address",
+            "invalid",
+            "a full address with an ISO country code",
+        ));
     }
     errors.into_result()?;
     Ok(())
@@ -290,7 +326,11 @@ pub(crate) fn buyer_of(
 }
 
 /// The language of a client's documents: their profile's, else the brand's default.
-pub(crate) fn locale_of(s: &mut Scoped<'_>, tenant: &Tenant, account_id: &str) -> AppResult<String> {
+pub(crate) fn locale_of(
+    s: &mut Scoped<'_>,
+    tenant: &Tenant,
+    account_id: &str,
+) -> AppResult<String> {
     let locale = members::find(s, account_id)?
         .map(|p| p.locale)
         .unwrap_or_else(|| tenant.config.default_locale.clone());
@@ -305,7 +345,11 @@ pub(crate) fn invoice_lines(tenant: &Tenant, lines: &[NewLine]) -> AppResult<Vec
             let rate = super::vat_rate(tenant, &l.vat_code)?;
             Ok(InvoiceLine {
                 description: l.description.clone(),
-                kind: if l.goods { LineKind::Goods } else { LineKind::Service },
+                kind: if l.goods {
+                    LineKind::Goods
+                } else {
+                    LineKind::Service
+                },
                 quantity: l.quantity,
                 unit_price_minor: l.unit_price,
                 vat: tessera_invoicing::VatRate {
@@ -326,7 +370,11 @@ pub(crate) fn build(
 ) -> AppResult<(InvoiceRow, Vec<LineRow>)> {
     let doc_lines = invoice_lines(tenant, &spec.lines)?;
     let totals = compute_totals(&doc_lines, &spec.currency).map_err(|e| {
-        AppError::from(FieldErrors::from(FieldError::new("lines", "invalid", e.to_string())))
+        AppError::from(FieldErrors::from(FieldError::new(
+            "lines",
+            "invalid",
+            e.to_string(),
+        )))
     })?;
     let id = IdKind::Invoice.new_id();
     let lines = spec
@@ -418,14 +466,21 @@ pub(crate) fn finalise_in(
         });
     }
     let today = app.today_in(tenant);
-    let series = series_for(&tenant.config.invoice_prefix, row.kind == "credit_note", today);
+    let series = series_for(
+        &tenant.config.invoice_prefix,
+        row.kind == "credit_note",
+        today,
+    );
     let value = invoices::next_in_series(s, &series.0)?;
+    // A finalisation that waited for the series across midnight keeps the day it started: the number and the
+    // date of a series never disagree with each other.
     row.number = Some(format_number(&series, value));
     row.series = Some(series.0);
     row.sequence_no = Some(value);
     row.issued_on = Some(today);
     row.due_on = Some(today + Duration::days(i64::from(tenant.config.billing.payment_terms_days)));
-    row.finalised_at = Some(naive(now));
+    // Read the clock once the series is locked, so that finalisation times follow the numbers.
+    row.finalised_at = Some(naive(app.clock().now().max(now)));
     row.updated_at = naive(now);
     row.status = settled_status(row).to_owned();
     if row.status == "paid" {
@@ -441,7 +496,14 @@ pub(crate) fn finalise_in(
         "total": { "amount": row.total_incl, "currency": row.currency },
         "due_on": row.due_on, "membership_id": row.membership_id,
     });
-    crate::events::publish(s, ctx, "invoice.finalised", Some(&row.account_id), data, now)?;
+    crate::events::publish(
+        s,
+        ctx,
+        "invoice.finalised",
+        Some(&row.account_id),
+        data,
+        now,
+    )?;
     let job = NewJob {
         unique_key: Some(format!("pdf:{}", row.id)),
         ..NewJob::new(RENDER_PDF_KIND, serde_json::json!({ "invoice_id": row.id }))
@@ -475,7 +537,10 @@ impl App {
         let tenant = self.tenant_for(ctx)?;
         let currency = check_currency(
             &tenant,
-            input.currency.as_deref().unwrap_or(&tenant.config.default_currency),
+            input
+                .currency
+                .as_deref()
+                .unwrap_or(&tenant.config.default_currency),
         )?;
         let lines = check_lines(&tenant, &input.lines)?;
         if let Some(company) = &input.company {
@@ -483,7 +548,9 @@ impl App {
         }
         if let Some(locale) = &input.locale {
             if !["fr", "en"].contains(&locale.as_str()) {
-                return Err(FieldErrors::from(FieldError::new("locale", "invalid", "fr or en")).into());
+                return Err(
+                    FieldErrors::from(FieldError::new("locale", "invalid", "fr or en")).into(),
+                );
             }
         }
         let now = self.clock().now();
@@ -492,7 +559,10 @@ impl App {
             db.scoped(&tenant.id, TxMode::Write, |s| {
                 let principal = authorize(app.principals(), s, &ctx, Permission::InvoicesManage)?;
                 members::find(s, &input.member_id)?.ok_or(AppError::NotFound("member"))?;
-                let payer = input.payer_id.clone().unwrap_or_else(|| input.member_id.clone());
+                let payer = input
+                    .payer_id
+                    .clone()
+                    .unwrap_or_else(|| input.member_id.clone());
                 accounts::find(s, &payer)?.ok_or(AppError::NotFound("payer"))?;
                 let buyer = buyer_of(s, &payer, input.company.as_ref())?;
                 let locale = match input.locale.clone() {
@@ -515,7 +585,12 @@ impl App {
                 };
                 let (mut row, lines) = build(&tenant, spec, now)?;
                 invoices::insert(s, &row, &lines)?;
-                audit::record(s, &ctx, Event::on("invoice.drafted", "invoice", &row.id), now)?;
+                audit::record(
+                    s,
+                    &ctx,
+                    Event::on("invoice.drafted", "invoice", &row.id),
+                    now,
+                )?;
                 if input.finalise {
                     finalise_in(s, &ctx, &app, &tenant, &mut row, now)?;
                 }
@@ -533,7 +608,8 @@ impl App {
         self.blocking(move |db| {
             db.scoped(&tenant.id, TxMode::Write, |s| {
                 authorize(app.principals(), s, &ctx, Permission::InvoicesManage)?;
-                let mut row = invoices::find_locked(s, &id)?.ok_or(AppError::NotFound("invoice"))?;
+                let mut row =
+                    invoices::find_locked(s, &id)?.ok_or(AppError::NotFound("invoice"))?;
                 finalise_in(s, &ctx, &app, &tenant, &mut row, now)?;
                 view::load(s, row)
             })
@@ -557,7 +633,12 @@ impl App {
                     });
                 }
                 invoices::delete_draft(s, &id)?;
-                audit::record(s, &ctx, Event::on("invoice.draft_deleted", "invoice", &id), now)?;
+                audit::record(
+                    s,
+                    &ctx,
+                    Event::on("invoice.draft_deleted", "invoice", &id),
+                    now,
+                )?;
                 Ok(())
             })
         })
@@ -578,7 +659,12 @@ impl App {
         };
         let reason = input.reason.trim().to_owned();
         if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(FieldErrors::from(FieldError::new("reason", "required", "say why, up to 500 characters")).into());
+            return Err(FieldErrors::from(FieldError::new(
+                "reason",
+                "required",
+                "say why, up to 500 characters",
+            ))
+            .into());
         }
         let now = self.clock().now();
         let (ctx, app) = (ctx.clone(), self.clone());
@@ -703,8 +789,14 @@ impl App {
                 let principal = authorize(app.principals(), s, &ctx, Permission::ProfileReadOwn)?;
                 let mut rows = Vec::new();
                 for filter in [
-                    InvoiceFilter { account_id: Some(principal.id.clone()), ..Default::default() },
-                    InvoiceFilter { payer_account_id: Some(principal.id.clone()), ..Default::default() },
+                    InvoiceFilter {
+                        account_id: Some(principal.id.clone()),
+                        ..Default::default()
+                    },
+                    InvoiceFilter {
+                        payer_account_id: Some(principal.id.clone()),
+                        ..Default::default()
+                    },
                 ] {
                     rows.extend(invoices::list(s, &filter, None, 500)?);
                 }

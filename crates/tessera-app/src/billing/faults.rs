@@ -29,7 +29,9 @@ fn plan() -> &'static Plan {
             Some(seed) => {
                 let seed: u64 = seed.parse().unwrap_or(1);
                 // A small deterministic mix of the seed: which point, and on which of its first 40 passes.
-                let mixed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                let mixed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
                 let point = POINTS[(mixed >> 33) as usize % POINTS.len()].to_owned();
                 Plan::At {
                     point,

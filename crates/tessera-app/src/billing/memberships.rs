@@ -7,8 +7,8 @@ use tessera_domain::billing::{dunning_step, DunningFacts};
 use tessera_domain::gym::dates::BillingPeriod;
 use tessera_domain::gym::membership::{MembershipAction, MembershipStatus};
 use tessera_store::models::invoices::{self, InvoiceRow};
-use tessera_store::models::memberships::{self, MembershipRow};
 use tessera_store::models::members;
+use tessera_store::models::memberships::{self, MembershipRow};
 use tessera_store::Scoped;
 
 use super::documents::{build, buyer_of, finalise_in, locale_of, DocumentSpec, NewLine};
@@ -29,7 +29,10 @@ pub(crate) fn due_charge(
         .collect();
     let facts = BillingFacts {
         kind: &row.kind,
-        billing_period: row.billing_period.as_deref().and_then(|p| BillingPeriod::parse(p).ok()),
+        billing_period: row
+            .billing_period
+            .as_deref()
+            .and_then(|p| BillingPeriod::parse(p).ok()),
         term_months: row.term_months.and_then(|m| u32::try_from(m).ok()),
         starts_on: row.starts_on,
         trial_days: u32::try_from(row.trial_days).unwrap_or(0),
@@ -66,7 +69,11 @@ pub(crate) fn invoice_period_in(
     let (item, description) = match row.kind.as_str() {
         "pack" => (
             "class_pack",
-            format!("{} ({} sessions)", row.plan_name, row.sessions_total.unwrap_or(0)),
+            format!(
+                "{} ({} sessions)",
+                row.plan_name,
+                row.sessions_total.unwrap_or(0)
+            ),
         ),
         _ => (
             "plan_period",
@@ -208,7 +215,12 @@ pub(crate) fn dunning_in(
         return Ok(None);
     };
     let open = invoices::open_of_membership(s, membership_id)?;
-    let Some(oldest) = open.iter().filter(|i| i.dunning_started_on.is_some()).min_by_key(|i| i.dunning_started_on).cloned() else {
+    let Some(oldest) = open
+        .iter()
+        .filter(|i| i.dunning_started_on.is_some())
+        .min_by_key(|i| i.dunning_started_on)
+        .cloned()
+    else {
         return Ok(None);
     };
     let overdue: i64 = invoices::open_of(s, Some(&row.account_id))?
@@ -226,16 +238,38 @@ pub(crate) fn dunning_in(
     let decision = dunning_step(policy, &facts, today);
     let detail = serde_json::json!({ "invoice_id": oldest.id, "since": facts.first_failed_on, "overdue": overdue });
     if decision.mark_past_due {
-        step(s, ctx, &mut row, MembershipAction::MarkPastDue, detail.clone(), now)?;
+        step(
+            s,
+            ctx,
+            &mut row,
+            MembershipAction::MarkPastDue,
+            detail.clone(),
+            now,
+        )?;
     }
     if decision.suspend {
-        step(s, ctx, &mut row, MembershipAction::Suspend, detail.clone(), now)?;
+        step(
+            s,
+            ctx,
+            &mut row,
+            MembershipAction::Suspend,
+            detail.clone(),
+            now,
+        )?;
     }
     if decision.warn_suspension {
-        let suspends_on = facts.first_failed_on + chrono::Duration::days(i64::from(policy.suspend_after_days));
+        let suspends_on =
+            facts.first_failed_on + chrono::Duration::days(i64::from(policy.suspend_after_days));
         let data = serde_json::json!({ "membership_id": row.id, "invoice_id": oldest.id,
             "suspends_on": suspends_on, "overdue": { "amount": overdue, "currency": row.currency } });
-        crate::events::publish(s, ctx, "billing.suspension_upcoming", Some(&row.account_id), data, now)?;
+        crate::events::publish(
+            s,
+            ctx,
+            "billing.suspension_upcoming",
+            Some(&row.account_id),
+            data,
+            now,
+        )?;
     }
     Ok((with_retry && decision.retry).then_some(oldest))
 }

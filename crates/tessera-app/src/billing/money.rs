@@ -108,7 +108,11 @@ impl App {
                     };
                 }
                 let mut out: Vec<Balance> = by_member.into_values().collect();
-                out.sort_by(|a, b| b.overdue.cmp(&a.overdue).then(a.member_id.cmp(&b.member_id)));
+                out.sort_by(|a, b| {
+                    b.overdue
+                        .cmp(&a.overdue)
+                        .then(a.member_id.cmp(&b.member_id))
+                });
                 Ok(out)
             })
         })
@@ -120,13 +124,15 @@ impl App {
         let balances = self.balances(ctx, None).await?;
         let mut by_currency: BTreeMap<String, MoneySummary> = BTreeMap::new();
         for b in balances {
-            let m = by_currency.entry(b.currency.clone()).or_insert_with(|| MoneySummary {
-                currency: b.currency.clone(),
-                outstanding: Money::zero(&b.currency),
-                overdue: Money::zero(&b.currency),
-                open_invoices: 0,
-                members_overdue: 0,
-            });
+            let m = by_currency
+                .entry(b.currency.clone())
+                .or_insert_with(|| MoneySummary {
+                    currency: b.currency.clone(),
+                    outstanding: Money::zero(&b.currency),
+                    overdue: Money::zero(&b.currency),
+                    open_invoices: 0,
+                    members_overdue: 0,
+                });
             m.outstanding.amount += b.outstanding;
             m.overdue.amount += b.overdue;
             m.open_invoices += b.open_invoices;
@@ -135,10 +141,23 @@ impl App {
         Ok(by_currency.into_values().collect())
     }
 
-    /// Revenue by month of issue in `[from, to)`, per currency, with the VAT breakdown.
-    pub async fn revenue(&self, ctx: &Ctx, from: NaiveDate, to: NaiveDate) -> AppResult<Vec<RevenuePeriod>> {
+    /// Revenue by month of issue in `[from, to)` (this month when absent), per currency, with the VAT breakdown.
+    pub async fn revenue(
+        &self,
+        ctx: &Ctx,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> AppResult<Vec<RevenuePeriod>> {
+        let today = self.today_in(&*self.tenant_for(ctx)?);
+        let from = from.unwrap_or_else(|| today.with_day(1).unwrap_or(today));
+        let to = to.unwrap_or_else(|| tessera_domain::gym::dates::add_months(from, 1));
         if to <= from || (to - from).num_days() > 3_700 {
-            return Err(FieldErrors::from(FieldError::new("to", "invalid_range", "after from, within ten years")).into());
+            return Err(FieldErrors::from(FieldError::new(
+                "to",
+                "invalid_range",
+                "after from, within ten years",
+            ))
+            .into());
         }
         let tenant = tenant_of(ctx)?;
         let (ctx, app) = (ctx.clone(), self.clone());
@@ -149,17 +168,22 @@ impl App {
                 let docs = invoices::issued_between(s, from, to)?;
                 let mut periods: BTreeMap<(NaiveDate, String), RevenuePeriod> = BTreeMap::new();
                 for doc in docs {
-                    let Some(issued) = doc.issued_on else { continue };
+                    let Some(issued) = doc.issued_on else {
+                        continue;
+                    };
                     let sign = if doc.kind == "credit_note" { -1 } else { 1 };
-                    let month = NaiveDate::from_ymd_opt(issued.year(), issued.month(), 1).unwrap_or(issued);
-                    let p = periods.entry((month, doc.currency.clone())).or_insert_with(|| RevenuePeriod {
-                        period: month,
-                        currency: doc.currency.clone(),
-                        total_excl: 0,
-                        total_vat: 0,
-                        total_incl: 0,
-                        vat: Vec::new(),
-                    });
+                    let month =
+                        NaiveDate::from_ymd_opt(issued.year(), issued.month(), 1).unwrap_or(issued);
+                    let p = periods
+                        .entry((month, doc.currency.clone()))
+                        .or_insert_with(|| RevenuePeriod {
+                            period: month,
+                            currency: doc.currency.clone(),
+                            total_excl: 0,
+                            total_vat: 0,
+                            total_incl: 0,
+                            vat: Vec::new(),
+                        });
                     p.total_excl += sign * doc.total_excl;
                     p.total_vat += sign * doc.total_vat;
                     p.total_incl += sign * doc.total_incl;

@@ -72,7 +72,14 @@ pub(crate) fn apply_success_in(
         "method": payment.method, "amount": { "amount": payment.amount, "currency": payment.currency },
         "attempt": payment.attempt,
     });
-    crate::events::publish(s, ctx, "payment.succeeded", Some(&payment.account_id), data, now)?;
+    crate::events::publish(
+        s,
+        ctx,
+        "payment.succeeded",
+        Some(&payment.account_id),
+        data,
+        now,
+    )?;
     if invoice.status == "paid" && !was_paid {
         let data = serde_json::json!({ "invoice_id": invoice.id, "number": invoice.number,
             "total": { "amount": invoice.total_incl, "currency": invoice.currency } });
@@ -105,7 +112,14 @@ pub(crate) fn apply_failure_in(
         "method": payment.method, "amount": { "amount": payment.amount, "currency": payment.currency },
         "attempt": payment.attempt, "failure_code": payment.failure_code,
     });
-    crate::events::publish(s, ctx, "payment.failed", Some(&payment.account_id), data, now)?;
+    crate::events::publish(
+        s,
+        ctx,
+        "payment.failed",
+        Some(&payment.account_id),
+        data,
+        now,
+    )?;
     if let Some(membership_id) = invoice.membership_id.clone() {
         super::memberships::dunning_in(s, ctx, app, tenant, &membership_id, today, false, now)?;
     }
@@ -123,12 +137,23 @@ impl App {
         let tenant = self.tenant_for(ctx)?;
         let mut errors = FieldErrors::default();
         if input.amount <= 0 {
-            errors.push(FieldError::new("amount", "invalid_amount", "more than zero"));
+            errors.push(FieldError::new(
+                "amount",
+                "invalid_amount",
+                "more than zero",
+            ));
         }
         if !MANUAL_METHODS.contains(&input.method.as_str()) {
-            errors.push(FieldError::new("method", "invalid", "cash, card_terminal or bank_transfer"));
+            errors.push(FieldError::new(
+                "method",
+                "invalid",
+                "cash, card_terminal or bank_transfer",
+            ));
         }
-        let currency = errors.check("currency", tessera_domain::money::parse_currency(&input.currency));
+        let currency = errors.check(
+            "currency",
+            tessera_domain::money::parse_currency(&input.currency),
+        );
         errors.into_result()?;
         let now = self.clock().now();
         let (ctx, app, invoice_id) = (ctx.clone(), self.clone(), invoice_id.to_owned());
@@ -203,11 +228,21 @@ impl App {
     ) -> AppResult<RefundView> {
         let tenant = self.tenant_for(ctx)?;
         if input.amount.is_some_and(|a| a <= 0) {
-            return Err(FieldErrors::from(FieldError::new("amount", "invalid_amount", "more than zero")).into());
+            return Err(FieldErrors::from(FieldError::new(
+                "amount",
+                "invalid_amount",
+                "more than zero",
+            ))
+            .into());
         }
         let reason = input.reason.trim().to_owned();
         if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(FieldErrors::from(FieldError::new("reason", "required", "say why, up to 500 characters")).into());
+            return Err(FieldErrors::from(FieldError::new(
+                "reason",
+                "required",
+                "say why, up to 500 characters",
+            ))
+            .into());
         }
         let now = self.clock().now();
         // Check and reserve in one transaction; a provider refund is then asked outside it.
@@ -270,7 +305,9 @@ impl App {
             .await?;
         match provider_ref {
             None => Ok(refund.into()),
-            Some(reference) => super::charges::refund_with_provider(self, &tenant, refund, &reference).await,
+            Some(reference) => {
+                super::charges::refund_with_provider(self, &tenant, refund, &reference).await
+            }
         }
     }
 
@@ -287,10 +324,12 @@ impl App {
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {
                 authorize(app.principals(), s, &ctx, Permission::InvoicesRead)?;
-                Ok(payments::list(s, member_id.as_deref(), before.as_deref(), limit)?
-                    .into_iter()
-                    .map(PaymentView::from)
-                    .collect())
+                Ok(
+                    payments::list(s, member_id.as_deref(), before.as_deref(), limit)?
+                        .into_iter()
+                        .map(PaymentView::from)
+                        .collect(),
+                )
             })
         })
         .await

@@ -15,9 +15,9 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use stripe::{
     Client, CreateCustomer, CreatePaymentIntent, CreateRefund, CreateSetupIntent, Currency,
-    CustomerId, ListPaymentIntents, PaymentIntent, PaymentIntentId,
-    PaymentIntentOffSession, PaymentIntentSetupFutureUsage, PaymentIntentStatus, PaymentMethod,
-    PaymentMethodId, RequestStrategy, StripeError,
+    CustomerId, ListPaymentIntents, PaymentIntent, PaymentIntentId, PaymentIntentOffSession,
+    PaymentIntentSetupFutureUsage, PaymentIntentStatus, PaymentMethod, PaymentMethodId,
+    RequestStrategy, StripeError,
 };
 use tessera_domain::tenant::PaymentProvider as ProviderKind;
 use tessera_store::models::payments;
@@ -167,7 +167,9 @@ pub enum ProviderError {
 impl From<ProviderError> for AppError {
     fn from(e: ProviderError) -> Self {
         match e {
-            ProviderError::Unavailable(m) => AppError::Unavailable(format!("payment provider: {m}")),
+            ProviderError::Unavailable(m) => {
+                AppError::Unavailable(format!("payment provider: {m}"))
+            }
             ProviderError::Refused { code: _, message } => AppError::Conflict {
                 code: "provider_refused",
                 detail: message,
@@ -193,7 +195,11 @@ pub trait PaymentProvider: Send + Sync {
         name: &str,
     ) -> Result<String, ProviderError>;
     /// Starts saving a card or a SEPA mandate: returns the SetupIntent's id and client secret.
-    async fn setup_intent(&self, customer: &str, account_id: &str) -> Result<(String, String), ProviderError>;
+    async fn setup_intent(
+        &self,
+        customer: &str,
+        account_id: &str,
+    ) -> Result<(String, String), ProviderError>;
     /// A saved method's details.
     async fn payment_method(&self, reference: &str) -> Result<SavedMethod, ProviderError>;
     /// Asks for a payment.
@@ -201,11 +207,21 @@ pub trait PaymentProvider: Send + Sync {
     /// A payment's current state.
     async fn payment_state(&self, reference: &str) -> Result<PaymentState, ProviderError>;
     /// Finds the provider's payment made for Tessera's `payment_id` (reconciliation of unknown outcomes).
-    async fn find_payment(&self, customer: &str, payment_id: &str) -> Result<Option<Outcome>, ProviderError>;
+    async fn find_payment(
+        &self,
+        customer: &str,
+        payment_id: &str,
+    ) -> Result<Option<Outcome>, ProviderError>;
     /// Refunds `amount` of a payment; returns the refund's id.
-    async fn refund(&self, reference: &str, amount: i64, idempotency_key: &str) -> Result<String, ProviderError>;
+    async fn refund(
+        &self,
+        reference: &str,
+        amount: i64,
+        idempotency_key: &str,
+    ) -> Result<String, ProviderError>;
     /// Checks a webhook's signature on its raw body and reads it.
-    fn verify_webhook(&self, payload: &str, signature: &str) -> Result<WebhookEvent, ProviderError>;
+    fn verify_webhook(&self, payload: &str, signature: &str)
+        -> Result<WebhookEvent, ProviderError>;
 }
 
 /// Stripe, through `async-stripe`, with the brand's secret key.
@@ -217,7 +233,12 @@ pub struct StripeProvider {
 
 impl StripeProvider {
     /// A client of the API at `base_url` (Stripe's, or the test server's).
-    pub fn new(base_url: &str, secret_key: &SecretString, webhook_secret: SecretString, timeout: Duration) -> Self {
+    pub fn new(
+        base_url: &str,
+        secret_key: &SecretString,
+        webhook_secret: SecretString,
+        timeout: Duration,
+    ) -> Self {
         StripeProvider {
             client: Client::from_url(base_url, secret_key.expose_secret()),
             webhook_secret,
@@ -238,10 +259,15 @@ impl StripeProvider {
 
 fn provider_error(e: StripeError) -> ProviderError {
     match e {
-        StripeError::Stripe(r) if r.http_status < 500 && r.http_status != 429 => ProviderError::Refused {
-            code: r.code.map(|c| code_name(&c)).unwrap_or_else(|| "refused".into()),
-            message: r.message.unwrap_or_default(),
-        },
+        StripeError::Stripe(r) if r.http_status < 500 && r.http_status != 429 => {
+            ProviderError::Refused {
+                code: r
+                    .code
+                    .map(|c| code_name(&c))
+                    .unwrap_or_else(|| "refused".into()),
+                message: r.message.unwrap_or_default(),
+            }
+        }
         other => ProviderError::Unavailable(other.to_string()),
     }
 }
@@ -269,7 +295,11 @@ fn outcome_of(pi: &PaymentIntent) -> Outcome {
             Outcome::Declined {
                 reference: Some(reference),
                 code: error
-                    .and_then(|e| e.decline_code.clone().or_else(|| e.code.as_ref().map(code_name)))
+                    .and_then(|e| {
+                        e.decline_code
+                            .clone()
+                            .or_else(|| e.code.as_ref().map(code_name))
+                    })
                     .unwrap_or_else(|| "declined".into()),
                 message: error.and_then(|e| e.message.clone()).unwrap_or_default(),
             }
@@ -287,37 +317,61 @@ impl PaymentProvider for StripeProvider {
         "stripe"
     }
 
-    async fn create_customer(&self, account_id: &str, email: &str, name: &str) -> Result<String, ProviderError> {
+    async fn create_customer(
+        &self,
+        account_id: &str,
+        email: &str,
+        name: &str,
+    ) -> Result<String, ProviderError> {
         let mut params = CreateCustomer::new();
         params.email = Some(email);
         params.name = Some(name);
-        params.metadata = Some(HashMap::from([("tessera_account".to_owned(), account_id.to_owned())]));
+        params.metadata = Some(HashMap::from([(
+            "tessera_account".to_owned(),
+            account_id.to_owned(),
+        )]));
         // One customer per client and brand, even when two requests race: the key is the account's.
         let client = self
             .client
             .clone()
-            .with_strategy(RequestStrategy::Idempotent(format!("tessera-customer-{account_id}")));
-        let customer = self.timed(stripe::Customer::create(&client, params)).await.map_err(provider_error)?;
+            .with_strategy(RequestStrategy::Idempotent(format!(
+                "tessera-customer-{account_id}"
+            )));
+        let customer = self
+            .timed(stripe::Customer::create(&client, params))
+            .await
+            .map_err(provider_error)?;
         Ok(customer.id.to_string())
     }
 
-    async fn setup_intent(&self, customer: &str, account_id: &str) -> Result<(String, String), ProviderError> {
+    async fn setup_intent(
+        &self,
+        customer: &str,
+        account_id: &str,
+    ) -> Result<(String, String), ProviderError> {
         let mut params = CreateSetupIntent::new();
-        params.customer = Some(CustomerId::from_str(customer).map_err(|e| ProviderError::Unavailable(e.to_string()))?);
+        params.customer = Some(
+            CustomerId::from_str(customer)
+                .map_err(|e| ProviderError::Unavailable(e.to_string()))?,
+        );
         params.payment_method_types = Some(vec!["card".into(), "sepa_debit".into()]);
-        params.metadata = Some(HashMap::from([("tessera_account".to_owned(), account_id.to_owned())]));
+        params.metadata = Some(HashMap::from([(
+            "tessera_account".to_owned(),
+            account_id.to_owned(),
+        )]));
         let intent = self
             .timed(stripe::SetupIntent::create(&self.client, params))
             .await
             .map_err(provider_error)?;
-        let secret = intent
-            .client_secret
-            .ok_or_else(|| ProviderError::Unavailable("SetupIntent without client_secret".into()))?;
+        let secret = intent.client_secret.ok_or_else(|| {
+            ProviderError::Unavailable("SetupIntent without client_secret".into())
+        })?;
         Ok((intent.id.to_string(), secret))
     }
 
     async fn payment_method(&self, reference: &str) -> Result<SavedMethod, ProviderError> {
-        let id = PaymentMethodId::from_str(reference).map_err(|e| ProviderError::Unavailable(e.to_string()))?;
+        let id = PaymentMethodId::from_str(reference)
+            .map_err(|e| ProviderError::Unavailable(e.to_string()))?;
         let pm: PaymentMethod = self
             .timed(PaymentMethod::retrieve(&self.client, &id, &[]))
             .await
@@ -331,8 +385,14 @@ impl PaymentProvider for StripeProvider {
                 .as_ref()
                 .map(|c| c.last4.clone())
                 .or_else(|| pm.sepa_debit.as_ref().and_then(|s| s.last4.clone())),
-            exp_month: pm.card.as_ref().and_then(|c| i32::try_from(c.exp_month).ok()),
-            exp_year: pm.card.as_ref().and_then(|c| i32::try_from(c.exp_year).ok()),
+            exp_month: pm
+                .card
+                .as_ref()
+                .and_then(|c| i32::try_from(c.exp_month).ok()),
+            exp_year: pm
+                .card
+                .as_ref()
+                .and_then(|c| i32::try_from(c.exp_year).ok()),
             kind,
         })
     }
@@ -346,7 +406,11 @@ impl PaymentProvider for StripeProvider {
             };
         };
         let Ok(customer) = CustomerId::from_str(&r.customer) else {
-            return Outcome::Declined { reference: None, code: "no_customer".into(), message: String::new() };
+            return Outcome::Declined {
+                reference: None,
+                code: "no_customer".into(),
+                message: String::new(),
+            };
         };
         let mut params = CreatePaymentIntent::new(r.amount, currency);
         params.customer = Some(customer);
@@ -360,7 +424,11 @@ impl PaymentProvider for StripeProvider {
             Some(pm) => match PaymentMethodId::from_str(pm) {
                 Ok(pm) => params.payment_method = Some(pm),
                 Err(_) => {
-                    return Outcome::Declined { reference: None, code: "no_payment_method".into(), message: String::new() }
+                    return Outcome::Declined {
+                        reference: None,
+                        code: "no_payment_method".into(),
+                        message: String::new(),
+                    }
                 }
             },
             None => params.payment_method_types = Some(vec!["card".into(), "sepa_debit".into()]),
@@ -371,10 +439,15 @@ impl PaymentProvider for StripeProvider {
         } else if r.save_for_later {
             params.setup_future_usage = Some(PaymentIntentSetupFutureUsage::OffSession);
         }
-        let client = self.client.clone().with_strategy(RequestStrategy::Idempotent(r.idempotency_key.clone()));
+        let client = self
+            .client
+            .clone()
+            .with_strategy(RequestStrategy::Idempotent(r.idempotency_key.clone()));
         match self.timed(PaymentIntent::create(&client, params)).await {
             Ok(pi) => outcome_of(&pi),
-            Err(StripeError::Stripe(e)) if e.http_status == 402 || (e.http_status == 400 && e.decline_code.is_some()) => {
+            Err(StripeError::Stripe(e))
+                if e.http_status == 402 || (e.http_status == 400 && e.decline_code.is_some()) =>
+            {
                 Outcome::Declined {
                     reference: None,
                     code: e
@@ -386,17 +459,26 @@ impl PaymentProvider for StripeProvider {
                     message: e.message.unwrap_or_default(),
                 }
             }
-            Err(StripeError::Stripe(e)) if e.http_status < 500 && e.http_status != 429 => Outcome::Declined {
-                reference: None,
-                code: e.code.as_ref().map(code_name).unwrap_or_else(|| "invalid_request".into()),
-                message: e.message.unwrap_or_default(),
+            Err(StripeError::Stripe(e)) if e.http_status < 500 && e.http_status != 429 => {
+                Outcome::Declined {
+                    reference: None,
+                    code: e
+                        .code
+                        .as_ref()
+                        .map(code_name)
+                        .unwrap_or_else(|| "invalid_request".into()),
+                    message: e.message.unwrap_or_default(),
+                }
+            }
+            Err(e) => Outcome::Unknown {
+                reason: e.to_string(),
             },
-            Err(e) => Outcome::Unknown { reason: e.to_string() },
         }
     }
 
     async fn payment_state(&self, reference: &str) -> Result<PaymentState, ProviderError> {
-        let id = PaymentIntentId::from_str(reference).map_err(|e| ProviderError::Unavailable(e.to_string()))?;
+        let id = PaymentIntentId::from_str(reference)
+            .map_err(|e| ProviderError::Unavailable(e.to_string()))?;
         let pi = self
             .timed(PaymentIntent::retrieve(&self.client, &id, &[]))
             .await
@@ -408,9 +490,16 @@ impl PaymentProvider for StripeProvider {
         })
     }
 
-    async fn find_payment(&self, customer: &str, payment_id: &str) -> Result<Option<Outcome>, ProviderError> {
+    async fn find_payment(
+        &self,
+        customer: &str,
+        payment_id: &str,
+    ) -> Result<Option<Outcome>, ProviderError> {
         let mut params = ListPaymentIntents::new();
-        params.customer = Some(CustomerId::from_str(customer).map_err(|e| ProviderError::Unavailable(e.to_string()))?);
+        params.customer = Some(
+            CustomerId::from_str(customer)
+                .map_err(|e| ProviderError::Unavailable(e.to_string()))?,
+        );
         params.limit = Some(100);
         let list = self
             .timed(PaymentIntent::list(&self.client, &params))
@@ -419,21 +508,40 @@ impl PaymentProvider for StripeProvider {
         Ok(list
             .data
             .iter()
-            .find(|pi| pi.metadata.get("tessera_payment_id").map(String::as_str) == Some(payment_id))
+            .find(|pi| {
+                pi.metadata.get("tessera_payment_id").map(String::as_str) == Some(payment_id)
+            })
             .map(outcome_of))
     }
 
-    async fn refund(&self, reference: &str, amount: i64, idempotency_key: &str) -> Result<String, ProviderError> {
+    async fn refund(
+        &self,
+        reference: &str,
+        amount: i64,
+        idempotency_key: &str,
+    ) -> Result<String, ProviderError> {
         let mut params = CreateRefund::new();
-        params.payment_intent =
-            Some(PaymentIntentId::from_str(reference).map_err(|e| ProviderError::Unavailable(e.to_string()))?);
+        params.payment_intent = Some(
+            PaymentIntentId::from_str(reference)
+                .map_err(|e| ProviderError::Unavailable(e.to_string()))?,
+        );
         params.amount = Some(amount);
-        let client = self.client.clone().with_strategy(RequestStrategy::Idempotent(idempotency_key.to_owned()));
-        let refund = self.timed(stripe::Refund::create(&client, params)).await.map_err(provider_error)?;
+        let client = self
+            .client
+            .clone()
+            .with_strategy(RequestStrategy::Idempotent(idempotency_key.to_owned()));
+        let refund = self
+            .timed(stripe::Refund::create(&client, params))
+            .await
+            .map_err(provider_error)?;
         Ok(refund.id.to_string())
     }
 
-    fn verify_webhook(&self, payload: &str, signature: &str) -> Result<WebhookEvent, ProviderError> {
+    fn verify_webhook(
+        &self,
+        payload: &str,
+        signature: &str,
+    ) -> Result<WebhookEvent, ProviderError> {
         let now = chrono::Utc::now().timestamp();
         verify_stripe_signature(payload, signature, self.webhook_secret.expose_secret(), now)?;
         read_stripe_event(payload)
@@ -445,7 +553,12 @@ pub const WEBHOOK_TOLERANCE_SECS: i64 = 300;
 
 /// Checks a `Stripe-Signature` header (`t=...,v1=...,v1=...`) over the raw body: any `v1` equal to
 /// HMAC-SHA256(secret, "t.payload") (compared in constant time), and `t` within the tolerance of `now`.
-pub fn verify_stripe_signature(payload: &str, header: &str, secret: &str, now: i64) -> Result<(), ProviderError> {
+pub fn verify_stripe_signature(
+    payload: &str,
+    header: &str,
+    secret: &str,
+    now: i64,
+) -> Result<(), ProviderError> {
     use hmac::{Hmac, Mac};
     let mut timestamp = None;
     let mut signatures = Vec::new();
@@ -458,7 +571,9 @@ pub fn verify_stripe_signature(payload: &str, header: &str, secret: &str, now: i
     }
     let t = timestamp.ok_or_else(|| ProviderError::BadSignature("no timestamp".into()))?;
     if (now - t).abs() > WEBHOOK_TOLERANCE_SECS {
-        return Err(ProviderError::BadSignature("timestamp outside the tolerance".into()));
+        return Err(ProviderError::BadSignature(
+            "timestamp outside the tolerance".into(),
+        ));
     }
     let matches = signatures.iter().any(|sig| {
         let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
@@ -470,17 +585,20 @@ pub fn verify_stripe_signature(payload: &str, header: &str, secret: &str, now: i
     if matches {
         Ok(())
     } else {
-        Err(ProviderError::BadSignature("no matching v1 signature".into()))
+        Err(ProviderError::BadSignature(
+            "no matching v1 signature".into(),
+        ))
     }
 }
 
 /// Reads the fields Tessera needs from a Stripe event's JSON.
 pub fn read_stripe_event(payload: &str) -> Result<WebhookEvent, ProviderError> {
-    let v: serde_json::Value =
-        serde_json::from_str(payload).map_err(|e| ProviderError::BadSignature(format!("not an event: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(payload)
+        .map_err(|e| ProviderError::BadSignature(format!("not an event: {e}")))?;
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
     let object = &v["data"]["object"];
-    let id = text(&v["id"]).ok_or_else(|| ProviderError::BadSignature("event without id".into()))?;
+    let id =
+        text(&v["id"]).ok_or_else(|| ProviderError::BadSignature("event without id".into()))?;
     let event_type = text(&v["type"]).unwrap_or_default();
     let object_id = text(&object["id"]).unwrap_or_default();
     // An expandable field is an id or an object with an id.
@@ -491,7 +609,13 @@ pub fn read_stripe_event(payload: &str) -> Result<WebhookEvent, ProviderError> {
         None
     };
     let payment_id = text(&object["metadata"]["tessera_payment_id"]);
-    Ok(WebhookEvent { id, event_type, object_id, payment_id, saved_method })
+    Ok(WebhookEvent {
+        id,
+        event_type,
+        object_id,
+        payment_id,
+        saved_method,
+    })
 }
 
 type ProviderCache = Mutex<HashMap<String, Arc<dyn PaymentProvider>>>;
@@ -511,7 +635,9 @@ pub fn provider_for(app: &App, tenant: &Tenant) -> AppResult<Option<Arc<dyn Paym
             .ok()
             .filter(|v| !v.is_empty())
             .map(SecretString::from)
-            .ok_or_else(|| AppError::Unavailable(format!("payments: set the environment variable {name}")))
+            .ok_or_else(|| {
+                AppError::Unavailable(format!("payments: set the environment variable {name}"))
+            })
     };
     let (key, webhook_secret) = (read(&env.secret_key_env)?, read(&env.webhook_secret_env)?);
     let settings = &app.settings().payments;
@@ -523,7 +649,9 @@ pub fn provider_for(app: &App, tenant: &Tenant) -> AppResult<Option<Arc<dyn Paym
     );
     static CACHE: OnceLock<ProviderCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    let mut cache = cache.lock().map_err(|_| AppError::Internal("provider cache poisoned".into()))?;
+    let mut cache = cache
+        .lock()
+        .map_err(|_| AppError::Internal("provider cache poisoned".into()))?;
     let provider = cache
         .entry(cache_key)
         .or_insert_with(|| {

@@ -80,30 +80,49 @@ impl App {
         dry_run: bool,
         progress: &Progress,
     ) -> AppResult<RunReport> {
-        let tenant = self.tenants().by_slug(tenant_slug).ok_or(AppError::NotFound("tenant"))?;
+        let tenant = self
+            .tenants()
+            .by_slug(tenant_slug)
+            .ok_or(AppError::NotFound("tenant"))?;
         let day = day.unwrap_or_else(|| self.today_in(&tenant));
         let ctx = Ctx::cli(tenant.realm());
         let provider = provider_for(self, &tenant)?;
-        let mut report = RunReport { day: Some(day), dry_run, ..RunReport::default() };
+        let mut report = RunReport {
+            day: Some(day),
+            dry_run,
+            ..RunReport::default()
+        };
         if dry_run {
-            self.plan_invoices(&tenant, day, &mut report, progress).await?;
+            self.plan_invoices(&tenant, day, &mut report, progress)
+                .await?;
             return Ok(report);
         }
         if let Some(provider) = &provider {
             progress("reconcile", 0, 0);
             report.reconciled = reconcile(self, &ctx, &tenant, provider).await?;
         }
-        self.invoice_due(&ctx, &tenant, day, &mut report, progress).await?;
-        self.remind_renewals(&ctx, &tenant, day, &mut report).await?;
+        self.invoice_due(&ctx, &tenant, day, &mut report, progress)
+            .await?;
+        self.remind_renewals(&ctx, &tenant, day, &mut report)
+            .await?;
         if let Some(provider) = &provider {
-            self.charge_new(&ctx, &tenant, provider, &mut report, progress).await?;
+            self.charge_new(&ctx, &tenant, provider, &mut report, progress)
+                .await?;
         }
-        self.dun(&ctx, &tenant, provider.as_ref(), day, &mut report).await?;
-        self.warn_expiring_cards(&ctx, &tenant, day, &mut report).await?;
+        self.dun(&ctx, &tenant, provider.as_ref(), day, &mut report)
+            .await?;
+        self.warn_expiring_cards(&ctx, &tenant, day, &mut report)
+            .await?;
         Ok(report)
     }
 
-    async fn plan_invoices(&self, tenant: &Arc<Tenant>, day: NaiveDate, report: &mut RunReport, progress: &Progress) -> AppResult<()> {
+    async fn plan_invoices(
+        &self,
+        tenant: &Arc<Tenant>,
+        day: NaiveDate,
+        report: &mut RunReport,
+        progress: &Progress,
+    ) -> AppResult<()> {
         let mut after = String::new();
         loop {
             let (t, a) = (tenant.clone(), after.clone());
@@ -114,7 +133,11 @@ impl App {
                         let mut due = Vec::new();
                         for r in &rows {
                             if let Some(charge) = due_charge(s, r, day)? {
-                                let fee = if charge.first { r.enrolment_fee_amount } else { 0 };
+                                let fee = if charge.first {
+                                    r.enrolment_fee_amount
+                                } else {
+                                    0
+                                };
                                 due.push(r.price_amount + fee);
                             }
                         }
@@ -155,8 +178,12 @@ impl App {
                         for mut row in rows {
                             // A membership may owe several periods after a missed run: one at a time.
                             for _ in 0..24 {
-                                let Some(due) = due_charge(s, &row, day)? else { break };
-                                if let Some(inv) = invoice_period_in(s, &c, &app, &t, &mut row, &due, now)? {
+                                let Some(due) = due_charge(s, &row, day)? else {
+                                    break;
+                                };
+                                if let Some(inv) =
+                                    invoice_period_in(s, &c, &app, &t, &mut row, &due, now)?
+                                {
                                     invoiced.push(inv.total_incl);
                                 }
                             }
@@ -176,7 +203,13 @@ impl App {
         }
     }
 
-    async fn remind_renewals(&self, ctx: &Ctx, tenant: &Arc<Tenant>, day: NaiveDate, report: &mut RunReport) -> AppResult<()> {
+    async fn remind_renewals(
+        &self,
+        ctx: &Ctx,
+        tenant: &Arc<Tenant>,
+        day: NaiveDate,
+        report: &mut RunReport,
+    ) -> AppResult<()> {
         let ahead = i64::from(tenant.config.billing.remind_days_before_renewal);
         if ahead == 0 {
             return Ok(());
@@ -215,16 +248,22 @@ impl App {
             let ids: Vec<String> = self
                 .blocking(move |db| {
                     db.scoped(&t.id, TxMode::Read, |s| {
-                        Ok(invoices::never_attempted(s, &a, 500)?.into_iter().map(|i| i.id).collect())
+                        Ok(invoices::never_attempted(s, &a, 500)?
+                            .into_iter()
+                            .map(|i| i.id)
+                            .collect())
                     })
                 })
                 .await?;
-            let Some(last) = ids.last().cloned() else { return Ok(()) };
-            let results: Vec<AppResult<Option<tessera_store::models::payments::PaymentRow>>> = stream::iter(ids)
-                .map(|id| async move { charge_invoice(self, ctx, tenant, provider, &id).await })
-                .buffer_unordered(concurrency)
-                .collect()
-                .await;
+            let Some(last) = ids.last().cloned() else {
+                return Ok(());
+            };
+            let results: Vec<AppResult<Option<tessera_store::models::payments::PaymentRow>>> =
+                stream::iter(ids)
+                    .map(|id| async move { charge_invoice(self, ctx, tenant, provider, &id).await })
+                    .buffer_unordered(concurrency)
+                    .collect()
+                    .await;
             for result in results {
                 if let Some(payment) = result? {
                     report.charged += 1;
@@ -251,7 +290,11 @@ impl App {
     ) -> AppResult<()> {
         let tid = tenant.id.clone();
         let ids = self
-            .blocking(move |db| db.scoped(&tid, TxMode::Read, |s| Ok(invoices::memberships_in_dunning(s)?)))
+            .blocking(move |db| {
+                db.scoped(&tid, TxMode::Read, |s| {
+                    Ok(invoices::memberships_in_dunning(s)?)
+                })
+            })
             .await?;
         let now = self.clock().now();
         for id in ids {
@@ -268,7 +311,10 @@ impl App {
                 .await?;
             report.dunning_changes += usize::from(changed);
             if let (Some(invoice), Some(provider)) = (retry, provider) {
-                if charge_invoice(self, ctx, tenant, provider, &invoice.id).await?.is_some() {
+                if charge_invoice(self, ctx, tenant, provider, &invoice.id)
+                    .await?
+                    .is_some()
+                {
                     report.retries += 1;
                 }
             }
@@ -276,9 +322,16 @@ impl App {
         Ok(())
     }
 
-    async fn warn_expiring_cards(&self, ctx: &Ctx, tenant: &Arc<Tenant>, day: NaiveDate, report: &mut RunReport) -> AppResult<()> {
+    async fn warn_expiring_cards(
+        &self,
+        ctx: &Ctx,
+        tenant: &Arc<Tenant>,
+        day: NaiveDate,
+        report: &mut RunReport,
+    ) -> AppResult<()> {
         // A card is valid through the end of its expiry month: warn once when that end is within the notice.
-        let horizon = day + Duration::days(i64::from(tenant.config.billing.card_expiry_notice_days));
+        let horizon =
+            day + Duration::days(i64::from(tenant.config.billing.card_expiry_notice_days));
         let months: Vec<(i32, i32)> = {
             let mut m = Vec::new();
             let mut d = NaiveDate::from_ymd_opt(day.year(), day.month(), 1).unwrap_or(day);

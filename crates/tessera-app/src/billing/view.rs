@@ -91,8 +91,14 @@ impl From<PaymentRow> for PaymentView {
             provider: p.provider,
             method: p.method,
             status: p.status,
-            amount: Money { amount: p.amount, currency: p.currency.clone() },
-            refunded: Money { amount: p.refunded_amount, currency: p.currency },
+            amount: Money {
+                amount: p.amount,
+                currency: p.currency.clone(),
+            },
+            refunded: Money {
+                amount: p.refunded_amount,
+                currency: p.currency,
+            },
             attempt: p.attempt,
             failure_code: p.failure_code,
             provider_ref: p.provider_ref,
@@ -133,7 +139,10 @@ impl From<RefundRow> for RefundView {
             payment_id: r.payment_id,
             invoice_id: r.invoice_id,
             credit_note_id: r.credit_note_id,
-            amount: Money { amount: r.amount, currency: r.currency },
+            amount: Money {
+                amount: r.amount,
+                currency: r.currency,
+            },
             status: r.status,
             reason: r.reason,
             created_at: r.created_at,
@@ -164,6 +173,8 @@ pub struct InvoiceView {
     pub corrects_invoice_id: Option<String>,
     /// `fr` or `en`.
     pub locale: String,
+    /// ISO 4217.
+    pub currency: String,
     /// Lines.
     pub lines: Vec<LineView>,
     /// Totals per VAT rate.
@@ -199,7 +210,10 @@ pub struct InvoiceView {
 }
 
 fn money(amount: i64, currency: &str) -> Money {
-    Money { amount, currency: currency.to_owned() }
+    Money {
+        amount,
+        currency: currency.to_owned(),
+    }
 }
 
 /// Totals per rate of stored lines, by the one rule of `tessera_invoicing::compute_totals`.
@@ -208,7 +222,11 @@ pub(crate) fn vat_totals(lines: &[LineRow], currency: &str) -> Vec<VatTotalView>
         .iter()
         .map(|l| InvoiceLine {
             description: l.description.clone(),
-            kind: if l.goods { LineKind::Goods } else { LineKind::Service },
+            kind: if l.goods {
+                LineKind::Goods
+            } else {
+                LineKind::Service
+            },
             quantity: l.quantity,
             unit_price_minor: l.unit_price,
             vat: tessera_invoicing::VatRate {
@@ -266,6 +284,7 @@ pub(crate) fn load(s: &mut Scoped<'_>, row: InvoiceRow) -> AppResult<InvoiceView
         membership_id: row.membership_id,
         corrects_invoice_id: row.corrects_invoice_id,
         locale: row.locale,
+        currency: c.clone(),
         total_excl: money(row.total_excl, &c),
         total_vat: money(row.total_vat, &c),
         total_incl: money(row.total_incl, &c),

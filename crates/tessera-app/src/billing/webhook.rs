@@ -24,7 +24,12 @@ pub enum WebhookResult {
 
 impl App {
     /// Verifies and applies one Stripe webhook delivery for the request's brand.
-    pub async fn stripe_webhook(&self, ctx: &Ctx, payload: &str, signature: &str) -> AppResult<WebhookResult> {
+    pub async fn stripe_webhook(
+        &self,
+        ctx: &Ctx,
+        payload: &str,
+        signature: &str,
+    ) -> AppResult<WebhookResult> {
         let tenant = self.tenant_for(ctx)?;
         let provider = provider_for(self, &tenant)?.ok_or(AppError::NotFound("webhook"))?;
         let event = provider.verify_webhook(payload, signature)?;
@@ -37,7 +42,9 @@ impl App {
         // A method to keep: confirmed by a SetupIntent, or used for a successful first payment.
         let method_ref = match (&event.saved_method, &state) {
             (Some((_, pm)), _) if event.event_type == "setup_intent.succeeded" => Some(pm.clone()),
-            (_, Some(st)) if matches!(st.outcome, Outcome::Succeeded { .. }) => st.payment_method.clone(),
+            (_, Some(st)) if matches!(st.outcome, Outcome::Succeeded { .. }) => {
+                st.payment_method.clone()
+            }
             _ => None,
         };
         let method = match method_ref {
@@ -87,7 +94,11 @@ impl App {
     }
 }
 
-fn save_method(profile: &mut BillingProfileRow, method: &super::provider::SavedMethod, now: chrono::DateTime<chrono::Utc>) {
+fn save_method(
+    profile: &mut BillingProfileRow,
+    method: &super::provider::SavedMethod,
+    now: chrono::DateTime<chrono::Utc>,
+) {
     profile.payment_method_ref = Some(method.reference.clone());
     profile.method_kind = Some(method.kind.clone());
     profile.card_brand = method.brand.clone();

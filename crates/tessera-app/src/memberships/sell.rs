@@ -118,7 +118,9 @@ fn sell_in(
     if !starts_without_payment(&row) {
         // The first invoice (with the enrolment fee) is issued with the sale; paying it starts the membership.
         if let Some(due) = crate::billing::memberships::due_charge(s, &row, today)? {
-            crate::billing::memberships::invoice_period_in(s, ctx, app, tenant, &mut row, &due, now)?;
+            crate::billing::memberships::invoice_period_in(
+                s, ctx, app, tenant, &mut row, &due, now,
+            )?;
         }
     }
     if starts_without_payment(&row) && starts_on <= today {

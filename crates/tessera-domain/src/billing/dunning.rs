@@ -44,14 +44,20 @@ pub fn dunning_step(policy: &BillingPolicy, f: &DunningFacts, today: NaiveDate) 
             .retry_days
             .get((f.attempts - 1) as usize)
             .is_some_and(|due| days >= *due);
-    let over_threshold = policy.block_over.as_ref().is_some_and(|limit| f.overdue_amount > limit.amount);
+    let over_threshold = policy
+        .block_over
+        .as_ref()
+        .is_some_and(|limit| f.overdue_amount > limit.amount);
     let mark_past_due =
         f.status == MembershipStatus::Active && (days >= policy.grace_days || over_threshold);
     let suspend = days >= policy.suspend_after_days
         && matches!(f.status, MembershipStatus::PastDue)
         || (mark_past_due && days >= policy.suspend_after_days);
-    let warn_suspension = matches!(f.status, MembershipStatus::Active | MembershipStatus::PastDue)
-        && days + policy.warn_days_before_suspension == policy.suspend_after_days;
+    let warn_suspension = matches!(
+        f.status,
+        MembershipStatus::Active | MembershipStatus::PastDue
+    ) && days + policy.warn_days_before_suspension
+        == policy.suspend_after_days;
     DunningStep {
         retry,
         mark_past_due,
@@ -104,7 +110,14 @@ mod tests {
         }
         assert_eq!(
             log,
-            ["1:retry", "3:retry", "3:past_due", "7:retry", "8:warn", "10:suspend"]
+            [
+                "1:retry",
+                "3:retry",
+                "3:past_due",
+                "7:retry",
+                "8:warn",
+                "10:suspend"
+            ]
         );
     }
 
@@ -134,7 +147,10 @@ mod tests {
             MembershipStatus::Pending,
         ] {
             let step = dunning_step(&p, &facts(9, status), day(20));
-            assert!(!step.mark_past_due && !step.suspend && !step.warn_suspension, "{status:?}");
+            assert!(
+                !step.mark_past_due && !step.suspend && !step.warn_suspension,
+                "{status:?}"
+            );
         }
     }
 

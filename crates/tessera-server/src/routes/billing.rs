@@ -55,10 +55,10 @@ pub struct PaymentQuery {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct RevenueQuery {
-    /// First day (inclusive).
-    pub from: NaiveDate,
-    /// Last day (exclusive).
-    pub to: NaiveDate,
+    /// First day (inclusive); the month's first when absent.
+    pub from: Option<NaiveDate>,
+    /// Last day (exclusive); a month after `from` when absent.
+    pub to: Option<NaiveDate>,
 }
 
 /// Balance parameters.
@@ -70,7 +70,12 @@ pub struct BalanceQuery {
     pub member_id: Option<String>,
 }
 
-async fn list(app: &App, caller: &RealmCaller, query: InvoiceQuery, kind: &str) -> Result<Json<Page<InvoiceView>>, ApiError> {
+async fn list(
+    app: &App,
+    caller: &RealmCaller,
+    query: InvoiceQuery,
+    kind: &str,
+) -> Result<Json<Page<InvoiceView>>, ApiError> {
     let page = PageRequest::parse(query.limit, query.cursor.as_deref())?;
     let filter = InvoiceFilter {
         account_id: query.member_id,
@@ -82,8 +87,14 @@ async fn list(app: &App, caller: &RealmCaller, query: InvoiceQuery, kind: &str) 
     Ok(Json(app.list_invoices(&caller.0, filter, page).await?))
 }
 
-fn json<T: serde::Serialize>(status: StatusCode, value: T) -> Result<(StatusCode, serde_json::Value), AppError> {
-    Ok((status, serde_json::to_value(value).map_err(|e| AppError::Internal(e.to_string()))?))
+fn json<T: serde::Serialize>(
+    status: StatusCode,
+    value: T,
+) -> Result<(StatusCode, serde_json::Value), AppError> {
+    Ok((
+        status,
+        serde_json::to_value(value).map_err(|e| AppError::Internal(e.to_string()))?,
+    ))
 }
 
 /// `GET /api/v1/invoices`: a page of invoices (`invoices.read`).
@@ -109,9 +120,20 @@ pub async fn create_invoice(
     body: ApiJson<InvoiceInput>,
 ) -> Response {
     let raw = body.raw.clone();
-    crate::idempotent::run(&app, &caller.0, key, "POST", "/api/v1/invoices", &raw, || async {
-        json(StatusCode::CREATED, app.create_invoice(&caller.0, body.value).await?)
-    })
+    crate::idempotent::run(
+        &app,
+        &caller.0,
+        key,
+        "POST",
+        "/api/v1/invoices",
+        &raw,
+        || async {
+            json(
+                StatusCode::CREATED,
+                app.create_invoice(&caller.0, body.value).await?,
+            )
+        },
+    )
     .await
 }
 
@@ -167,7 +189,10 @@ pub async fn record_payment(
     let raw = body.raw.clone();
     let path = format!("/api/v1/invoices/{id}/payments");
     crate::idempotent::run(&app, &caller.0, key, "POST", &path, &raw, || async {
-        json(StatusCode::CREATED, app.record_payment(&caller.0, &id, body.value).await?)
+        json(
+            StatusCode::CREATED,
+            app.record_payment(&caller.0, &id, body.value).await?,
+        )
     })
     .await
 }
@@ -185,7 +210,10 @@ pub async fn pay_invoice(
 ) -> Response {
     let path = format!("/api/v1/invoices/{id}/pay");
     crate::idempotent::run(&app, &caller.0, key, "POST", &path, b"", || async {
-        json(StatusCode::CREATED, app.pay_invoice_online(&caller.0, &id).await?)
+        json(
+            StatusCode::CREATED,
+            app.pay_invoice_online(&caller.0, &id).await?,
+        )
     })
     .await
 }
@@ -212,16 +240,30 @@ pub async fn create_credit_note(
     body: ApiJson<CreditNoteInput>,
 ) -> Response {
     let raw = body.raw.clone();
-    crate::idempotent::run(&app, &caller.0, key, "POST", "/api/v1/credit-notes", &raw, || async {
-        json(StatusCode::CREATED, app.create_credit_note(&caller.0, body.value).await?)
-    })
+    crate::idempotent::run(
+        &app,
+        &caller.0,
+        key,
+        "POST",
+        "/api/v1/credit-notes",
+        &raw,
+        || async {
+            json(
+                StatusCode::CREATED,
+                app.create_credit_note(&caller.0, body.value).await?,
+            )
+        },
+    )
     .await
 }
 
 /// `GET /api/v1/me/invoices`: the caller's invoices and credit notes (billed to them or paid by them).
 #[utoipa::path(get, path = "/api/v1/me/invoices", tag = "billing", security(("bearer" = [])),
     responses((status = 200, body = Vec<InvoiceView>), (status = 401, body = Problem)))]
-pub async fn my_invoices(State(app): State<App>, caller: RealmCaller) -> Result<Json<Vec<InvoiceView>>, ApiError> {
+pub async fn my_invoices(
+    State(app): State<App>,
+    caller: RealmCaller,
+) -> Result<Json<Vec<InvoiceView>>, ApiError> {
     Ok(Json(app.my_invoices(&caller.0).await?))
 }
 
@@ -233,7 +275,10 @@ pub async fn save_payment_method(
     State(app): State<App>,
     caller: RealmCaller,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    Ok((StatusCode::CREATED, Json(app.start_saving_payment_method(&caller.0).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(app.start_saving_payment_method(&caller.0).await?),
+    ))
 }
 
 /// `GET /api/v1/payments`: payments and attempts, newest first (`invoices.read`).
@@ -245,7 +290,10 @@ pub async fn list_payments(
     ApiQuery(query): ApiQuery<PaymentQuery>,
 ) -> Result<Json<Vec<PaymentView>>, ApiError> {
     let limit = PageRequest::parse(query.limit, None)?.limit;
-    Ok(Json(app.list_payments(&caller.0, query.member_id, query.before, limit).await?))
+    Ok(Json(
+        app.list_payments(&caller.0, query.member_id, query.before, limit)
+            .await?,
+    ))
 }
 
 /// `POST /api/v1/payments/{id}/refunds`: refund a payment in part or in full (`invoices.credit`). Accepts
@@ -264,7 +312,10 @@ pub async fn refund_payment(
     let raw = body.raw.clone();
     let path = format!("/api/v1/payments/{id}/refunds");
     crate::idempotent::run(&app, &caller.0, key, "POST", &path, &raw, || async {
-        json(StatusCode::CREATED, app.refund_payment(&caller.0, &id, body.value).await?)
+        json(
+            StatusCode::CREATED,
+            app.refund_payment(&caller.0, &id, body.value).await?,
+        )
     })
     .await
 }
@@ -278,7 +329,9 @@ pub async fn list_refunds(
     ApiQuery(query): ApiQuery<PaymentQuery>,
 ) -> Result<Json<Vec<RefundView>>, ApiError> {
     let limit = PageRequest::parse(query.limit, None)?.limit;
-    Ok(Json(app.list_refunds(&caller.0, query.before, limit).await?))
+    Ok(Json(
+        app.list_refunds(&caller.0, query.before, limit).await?,
+    ))
 }
 
 /// `POST /api/v1/payments/stripe/webhook`: Stripe's events for the brand of the host. The `Stripe-Signature`
@@ -296,22 +349,32 @@ pub async fn stripe_webhook(
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok())
-        .ok_or(AppError::BadRequest { code: "bad_signature", detail: "Stripe-Signature header missing".into() })?;
-    let payload = std::str::from_utf8(&body)
-        .map_err(|_| AppError::BadRequest { code: "bad_signature", detail: "the body is not UTF-8".into() })?;
+        .ok_or(AppError::BadRequest {
+            code: "bad_signature",
+            detail: "Stripe-Signature header missing".into(),
+        })?;
+    let payload = std::str::from_utf8(&body).map_err(|_| AppError::BadRequest {
+        code: "bad_signature",
+        detail: "the body is not UTF-8".into(),
+    })?;
     let result = app.stripe_webhook(&ctx, payload, signature).await?;
     let outcome = match result {
         WebhookResult::Applied => "applied",
         WebhookResult::Duplicate => "duplicate",
         WebhookResult::Ignored => "ignored",
     };
-    Ok(Json(serde_json::json!({ "received": true, "outcome": outcome })))
+    Ok(Json(
+        serde_json::json!({ "received": true, "outcome": outcome }),
+    ))
 }
 
 /// `GET /api/v1/money/summary`: outstanding and overdue totals per currency (`money.read`).
 #[utoipa::path(get, path = "/api/v1/money/summary", tag = "billing", security(("bearer" = [])),
     responses((status = 200, body = Vec<MoneySummary>), (status = 403, body = Problem)))]
-pub async fn money_summary(State(app): State<App>, caller: RealmCaller) -> Result<Json<Vec<MoneySummary>>, ApiError> {
+pub async fn money_summary(
+    State(app): State<App>,
+    caller: RealmCaller,
+) -> Result<Json<Vec<MoneySummary>>, ApiError> {
     Ok(Json(app.money_summary(&caller.0).await?))
 }
 

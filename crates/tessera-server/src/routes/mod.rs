@@ -146,7 +146,10 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(billing::finalise_invoice))
         .routes(routes!(billing::record_payment))
         .routes(routes!(billing::pay_invoice))
-        .routes(routes!(billing::list_credit_notes, billing::create_credit_note))
+        .routes(routes!(
+            billing::list_credit_notes,
+            billing::create_credit_note
+        ))
         .routes(routes!(billing::my_invoices))
         .routes(routes!(billing::save_payment_method))
         .routes(routes!(billing::list_payments))

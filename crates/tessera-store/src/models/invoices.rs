@@ -351,7 +351,11 @@ pub fn next_in_series(s: &mut Scoped<'_>, series: &str) -> StoreResult<i64> {
 }
 
 /// Open invoices never attempted by the provider, oldest first, by id after `after`.
-pub fn never_attempted(s: &mut Scoped<'_>, after: &str, limit: i64) -> StoreResult<Vec<InvoiceRow>> {
+pub fn never_attempted(
+    s: &mut Scoped<'_>,
+    after: &str,
+    limit: i64,
+) -> StoreResult<Vec<InvoiceRow>> {
     let (tenant, conn) = s.parts();
     Ok(invoices::table
         .filter(invoices::tenant_id.eq(tenant))

@@ -336,9 +336,9 @@ pub fn billing_candidates(
         .filter(memberships::tenant_id.eq(tenant))
         .filter(memberships::status.eq_any(["pending", "active", "past_due"]))
         .filter(
-            memberships::billed_until
-                .is_null()
-                .or(memberships::kind.eq("recurring").and(memberships::billed_until.le(day))),
+            memberships::billed_until.is_null().or(memberships::kind
+                .eq("recurring")
+                .and(memberships::billed_until.le(day))),
         )
         .filter(memberships::id.gt(after))
         .order(memberships::id.asc())

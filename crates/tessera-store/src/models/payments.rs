@@ -151,7 +151,10 @@ pub fn find(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<PaymentRow>> {
 }
 
 /// The payment with the provider's id, locked.
-pub fn by_provider_ref_locked(s: &mut Scoped<'_>, reference: &str) -> StoreResult<Option<PaymentRow>> {
+pub fn by_provider_ref_locked(
+    s: &mut Scoped<'_>,
+    reference: &str,
+) -> StoreResult<Option<PaymentRow>> {
     let (tenant, conn) = s.parts();
     let rows = crate::load_locked!(
         conn,
@@ -220,7 +223,11 @@ pub fn insert_refund(s: &mut Scoped<'_>, row: &RefundRow) -> StoreResult<()> {
 }
 
 /// A page of refunds, newest first.
-pub fn refunds(s: &mut Scoped<'_>, before: Option<&str>, limit: i64) -> StoreResult<Vec<RefundRow>> {
+pub fn refunds(
+    s: &mut Scoped<'_>,
+    before: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<RefundRow>> {
     let (tenant, conn) = s.parts();
     let mut query = refunds::table
         .filter(refunds::tenant_id.eq(tenant.to_owned()))
@@ -322,7 +329,10 @@ pub fn settle_refund(
             .filter(refunds::tenant_id.eq(tenant))
             .filter(refunds::id.eq(id)),
     )
-    .set((refunds::status.eq(status), refunds::provider_ref.eq(provider_ref)))
+    .set((
+        refunds::status.eq(status),
+        refunds::provider_ref.eq(provider_ref),
+    ))
     .execute(conn)?;
     Ok(())
 }
