@@ -206,7 +206,7 @@ pub(crate) fn check_lines(tenant: &Tenant, lines: &[LineInput]) -> AppResult<Vec
                 "negative_amount",
                 "an amount cannot be negative",
             ));
-        } else if l.unit_price > 1_000_000_000_00 {
+        } else if l.unit_price > 100_000_000_000 {
             errors.push(FieldError::new(
                 field("unit_price"),
                 "out_of_range",

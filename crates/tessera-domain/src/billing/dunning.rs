@@ -51,8 +51,7 @@ pub fn dunning_step(policy: &BillingPolicy, f: &DunningFacts, today: NaiveDate) 
     let mark_past_due =
         f.status == MembershipStatus::Active && (days >= policy.grace_days || over_threshold);
     let suspend = days >= policy.suspend_after_days
-        && matches!(f.status, MembershipStatus::PastDue)
-        || (mark_past_due && days >= policy.suspend_after_days);
+        && (f.status == MembershipStatus::PastDue || mark_past_due);
     let warn_suspension = matches!(
         f.status,
         MembershipStatus::Active | MembershipStatus::PastDue
