@@ -53,7 +53,7 @@ def main(path):
                 "size": len(stream.get_data()),
             }
         )
-    af = [str(x.get_object().get("/F")) for x in root.get("/AF", [])]
+    af = [str(x.get_object().get("/F")) for x in (root["/AF"].get_object() if "/AF" in root else [])]
     xmp_bytes = root["/Metadata"].get_object().get_data()
     xmp = etree.fromstring(xmp_bytes)
     def prop(ns, name):
@@ -80,7 +80,7 @@ def main(path):
                 "pdfa_conformance": prop(PDFAID, "conformance"),
                 "fx": {k: prop(FX, k) for k in ("DocumentType", "DocumentFileName", "Version", "ConformanceLevel")},
                 "extension_schemas": schemas,
-                "output_intents": len(root.get("/OutputIntents", [])),
+                "output_intents": len(root["/OutputIntents"].get_object()) if "/OutputIntents" in root else 0,
                 "fonts": font_count,
                 "fonts_embedded": embedded,
             },

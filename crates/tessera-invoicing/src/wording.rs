@@ -11,6 +11,7 @@ use crate::money::{display_amount, display_percent};
 pub const RECOVERY_INDEMNITY_EUR_CENTS: i64 = 4000;
 
 /// The words of one locale.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Words {
     locale: DocumentLocale,
 }

@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 use tessera_invoicing::{
-    compute_totals, Address, Branding, Buyer, DocumentKind, DocumentLocale, InvoiceDocument, InvoiceLine,
-    LineKind, Seller, VatRate,
+    compute_totals, Address, Branding, Buyer, DocumentKind, DocumentLocale, InvoiceDocument,
+    InvoiceLine, LineKind, Seller, VatRate,
 };
 
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -65,19 +65,37 @@ pub fn company() -> Buyer {
 }
 
 pub fn vat20() -> VatRate {
-    VatRate { code: "FR-20".into(), rate_bps: 2000, exemption_note: None }
+    VatRate {
+        code: "FR-20".into(),
+        rate_bps: 2000,
+        exemption_note: None,
+    }
 }
 
 pub fn vat_exempt() -> VatRate {
     VatRate {
         code: "FR-EXO".into(),
         rate_bps: 0,
-        exemption_note: Some("Exonération de TVA, article 261-4-4° du CGI (enseignement sportif)".into()),
+        exemption_note: Some(
+            "Exonération de TVA, article 261-4-4° du CGI (enseignement sportif)".into(),
+        ),
     }
 }
 
-pub fn line(description: &str, kind: LineKind, quantity: i64, unit_price_minor: i64, vat: VatRate) -> InvoiceLine {
-    InvoiceLine { description: description.into(), kind, quantity, unit_price_minor, vat }
+pub fn line(
+    description: &str,
+    kind: LineKind,
+    quantity: i64,
+    unit_price_minor: i64,
+    vat: VatRate,
+) -> InvoiceLine {
+    InvoiceLine {
+        description: description.into(),
+        kind,
+        quantity,
+        unit_price_minor,
+        vat,
+    }
 }
 
 pub fn branding(logo: bool) -> Branding {
@@ -115,7 +133,11 @@ fn encode_png(width: u32, height: u32, rgba: &[u8]) -> Vec<u8> {
         for &b in data {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { 0xEDB8_8320 ^ (crc >> 1) } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    0xEDB8_8320 ^ (crc >> 1)
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -188,18 +210,46 @@ pub fn document(
 
 /// A member's monthly plan, already paid by card.
 pub fn consumer_invoice() -> InvoiceDocument {
-    let lines = vec![line("Abonnement mensuel Premium — novembre 2026", LineKind::Service, 1, 4990, vat20())];
+    let lines = vec![line(
+        "Abonnement mensuel Premium — novembre 2026",
+        LineKind::Service,
+        1,
+        4990,
+        vat20(),
+    )];
     let total = compute_totals(&lines, "EUR").unwrap().total_incl_minor;
-    document(DocumentKind::Invoice, "F-2026-000123", DocumentLocale::Fr, consumer(), "EUR", lines, total)
+    document(
+        DocumentKind::Invoice,
+        "F-2026-000123",
+        DocumentLocale::Fr,
+        consumer(),
+        "EUR",
+        lines,
+        total,
+    )
 }
 
 /// A company paying for its staff, in English, unpaid.
 pub fn company_invoice() -> InvoiceDocument {
     let lines = vec![
-        line("Corporate membership (10 employees) — November 2026", LineKind::Service, 10, 3990, vat20()),
+        line(
+            "Corporate membership (10 employees) — November 2026",
+            LineKind::Service,
+            10,
+            3990,
+            vat20(),
+        ),
         line("Enrolment fee", LineKind::Service, 10, 1500, vat20()),
     ];
-    document(DocumentKind::Invoice, "F-2026-000124", DocumentLocale::En, company(), "EUR", lines, 0)
+    document(
+        DocumentKind::Invoice,
+        "F-2026-000124",
+        DocumentLocale::En,
+        company(),
+        "EUR",
+        lines,
+        0,
+    )
 }
 
 /// Several rates, goods and services, half paid.
@@ -211,34 +261,73 @@ pub fn multi_rate_invoice() -> InvoiceDocument {
             LineKind::Goods,
             3,
             1_099,
-            VatRate { code: "FR-5.5".into(), rate_bps: 550, exemption_note: None },
+            VatRate {
+                code: "FR-5.5".into(),
+                rate_bps: 550,
+                exemption_note: None,
+            },
         ),
         line(
             "Boisson isotonique",
             LineKind::Goods,
             7,
             249,
-            VatRate { code: "FR-10".into(), rate_bps: 1000, exemption_note: None },
+            VatRate {
+                code: "FR-10".into(),
+                rate_bps: 1000,
+                exemption_note: None,
+            },
         ),
         line("Serviette brodée", LineKind::Goods, 2, 1_490, vat20()),
     ];
-    document(DocumentKind::Invoice, "F-2026-000125", DocumentLocale::Fr, company(), "EUR", lines, 10_000)
+    document(
+        DocumentKind::Invoice,
+        "F-2026-000125",
+        DocumentLocale::Fr,
+        company(),
+        "EUR",
+        lines,
+        10_000,
+    )
 }
 
 /// Exempt sports teaching beside a taxed service.
 pub fn exempt_invoice() -> InvoiceDocument {
     let lines = vec![
-        line("Cours de natation encadrés (10 séances)", LineKind::Service, 10, 1_800, vat_exempt()),
+        line(
+            "Cours de natation encadrés (10 séances)",
+            LineKind::Service,
+            10,
+            1_800,
+            vat_exempt(),
+        ),
         line("Location de casier", LineKind::Service, 1, 500, vat20()),
     ];
-    document(DocumentKind::Invoice, "F-2026-000126", DocumentLocale::Fr, consumer(), "EUR", lines, 0)
+    document(
+        DocumentKind::Invoice,
+        "F-2026-000126",
+        DocumentLocale::Fr,
+        consumer(),
+        "EUR",
+        lines,
+        0,
+    )
 }
 
 /// A credit note for part of the company invoice.
 pub fn credit_note() -> InvoiceDocument {
-    let lines = vec![line("Corporate membership — 2 employees cancelled", LineKind::Service, 2, 3990, vat20())];
+    let lines = vec![line(
+        "Corporate membership — 2 employees cancelled",
+        LineKind::Service,
+        2,
+        3990,
+        vat20(),
+    )];
     document(
-        DocumentKind::CreditNote { corrects_number: "F-2026-000124".into(), corrects_issued_on: date(2026, 11, 2) },
+        DocumentKind::CreditNote {
+            corrects_number: "F-2026-000124".into(),
+            corrects_issued_on: date(2026, 11, 2),
+        },
         "AV-2026-000007",
         DocumentLocale::En,
         company(),
@@ -257,9 +346,21 @@ pub fn yen_invoice() -> InvoiceDocument {
         LineKind::Service,
         3,
         1_005,
-        VatRate { code: "JP-10".into(), rate_bps: 1000, exemption_note: None },
+        VatRate {
+            code: "JP-10".into(),
+            rate_bps: 1000,
+            exemption_note: None,
+        },
     )];
-    document(DocumentKind::Invoice, "F-2026-000127", DocumentLocale::En, buyer, "JPY", lines, 0)
+    document(
+        DocumentKind::Invoice,
+        "F-2026-000127",
+        DocumentLocale::En,
+        buyer,
+        "JPY",
+        lines,
+        0,
+    )
 }
 
 /// Every sample, with a file-name-friendly label.
