@@ -9,7 +9,6 @@ use lopdf::{IncrementalDocument, Object};
 
 use crate::error::InvoiceError;
 
-
 /// The Factur-X properties, for an EN 16931 invoice (credit notes are DocumentType INVOICE too).
 const FX_PROPERTIES: &str = r#"<rdf:Description rdf:about="" xmlns:fx="urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"><fx:DocumentType>INVOICE</fx:DocumentType><fx:DocumentFileName>factur-x.xml</fx:DocumentFileName><fx:Version>1.0</fx:Version><fx:ConformanceLevel>EN 16931</fx:ConformanceLevel></rdf:Description>"#;
 

@@ -163,6 +163,8 @@ impl Builder<'_> {
         if let Some(ratio) = logo_ratio {
             let h = 56.0;
             let w = (h * ratio).min(140.0);
+            // A white card under the logo: a logo in the brand's colour stays visible on the brand's band.
+            self.rect(x - 6.0, 18.0, w + 12.0, w / ratio + 12.0, WHITE);
             self.ops().push(Op::Logo {
                 x,
                 y: 24.0,

@@ -6,6 +6,7 @@ mod facturx;
 mod layout;
 mod text;
 
+use chrono::Datelike;
 use krilla::color::rgb;
 use krilla::configure::{Archival, ConfigurationBuilder, PdfVersion};
 use krilla::embed::{AssociationKind, EmbeddedFile, MimeType};
@@ -63,20 +64,16 @@ pub fn render_pdf(doc: &InvoiceDocument) -> Result<Vec<u8>, InvoiceError> {
     };
     let mut document = Document::new_with(settings);
     let words = Words::new(doc.locale);
-    let issued = DateTime::new(
-        doc.issued_on
-            .format("%Y")
-            .to_string()
-            .parse()
-            .unwrap_or(2000),
-    )
-    .month(doc.issued_on.format("%m").to_string().parse().unwrap_or(1))
-    .day(doc.issued_on.format("%d").to_string().parse().unwrap_or(1))
-    .hour(0)
-    .minute(0)
-    .second(0)
-    .utc_offset_hour(0)
-    .utc_offset_minute(0);
+    // Dates of the document, not of the rendering: the same document always gives the same bytes.
+    // Month (1-12) and day (1-31) fit in u8; a year outside 0..=65535 (no invoice's) would read as 0.
+    let issued = DateTime::new(u16::try_from(doc.issued_on.year()).unwrap_or(0))
+        .month(doc.issued_on.month() as u8)
+        .day(doc.issued_on.day() as u8)
+        .hour(0)
+        .minute(0)
+        .second(0)
+        .utc_offset_hour(0)
+        .utc_offset_minute(0);
     document.set_metadata(
         Metadata::new()
             .title(format!("{} {}", words.title(&doc.kind), doc.number))
@@ -95,8 +92,8 @@ pub fn render_pdf(doc: &InvoiceDocument) -> Result<Vec<u8>, InvoiceError> {
             path: FACTURX_FILENAME.to_owned(),
             mime_type: MimeType::new("text/xml"),
             description: Some("Factur-X invoice (CII, EN 16931)".to_owned()),
-            // Factur-X: "Data" for the EN 16931 profile would also do; "Alternative" says the XML is the
-            // same invoice as the visual one, which is what the EN 16931 profile carries.
+            // Factur-X allows Data or Alternative; Alternative says the XML is the same invoice as the
+            // visual one, which holds for the EN 16931 profile (and is what ZUGFeRD readers expect).
             association_kind: AssociationKind::Alternative,
             data: cii_xml(doc).into_bytes().into(),
             modification_date: Some(issued),

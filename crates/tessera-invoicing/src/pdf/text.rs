@@ -29,7 +29,12 @@ impl Face {
     fn load(bytes: &'static [u8]) -> Face {
         let units_per_em = skrifa::FontRef::new(bytes)
             .ok()
-            .map(|f| f32::from(f.metrics(Size::unscaled(), LocationRef::default()).units_per_em))
+            .map(|f| {
+                f32::from(
+                    f.metrics(Size::unscaled(), LocationRef::default())
+                        .units_per_em,
+                )
+            })
             .unwrap_or(2048.0);
         Face {
             font: Font::new(bytes.into(), 0),
