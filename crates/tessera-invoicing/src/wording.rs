@@ -31,7 +31,7 @@ impl Words {
     pub(crate) fn date(&self, date: NaiveDate) -> String {
         match self.locale {
             DocumentLocale::Fr => date.format("%d/%m/%Y").to_string(),
-            DocumentLocale::En => date.format("%-d %B %Y").to_string(),
+            DocumentLocale::En => date.format("%-d %b %Y").to_string(),
         }
     }
 
@@ -93,13 +93,13 @@ impl Words {
         self.pick("Qté", "Qty")
     }
     pub(crate) fn unit_price(&self) -> &'static str {
-        self.pick("P.U. HT", "Unit price excl. VAT")
+        self.pick("P.U. HT", "Unit price\nexcl. VAT")
     }
     pub(crate) fn vat_rate(&self) -> &'static str {
         self.pick("TVA", "VAT")
     }
     pub(crate) fn line_total(&self) -> &'static str {
-        self.pick("Total HT", "Total excl. VAT")
+        self.pick("Total HT", "Total\nexcl. VAT")
     }
     pub(crate) fn vat_breakdown(&self) -> &'static str {
         self.pick("Détail de la TVA", "VAT breakdown")

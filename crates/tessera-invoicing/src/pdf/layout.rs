@@ -301,9 +301,10 @@ impl Builder<'_> {
         }
         let top = self.y;
         self.rect(MARGIN, top, RIGHT - MARGIN, 0.8, RULE);
-        let col = (RIGHT - MARGIN) / 4.0;
+        // The service period is the longest value: it gets two fifths of the width.
+        let fifth = (RIGHT - MARGIN) / 5.0;
         for (i, (label, value)) in cells.into_iter().enumerate() {
-            let x = MARGIN + i as f32 * col;
+            let x = MARGIN + i as f32 * fifth;
             self.text(x, top + 16.0, 7.5, Weight::Regular, MUTED, label);
             self.text(x, top + 30.0, 9.5, Weight::Bold, INK, &value);
         }
@@ -333,23 +334,41 @@ impl Builder<'_> {
     const COLS: [f32; 4] = [330.0, 412.0, 460.0, RIGHT - 8.0];
     const DESC_W: f32 = 250.0;
 
+    /// The column headings; a heading may have two lines (`\n`), the band is tall enough for two.
     fn table_header(&mut self) {
         let top = self.y;
-        self.rect(MARGIN, top, RIGHT - MARGIN, 20.0, self.primary);
+        let height = 26.0;
+        self.rect(MARGIN, top, RIGHT - MARGIN, height, self.primary);
         let w = self.words;
         let heads = [w.quantity(), w.unit_price(), w.vat_rate(), w.line_total()];
         self.text(
             MARGIN + 8.0,
-            top + 13.5,
+            top + 16.5,
             8.0,
             Weight::Bold,
             WHITE,
             w.description(),
         );
         for (right, head) in Self::COLS.into_iter().zip(heads) {
-            self.text_right(right, top + 13.5, 8.0, Weight::Bold, WHITE, head);
+            let lines: Vec<&str> = head.split('\n').collect();
+            // One line sits in the middle of the band, two share it.
+            let first = if lines.len() == 1 {
+                top + 16.5
+            } else {
+                top + 11.5
+            };
+            for (k, line) in lines.into_iter().enumerate() {
+                self.text_right(
+                    right,
+                    first + k as f32 * 9.5,
+                    8.0,
+                    Weight::Bold,
+                    WHITE,
+                    line,
+                );
+            }
         }
-        self.y = top + 20.0;
+        self.y = top + height;
     }
 
     fn lines(&mut self) {
