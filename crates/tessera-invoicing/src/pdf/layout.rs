@@ -509,7 +509,7 @@ impl Builder<'_> {
 
     fn section(&mut self, heading: &str) {
         self.ensure(40.0);
-        self.y += 12.0;
+        self.y += 20.0;
         self.label(MARGIN, self.y, heading);
         self.y += 2.0;
     }

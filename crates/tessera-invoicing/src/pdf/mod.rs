@@ -17,7 +17,6 @@ use krilla::num::NormalizedF32;
 use krilla::page::PageSettings;
 use krilla::paint::Fill;
 use krilla::surface::Surface;
-use krilla::text::TextDirection;
 use krilla::{Document, SerializeSettings};
 
 use crate::check::parse_color;
@@ -27,7 +26,7 @@ use crate::model::{DocumentLocale, InvoiceDocument};
 use crate::wording::Words;
 
 use layout::{layout, Op, Rgb, PAGE_H, PAGE_W};
-use text::font;
+use text::{font, glyphs};
 
 /// The PDF of `doc`: checked first ([`InvoiceDocument::check`]), in the document's locale, with the brand's
 /// colours and logo, as a Factur-X EN 16931 PDF/A-3b carrying [`cii_xml`] as `factur-x.xml`.
@@ -148,14 +147,8 @@ fn paint(surface: &mut Surface<'_>, ops: &[Op], logo: Option<&Image>) {
             } => {
                 if let Some(font) = font(*weight) {
                     surface.set_fill(Some(fill(*color)));
-                    surface.draw_text(
-                        Point::from_xy(*x, *y),
-                        font,
-                        *size,
-                        text,
-                        false,
-                        TextDirection::Auto,
-                    );
+                    let glyphs = glyphs(text, *weight);
+                    surface.draw_glyphs(Point::from_xy(*x, *y), &glyphs, font, text, *size, false);
                 }
             }
             Op::Logo { x, y, w, h } => {
