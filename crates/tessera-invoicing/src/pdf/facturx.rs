@@ -77,3 +77,35 @@ pub(crate) fn add_facturx_xmp(pdf: Vec<u8>) -> Result<Vec<u8>, InvoiceError> {
         .map_err(|e| InvoiceError::Pdf(format!("XMP update: {e}")))?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KRILLA_LIKE: &str = concat!(
+        r#"<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF>"#,
+        r#"<rdf:Description rdf:about=""><pdfaExtension:schemas><rdf:Bag><rdf:li>pdf</rdf:li></rdf:Bag>"#,
+        r#"</pdfaExtension:schemas></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="r"?>"#
+    );
+
+    #[test]
+    fn the_factur_x_schema_joins_krilla_s_bag_and_the_properties_close_the_rdf() {
+        let out = complete_xmp(KRILLA_LIKE).unwrap();
+        let schema_at = out.find("Factur-X PDFA Extension Schema").unwrap();
+        assert!(
+            out.find("<rdf:Bag>").unwrap() < schema_at
+                && schema_at < out.find("<rdf:li>pdf").unwrap()
+        );
+        let props_at = out
+            .find("<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>")
+            .unwrap();
+        assert!(props_at < out.find("</rdf:RDF>").unwrap());
+        assert!(out.starts_with("<?xpacket begin") && out.ends_with(r#"<?xpacket end="r"?>"#));
+    }
+
+    #[test]
+    fn an_unexpected_packet_is_an_error_not_a_broken_pdf() {
+        assert!(complete_xmp("<x:xmpmeta><rdf:RDF></rdf:RDF></x:xmpmeta>").is_err());
+        assert!(complete_xmp("<pdfaExtension:schemas><rdf:Bag>").is_err());
+    }
+}
