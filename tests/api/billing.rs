@@ -482,3 +482,126 @@ async fn a_desk_sale_is_invoiced_and_paying_it_starts_the_membership() {
         403
     );
 }
+
+/// Waits until the document's PDF job has run, and downloads the PDF.
+pub(crate) async fn pdf_of(app: &TestApp, token: &str, id: &str, brand: &str) -> Vec<u8> {
+    for _ in 0..100 {
+        let response = app
+            .get(Some(brand), &format!("/api/v1/invoices/{id}/pdf"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        match response.status().as_u16() {
+            200 => {
+                assert_eq!(response.headers()["content-type"], "application/pdf");
+                return response.bytes().await.unwrap().to_vec();
+            }
+            409 => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+            other => panic!("PDF of {id}: {other} {}", response.text().await.unwrap()),
+        }
+    }
+    panic!("the PDF of {id} was never rendered");
+}
+
+/// Runs the official Factur-X checks (XSD and EN 16931 Schematron) on a file; true when it passes.
+fn facturx_valid(path: &std::path::Path) -> (bool, String) {
+    let output = std::process::Command::new("python3")
+        .arg(tessera_tests::repo_root().join("scripts/facturx/validate.py"))
+        .arg(path)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn every_document_is_a_valid_factur_x_pdf_and_a_wrong_total_fails() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("atlas", "admin").await;
+    let member = member_id(&app, "member").await;
+    // A company paying for its employee (SIREN and VAT number: Factur-X matters most for it), several rates.
+    let body = json!({"member_id": member, "finalise": true, "locale": "en",
+        "company": {"name": "Dupont Conseil SARL", "siren": "732829320", "vat_number": "FR44732829320",
+            "address": {"line1": "5 avenue de la République", "postal_code": "69002", "city": "Lyon", "country": "FR"}},
+        "lines": [line("Corporate membership, November", 1, 4990, "standard"),
+                  line("Nutrition consultation", 2, 4500, "health_exempt"),
+                  line("Protein bar", 3, 250, "reduced")]});
+    let inv = invoice(&app, &admin, &body).await;
+    let id = inv["id"].as_str().unwrap().to_owned();
+    // A consumer invoice in French, and a credit note correcting the first.
+    let consumer = invoice(
+        &app,
+        &admin,
+        &json!({"member_id": member, "finalise": true,
+        "lines": [line("Abonnement mensuel", 1, 4990, "standard")]}),
+    )
+    .await;
+    let (status, note) = app
+        .post_json(Some("atlas"), "/api/v1/credit-notes", Some(&admin),
+            &json!({"invoice_id": id, "reason": "Consultation annulée", "lines": [line("Nutrition consultation", 1, 4500, "health_exempt")]}))
+        .await;
+    assert_eq!(status, 201, "{note}");
+    let dir = tempfile::tempdir().unwrap();
+    for doc in [&inv, &consumer, &note] {
+        let doc_id = doc["id"].as_str().unwrap();
+        let pdf = pdf_of(&app, &admin, doc_id, "atlas").await;
+        assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+        let path = dir.path().join(format!("{doc_id}.pdf"));
+        std::fs::write(&path, &pdf).unwrap();
+        let (valid, report) = facturx_valid(&path);
+        assert!(
+            valid,
+            "{} is not valid Factur-X EN 16931: {report}",
+            doc["number"]
+        );
+    }
+    // The member reads their own PDF; another member cannot.
+    let member_token = app.token("atlas", "member").await;
+    assert!(!pdf_of(&app, &member_token, &id, "atlas").await.is_empty());
+    let other = app.token("atlas", "member2").await;
+    let status = app
+        .get(Some("atlas"), &format!("/api/v1/invoices/{id}/pdf"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 404);
+    // The same checks refuse a document whose grand total was tampered with.
+    let extract = std::process::Command::new("python3")
+        .args(["-c", "import sys, facturx; open(sys.argv[2], 'wb').write(facturx.get_xml_from_pdf(open(sys.argv[1], 'rb').read(), check_xsd=False)[1])"])
+        .arg(dir.path().join(format!("{id}.pdf")))
+        .arg(dir.path().join("factur-x.xml"))
+        .output()
+        .unwrap();
+    assert!(
+        extract.status.success(),
+        "{}",
+        String::from_utf8_lossy(&extract.stderr)
+    );
+    let xml = std::fs::read_to_string(dir.path().join("factur-x.xml")).unwrap();
+    let total = format!(
+        "{}.{:02}",
+        amount(&inv["total_incl"]) / 100,
+        amount(&inv["total_incl"]) % 100
+    );
+    let needle = format!(">{total}</ram:GrandTotalAmount>");
+    assert!(
+        xml.contains(&needle),
+        "grand total {total} not found in the XML"
+    );
+    let tampered = xml.replace(&needle, ">1.00</ram:GrandTotalAmount>");
+    let bad = dir.path().join("tampered.xml");
+    std::fs::write(&bad, tampered).unwrap();
+    let (valid, _) = facturx_valid(&bad);
+    assert!(!valid, "a wrong grand total must fail the official checks");
+    let (valid, report) = facturx_valid(&dir.path().join("factur-x.xml"));
+    assert!(valid, "the untouched XML passes: {report}");
+}

@@ -271,6 +271,8 @@ async fn every_tenant_scoped_route_hides_other_brands() {
             )
             .await;
         assert_eq!(status, 201, "{note}");
+        // Its PDF must exist before the routes are probed (the PDF route's control expects 200).
+        crate::billing::pdf_of(&app, token, &invoice, brand).await;
         billing.push((invoice, payment, note["id"].as_str().unwrap().to_owned()));
         gym.push((member, plan, membership));
     }

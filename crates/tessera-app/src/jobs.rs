@@ -231,6 +231,9 @@ impl App {
                 .await
                 .map(|_| ())
                 .map_err(|e| JobError::Retry(e.to_string())),
+            crate::billing::documents::RENDER_PDF_KIND => {
+                crate::billing::pdf::render_job(self, &job.tenant_id, &payload).await
+            }
             crate::billing::run::RUN_KIND => {
                 let slug = self
                     .tenants()

@@ -12,6 +12,7 @@ pub mod faults;
 pub mod memberships;
 pub mod money;
 pub mod payments;
+pub mod pdf;
 pub mod provider;
 pub mod run;
 mod view;

@@ -452,11 +452,10 @@ impl App {
         bytes: Vec<u8>,
     ) -> AppResult<FileView> {
         let rules = purpose.rules();
-        let content_type = rules
-            .content_types
-            .first()
-            .copied()
-            .ok_or_else(|| AppError::Internal(format!("purpose {purpose} has no content type")))?;
+        let content_type =
+            rules.content_types.first().copied().ok_or_else(|| {
+                AppError::Internal(format!("purpose {purpose} has no content type"))
+            })?;
         let data_key = if rules.sensitive {
             let (app, tenant) = (self.clone(), tenant_id.to_owned());
             self.blocking(move |db| {

@@ -399,3 +399,19 @@ pub async fn revenue(
 ) -> Result<Json<Vec<RevenuePeriod>>, ApiError> {
     Ok(Json(app.revenue(&caller.0, query.from, query.to).await?))
 }
+
+/// `GET /api/v1/invoices/{id}/pdf`: the document's PDF (Factur-X, PDF/A-3), for staff, its client or its payer;
+/// 409 `pdf_not_ready` while it is being rendered.
+#[utoipa::path(get, path = "/api/v1/invoices/{id}/pdf", tag = "billing", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Invoice id")),
+    responses((status = 200, description = "The PDF", content_type = "application/pdf"),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn invoice_pdf(
+    State(app): State<App>,
+    caller: RealmCaller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(super::files::stream_response(
+        app.invoice_pdf(&caller.0, &id).await?,
+    ))
+}

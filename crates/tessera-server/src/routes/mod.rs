@@ -144,6 +144,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(billing::list_invoices, billing::create_invoice))
         .routes(routes!(billing::get_invoice, billing::delete_invoice))
         .routes(routes!(billing::finalise_invoice))
+        .routes(routes!(billing::invoice_pdf))
         .routes(routes!(billing::record_payment))
         .routes(routes!(billing::pay_invoice))
         .routes(routes!(
