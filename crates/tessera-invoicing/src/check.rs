@@ -2,12 +2,17 @@
 
 use crate::error::InvoiceError;
 use crate::model::InvoiceDocument;
+use crate::money::minor_exponent;
 use crate::totals::compute_totals;
 
 impl InvoiceDocument {
     /// Checks that the lines are valid, that the totals are those [`compute_totals`] gives, that the amount paid
-    /// is between 0 and the total, that the service period is ordered and that the colours are `#RRGGBB`.
+    /// is between 0 and the total, that the service period is ordered, that the number, countries, share
+    /// capital currency and penalty rate are usable and that the colours are `#RRGGBB`.
     pub fn check(&self) -> Result<(), InvoiceError> {
+        if self.number.trim().is_empty() {
+            return Err(InvoiceError::MissingNumber);
+        }
         let totals = compute_totals(&self.lines, &self.currency)?;
         if totals != self.totals {
             return Err(InvoiceError::TotalsMismatch);
@@ -18,6 +23,19 @@ impl InvoiceDocument {
         if let Some((from, to)) = self.service_period {
             if to < from {
                 return Err(InvoiceError::InvalidServicePeriod);
+            }
+        }
+        if self.late_penalty_rate_bps < 0 {
+            return Err(InvoiceError::InvalidPenaltyRate);
+        }
+        if let Some((_, currency)) = &self.seller.share_capital {
+            minor_exponent(currency)?;
+        }
+        let countries = std::iter::once(&self.seller.address).chain(self.buyer.address.as_ref());
+        for address in countries {
+            let c = &address.country;
+            if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(InvoiceError::InvalidCountry(c.clone()));
             }
         }
         parse_color(&self.branding.primary_color)?;

@@ -53,6 +53,15 @@ pub enum InvoiceError {
     /// The service period ends before it starts.
     #[error("the service period ends before it starts")]
     InvalidServicePeriod,
+    /// The late-payment penalty rate is negative.
+    #[error("the late-payment penalty rate cannot be negative")]
+    InvalidPenaltyRate,
+    /// A country is not an ISO 3166-1 alpha-2 code (two capital letters).
+    #[error("{0:?} is not an ISO 3166-1 alpha-2 country code")]
+    InvalidCountry(String),
+    /// The document has no number.
+    #[error("the document has no number")]
+    MissingNumber,
     /// A branding colour is not `#RRGGBB`.
     #[error("{0:?} is not a #RRGGBB colour")]
     InvalidColor(String),
@@ -79,6 +88,9 @@ impl InvoiceError {
             InvoiceError::TotalsMismatch => "totals_mismatch",
             InvoiceError::InvalidPaidAmount => "invalid_paid_amount",
             InvoiceError::InvalidServicePeriod => "invalid_service_period",
+            InvoiceError::InvalidPenaltyRate => "invalid_penalty_rate",
+            InvoiceError::InvalidCountry(_) => "invalid_country",
+            InvoiceError::MissingNumber => "missing_number",
             InvoiceError::InvalidColor(_) => "invalid_color",
             InvoiceError::InvalidLogo(_) => "invalid_logo",
             InvoiceError::Pdf(_) => "pdf_failed",

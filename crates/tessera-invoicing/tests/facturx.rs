@@ -112,6 +112,27 @@ fn a_document_whose_totals_are_wrong_is_not_rendered() {
         Err(InvoiceError::InvalidColor("blue".into()))
     );
     let mut doc = common::company_invoice();
+    doc.buyer.address.as_mut().unwrap().country = "France".into();
+    assert_eq!(
+        render_pdf(&doc),
+        Err(InvoiceError::InvalidCountry("France".into()))
+    );
+    let mut doc = common::company_invoice();
+    doc.seller.share_capital = Some((1_000_000, "EURO".into()));
+    assert_eq!(
+        render_pdf(&doc),
+        Err(InvoiceError::UnknownCurrency("EURO".into()))
+    );
+    let mut doc = common::company_invoice();
+    doc.late_penalty_rate_bps = -1;
+    assert_eq!(render_pdf(&doc), Err(InvoiceError::InvalidPenaltyRate));
+    let mut doc = common::company_invoice();
+    doc.number = " ".into();
+    assert_eq!(render_pdf(&doc), Err(InvoiceError::MissingNumber));
+    let mut doc = common::company_invoice();
+    doc.service_period = Some((common::date(2026, 11, 30), common::date(2026, 11, 1)));
+    assert_eq!(render_pdf(&doc), Err(InvoiceError::InvalidServicePeriod));
+    let mut doc = common::company_invoice();
     doc.branding.logo_png = Some(b"not a png".to_vec());
     assert!(matches!(
         render_pdf(&doc),
