@@ -46,7 +46,7 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
                 .to_uppercase();
             if !iban_is_valid(&iban) {
                 return Err(ApiError::invalid(
-                    Some("invalid_bank_account_iban"),
+                    None,
                     Some("sepa_debit[iban]"),
                     "The IBAN you provided is invalid.",
                 ));

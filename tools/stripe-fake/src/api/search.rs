@@ -93,15 +93,16 @@ pub fn matches(obj: &Value, clauses: &[Clause]) -> bool {
     })
 }
 
-/// A `search_result` page over candidates given newest first; `page` is the offset handed out as
-/// `next_page`.
+/// A `search_result` page over candidates given newest first. `next_page` is the offset as a decimal
+/// string, because async-stripe sends `page` as an integer; `page_<n>` is accepted too.
 pub fn page(url: &str, matching: Vec<Value>, p: &Value) -> Result<Value, ApiError> {
     let limit = params::limit(p)?;
     let offset = match params::opt_str(p, "page") {
         None => 0,
         Some(token) => token
-            .strip_prefix("page_")
-            .and_then(|n| n.parse::<usize>().ok())
+            .trim_start_matches("page_")
+            .parse::<usize>()
+            .ok()
             .ok_or_else(|| ApiError::invalid(None, Some("page"), "Invalid page token."))?,
     };
     let total = matching.len();
@@ -109,7 +110,7 @@ pub fn page(url: &str, matching: Vec<Value>, p: &Value) -> Result<Value, ApiErro
     let has_more = offset + data.len() < total;
     Ok(json!({
         "object": "search_result", "url": url, "has_more": has_more, "data": data,
-        "next_page": if has_more { Value::String(format!("page_{}", offset + limit)) } else { Value::Null },
+        "next_page": if has_more { Value::String((offset + limit).to_string()) } else { Value::Null },
         "total_count": total,
     }))
 }
