@@ -24,7 +24,10 @@ use crate::{lock, Shared};
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/_control/accounts", post(set_account))
-        .route("/_control/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route(
+            "/_control/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
         .route("/_control/webhooks", get(get_switches).post(set_switches))
         .route("/_control/webhooks/release", post(release))
         .route("/_control/webhooks/deliveries", get(deliveries))
@@ -41,7 +44,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 fn bad(message: impl Into<String>) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"error": message.into()}))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": message.into()})),
+    )
+        .into_response()
 }
 
 /// Body of `POST /_control/accounts`.
@@ -58,12 +65,19 @@ struct AccountBody {
 /// URL is only known then).
 async fn set_account(State(shared): State<Arc<Shared>>, Json(body): Json<AccountBody>) -> Response {
     let webhook = match (body.webhook_url, body.webhook_secret) {
-        (Some(url), Some(secret)) => Some(WebhookTarget { url, secret, enabled_events: body.enabled_events }),
+        (Some(url), Some(secret)) => Some(WebhookTarget {
+            url,
+            secret,
+            enabled_events: body.enabled_events,
+        }),
         (None, None) => None,
         _ => return bad("webhook_url and webhook_secret go together"),
     };
     let mut store = shared.store();
-    let acct = store.accounts.entry(body.api_key).or_insert_with(Account::default);
+    let acct = store
+        .accounts
+        .entry(body.api_key)
+        .or_insert_with(Account::default);
     acct.webhook = webhook;
     Json(json!({"ok": true})).into_response()
 }
@@ -89,7 +103,10 @@ async fn get_switches(State(shared): State<Arc<Shared>>) -> Json<Switches> {
     Json(lock(&shared.hooks.switches).clone())
 }
 
-async fn set_switches(State(shared): State<Arc<Shared>>, Json(switches): Json<Switches>) -> Json<Switches> {
+async fn set_switches(
+    State(shared): State<Arc<Shared>>,
+    Json(switches): Json<Switches>,
+) -> Json<Switches> {
     *lock(&shared.hooks.switches) = switches.clone();
     Json(switches)
 }
@@ -103,7 +120,10 @@ struct ReleaseBody {
 
 /// Delivers the held events (hold stays as set: turn it off first to let new events flow). Answers once
 /// every released event was delivered (or gave up).
-async fn release(State(shared): State<Arc<Shared>>, body: Option<Json<ReleaseBody>>) -> Json<Value> {
+async fn release(
+    State(shared): State<Arc<Shared>>,
+    body: Option<Json<ReleaseBody>>,
+) -> Json<Value> {
     let order = body.map(|Json(b)| b.order).unwrap_or_default();
     let count = lock(&shared.hooks.held).len();
     webhooks::release(&shared, order).await;
@@ -128,11 +148,21 @@ struct Scope {
 }
 
 fn account_keys(shared: &Shared, only: Option<&str>) -> Vec<String> {
-    shared.store().accounts.keys().filter(|k| only.is_none_or(|o| o == k.as_str())).cloned().collect()
+    shared
+        .store()
+        .accounts
+        .keys()
+        .filter(|k| only.is_none_or(|o| o == k.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// Settles `processing` SEPA debits (all, one account's, or one intent); returns the settled ids.
-pub async fn settle_sepa(shared: &Arc<Shared>, api_key: Option<&str>, pi: Option<&str>) -> Vec<String> {
+pub async fn settle_sepa(
+    shared: &Arc<Shared>,
+    api_key: Option<&str>,
+    pi: Option<&str>,
+) -> Vec<String> {
     let mut settled = Vec::new();
     for key in account_keys(shared, api_key) {
         let done = run_in_account(shared, &key, |ctx| {
@@ -146,7 +176,9 @@ pub async fn settle_sepa(shared: &Arc<Shared>, api_key: Option<&str>, pi: Option
                     .cloned()
                     .collect(),
             };
-            ids.into_iter().filter(|id| payment_intents::settle(ctx, id)).collect::<Vec<_>>()
+            ids.into_iter()
+                .filter(|id| payment_intents::settle(ctx, id))
+                .collect::<Vec<_>>()
         })
         .await;
         settled.extend(done.unwrap_or_default());
@@ -156,7 +188,12 @@ pub async fn settle_sepa(shared: &Arc<Shared>, api_key: Option<&str>, pi: Option
 
 async fn settle(State(shared): State<Arc<Shared>>, body: Option<Json<Scope>>) -> Json<Value> {
     let scope = body.map(|Json(s)| s).unwrap_or_default();
-    let settled = settle_sepa(&shared, scope.api_key.as_deref(), scope.payment_intent.as_deref()).await;
+    let settled = settle_sepa(
+        &shared,
+        scope.api_key.as_deref(),
+        scope.payment_intent.as_deref(),
+    )
+    .await;
     Json(json!({"settled": settled}))
 }
 
@@ -169,7 +206,11 @@ struct ThreeDsBody {
 
 /// Completes or fails the 3-D Secure challenge of a PaymentIntent or SetupIntent, as the customer would
 /// in the browser.
-async fn three_ds(State(shared): State<Arc<Shared>>, Path(id): Path<String>, Json(body): Json<ThreeDsBody>) -> Response {
+async fn three_ds(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Json(body): Json<ThreeDsBody>,
+) -> Response {
     let success = match body.outcome.as_str() {
         "succeed" => true,
         "fail" => false,
@@ -183,7 +224,13 @@ async fn three_ds(State(shared): State<Arc<Shared>>, Path(id): Path<String>, Jso
             .find(|(_, a)| a.payment_intents.contains_key(&id) || a.setup_intents.contains_key(&id))
             .map(|(k, _)| k.clone())
     };
-    let Some(key) = owner else { return (StatusCode::NOT_FOUND, Json(json!({"error": "no such intent"}))).into_response() };
+    let Some(key) = owner else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such intent"})),
+        )
+            .into_response();
+    };
     let result = run_in_account(&shared, &key, |ctx| {
         if id.starts_with("seti_") {
             setup_intents::complete_3ds(ctx, &id, success)
@@ -195,7 +242,11 @@ async fn three_ds(State(shared): State<Arc<Shared>>, Path(id): Path<String>, Jso
     match result {
         Some(Ok(obj)) => Json(obj).into_response(),
         Some(Err(e)) => (e.status, Json(e.body)).into_response(),
-        None => (StatusCode::NOT_FOUND, Json(json!({"error": "no such account"}))).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such account"})),
+        )
+            .into_response(),
     }
 }
 
@@ -206,7 +257,11 @@ struct BehaviourBody {
 }
 
 /// Changes how a saved payment method behaves from now on (a card that starts declining, …).
-async fn set_behaviour(State(shared): State<Arc<Shared>>, Path(id): Path<String>, Json(body): Json<BehaviourBody>) -> Response {
+async fn set_behaviour(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Json(body): Json<BehaviourBody>,
+) -> Response {
     let Some(behaviour) = Behaviour::from_name(&body.behaviour) else {
         return bad("unknown behaviour (succeed, decline, insufficient_funds, expired_card, charge_fail, authentication_required, authentication_required_on_setup, sepa_succeed, sepa_fail)");
     };
@@ -217,16 +272,26 @@ async fn set_behaviour(State(shared): State<Arc<Shared>>, Path(id): Path<String>
             return Json(json!({"ok": true})).into_response();
         }
     }
-    (StatusCode::NOT_FOUND, Json(json!({"error": "no such payment method"}))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": "no such payment method"})),
+    )
+        .into_response()
 }
 
 /// Sends `customer.source.expiring` for every attached card that expires this month or next, with the
 /// card as a `card` object (`id` `card_<pm id tail>`, `customer`, `exp_month`, `exp_year`, `last4`).
-async fn expiring_cards(State(shared): State<Arc<Shared>>, body: Option<Json<Scope>>) -> Json<Value> {
+async fn expiring_cards(
+    State(shared): State<Arc<Shared>>,
+    body: Option<Json<Scope>>,
+) -> Json<Value> {
     let scope = body.map(|Json(s)| s).unwrap_or_default();
     let next_month = crate::objects::expiry(true);
     let today = chrono::Utc::now().date_naive();
-    let this = (i64::from(chrono::Datelike::month(&today)), i64::from(chrono::Datelike::year(&today)));
+    let this = (
+        i64::from(chrono::Datelike::month(&today)),
+        i64::from(chrono::Datelike::year(&today)),
+    );
     let mut sent = Vec::new();
     for key in account_keys(&shared, scope.api_key.as_deref()) {
         let ids = run_in_account(&shared, &key, |ctx| {
@@ -271,7 +336,11 @@ struct RecordQuery {
     event_type: Option<String>,
 }
 
-fn for_accounts<T>(shared: &Shared, only: Option<&str>, mut f: impl FnMut(&Account) -> Vec<T>) -> Vec<T> {
+fn for_accounts<T>(
+    shared: &Shared,
+    only: Option<&str>,
+    mut f: impl FnMut(&Account) -> Vec<T>,
+) -> Vec<T> {
     let store = shared.store();
     let mut out = Vec::new();
     for (key, acct) in &store.accounts {
@@ -291,7 +360,10 @@ fn metadata_matches(obj: &Value, q: &RecordQuery) -> bool {
 }
 
 /// PaymentIntents as the fake holds them: id, status, amount, currency, customer, metadata.
-async fn payment_intents_summary(State(shared): State<Arc<Shared>>, Query(q): Query<RecordQuery>) -> Json<Value> {
+async fn payment_intents_summary(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<RecordQuery>,
+) -> Json<Value> {
     let list = for_accounts(&shared, q.api_key.as_deref(), |acct| {
         acct.pi_order
             .iter()
@@ -309,15 +381,27 @@ async fn payment_intents_summary(State(shared): State<Arc<Shared>>, Query(q): Qu
 
 /// Charges, and counts of charges by status for each value of `metadata_key` (so a test can assert at
 /// most one successful charge per invoice).
-async fn charges_summary(State(shared): State<Arc<Shared>>, Query(q): Query<RecordQuery>) -> Json<Value> {
+async fn charges_summary(
+    State(shared): State<Arc<Shared>>,
+    Query(q): Query<RecordQuery>,
+) -> Json<Value> {
     let charges = for_accounts(&shared, q.api_key.as_deref(), |acct| {
-        acct.charge_order.iter().map(|id| &acct.charges[id]).filter(|c| metadata_matches(c, &q)).cloned().collect()
+        acct.charge_order
+            .iter()
+            .map(|id| &acct.charges[id])
+            .filter(|c| metadata_matches(c, &q))
+            .cloned()
+            .collect()
     });
     let mut by_value: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     if let Some(k) = &q.metadata_key {
         for c in &charges {
             if let Some(v) = c["metadata"][k].as_str() {
-                *by_value.entry(v.to_string()).or_default().entry(c["status"].as_str().unwrap_or("").to_string()).or_default() += 1;
+                *by_value
+                    .entry(v.to_string())
+                    .or_default()
+                    .entry(c["status"].as_str().unwrap_or("").to_string())
+                    .or_default() += 1;
             }
         }
     }
@@ -332,7 +416,10 @@ async fn charges_summary(State(shared): State<Arc<Shared>>, Query(q): Query<Reco
 /// Refunds as the fake holds them.
 async fn refunds(State(shared): State<Arc<Shared>>, Query(q): Query<RecordQuery>) -> Json<Value> {
     let list = for_accounts(&shared, q.api_key.as_deref(), |acct| {
-        acct.refund_order.iter().map(|id| acct.refunds[id].clone()).collect()
+        acct.refund_order
+            .iter()
+            .map(|id| acct.refunds[id].clone())
+            .collect()
     });
     Json(json!({"data": list}))
 }
@@ -355,7 +442,10 @@ async fn reset(State(shared): State<Arc<Shared>>) -> Json<Value> {
     {
         let mut store = shared.store();
         for acct in store.accounts.values_mut() {
-            *acct = Account { webhook: acct.webhook.take(), ..Account::default() };
+            *acct = Account {
+                webhook: acct.webhook.take(),
+                ..Account::default()
+            };
         }
     }
     lock(&shared.faults).clear();

@@ -159,7 +159,10 @@ pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<Fak
     for account in &config.accounts {
         store.accounts.insert(
             account.api_key.clone(),
-            Account { webhook: account.webhook.clone(), ..Account::default() },
+            Account {
+                webhook: account.webhook.clone(),
+                ..Account::default()
+            },
         );
     }
     let (hooks, queue) = webhooks::Hooks::new(config.webhooks.queue_capacity);
@@ -183,5 +186,10 @@ pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<Fak
             tracing::error!("stripe-fake server stopped: {e}");
         }
     });
-    Ok(FakeHandle { addr, shared, shutdown: Some(tx), task })
+    Ok(FakeHandle {
+        addr,
+        shared,
+        shutdown: Some(tx),
+        task,
+    })
 }

@@ -56,20 +56,30 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(args.threads.max(1)).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()?;
     runtime.block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let webhook = match (args.webhook_url, args.webhook_secret) {
-        (Some(url), Some(secret)) => Some(WebhookTarget { url, secret, enabled_events: args.enabled_events }),
+        (Some(url), Some(secret)) => Some(WebhookTarget {
+            url,
+            secret,
+            enabled_events: args.enabled_events,
+        }),
         _ => None,
     };
     let accounts: Vec<AccountConfig> = args
         .api_keys
         .iter()
         .enumerate()
-        .map(|(i, key)| AccountConfig { api_key: key.clone(), webhook: if i == 0 { webhook.clone() } else { None } })
+        .map(|(i, key)| AccountConfig {
+            api_key: key.clone(),
+            webhook: if i == 0 { webhook.clone() } else { None },
+        })
         .collect();
     let config = Config {
         accept_any_test_key: accounts.is_empty() || args.accept_any_test_key,

@@ -24,18 +24,28 @@ pub struct TestCard {
 
 /// Stripe's documented test payment method tokens (plus `pm_card_visa_expiring`, the fake's own).
 pub fn test_card(token: &str) -> Option<TestCard> {
-    let card = |brand, last4, behaviour| TestCard { brand, last4, behaviour, expiring: false };
+    let card = |brand, last4, behaviour| TestCard {
+        brand,
+        last4,
+        behaviour,
+        expiring: false,
+    };
     Some(match token {
         "pm_card_visa" => card("visa", "4242", Behaviour::Succeed),
         "pm_card_visa_debit" => card("visa", "5556", Behaviour::Succeed),
         "pm_card_mastercard" => card("mastercard", "4444", Behaviour::Succeed),
         "pm_card_amex" => card("amex", "8431", Behaviour::Succeed),
-        "pm_card_visa_expiring" => TestCard { expiring: true, ..card("visa", "4242", Behaviour::Succeed) },
+        "pm_card_visa_expiring" => TestCard {
+            expiring: true,
+            ..card("visa", "4242", Behaviour::Succeed)
+        },
         "pm_card_chargeDeclined" => card("visa", "0002", Behaviour::Decline("generic_decline")),
         "pm_card_chargeDeclinedInsufficientFunds" => {
             card("visa", "9995", Behaviour::Decline("insufficient_funds"))
         }
-        "pm_card_chargeDeclinedExpiredCard" => card("visa", "0069", Behaviour::Decline("expired_card")),
+        "pm_card_chargeDeclinedExpiredCard" => {
+            card("visa", "0069", Behaviour::Decline("expired_card"))
+        }
         "pm_card_chargeCustomerFail" => card("visa", "0341", Behaviour::ChargeFail),
         "pm_card_authenticationRequired" => card("visa", "3184", Behaviour::AuthAlways),
         "pm_card_authenticationRequiredOnSetup" => card("visa", "3155", Behaviour::AuthOnSetup),
@@ -90,7 +100,11 @@ pub fn customer(id: &str, created: i64) -> Value {
 }
 
 fn invoice_prefix(id: &str) -> String {
-    id.trim_start_matches("cus_").chars().take(8).collect::<String>().to_uppercase()
+    id.trim_start_matches("cus_")
+        .chars()
+        .take(8)
+        .collect::<String>()
+        .to_uppercase()
 }
 
 /// A card `payment_method`.
@@ -115,7 +129,14 @@ pub fn card_payment_method(id: &str, card: &TestCard, created: i64) -> Value {
 /// A `sepa_debit` `payment_method`.
 pub fn sepa_payment_method(id: &str, iban: &str, billing: &Value, created: i64) -> Value {
     let country: String = iban.chars().take(2).collect();
-    let last4: String = iban.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let last4: String = iban
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let bank_code: String = iban.chars().skip(4).take(8).collect();
     json!({
         "id": id, "object": "payment_method",
@@ -164,7 +185,13 @@ pub fn payment_intent(id: &str, amount: i64, currency: &str, created: i64) -> Va
 }
 
 /// A `charge` for a PaymentIntent, `succeeded` or `failed` (with its failure code and message).
-pub fn charge(id: &str, pi: &Value, pm: &Value, failure: Option<(&str, &str)>, created: i64) -> Value {
+pub fn charge(
+    id: &str,
+    pi: &Value,
+    pm: &Value,
+    failure: Option<(&str, &str)>,
+    created: i64,
+) -> Value {
     let amount = pi["amount"].as_i64().unwrap_or(0);
     let succeeded = failure.is_none();
     let pm_type = pm["type"].as_str().unwrap_or("card");
@@ -209,7 +236,13 @@ pub fn refund(id: &str, charge: &Value, amount: i64, created: i64) -> Value {
 }
 
 /// An `event` wrapping a snapshot of an object.
-pub fn event(id: &str, event_type: &str, object: &Value, created: i64, idempotency_key: Option<&str>) -> Value {
+pub fn event(
+    id: &str,
+    event_type: &str,
+    object: &Value,
+    created: i64,
+    idempotency_key: Option<&str>,
+) -> Value {
     json!({
         "id": id, "object": "event", "api_version": API_VERSION, "created": created,
         "data": {"object": object}, "livemode": false, "pending_webhooks": 1,

@@ -24,7 +24,11 @@ pub struct WebhookTarget {
 impl WebhookTarget {
     /// Whether this endpoint receives events of this type.
     pub fn wants(&self, event_type: &str) -> bool {
-        self.enabled_events.is_empty() || self.enabled_events.iter().any(|e| e == "*" || e == event_type)
+        self.enabled_events.is_empty()
+            || self
+                .enabled_events
+                .iter()
+                .any(|e| e == "*" || e == event_type)
     }
 }
 
@@ -138,18 +142,29 @@ pub struct Account {
 }
 
 /// Adds an object's metadata to a search index (ids stay in creation order).
-pub fn index_metadata(index: &mut HashMap<(String, String), Vec<String>>, id: &str, metadata: &Value) {
+pub fn index_metadata(
+    index: &mut HashMap<(String, String), Vec<String>>,
+    id: &str,
+    metadata: &Value,
+) {
     if let Value::Object(map) = metadata {
         for (k, v) in map {
             if let Some(v) = v.as_str() {
-                index.entry((k.clone(), v.to_string())).or_default().push(id.to_string());
+                index
+                    .entry((k.clone(), v.to_string()))
+                    .or_default()
+                    .push(id.to_string());
             }
         }
     }
 }
 
 /// Removes an object's metadata from a search index (before an update replaces it).
-pub fn unindex_metadata(index: &mut HashMap<(String, String), Vec<String>>, id: &str, metadata: &Value) {
+pub fn unindex_metadata(
+    index: &mut HashMap<(String, String), Vec<String>>,
+    id: &str,
+    metadata: &Value,
+) {
     if let Value::Object(map) = metadata {
         for (k, v) in map {
             if let Some(v) = v.as_str() {
@@ -170,7 +185,11 @@ pub struct Store {
 
 /// A Stripe-looking id: the prefix, an underscore and 24 random alphanumerics.
 pub fn new_id(prefix: &str) -> String {
-    let tail: String = rand::thread_rng().sample_iter(&Alphanumeric).take(24).map(char::from).collect();
+    let tail: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
     format!("{prefix}_{tail}")
 }
 

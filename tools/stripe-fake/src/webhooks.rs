@@ -52,7 +52,12 @@ pub struct Switches {
 
 impl Default for Switches {
     fn default() -> Self {
-        Switches { duplicate: 1, order: Order::AsRaised, batch_window_ms: 100, hold: false }
+        Switches {
+            duplicate: 1,
+            order: Order::AsRaised,
+            batch_window_ms: 100,
+            hold: false,
+        }
     }
 }
 
@@ -106,9 +111,11 @@ impl Hooks {
         if !delivery.target.wants(&delivery.event.event_type) {
             return;
         }
-        self.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if self.tx.send(delivery).await.is_err() {
-            self.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            self.in_flight
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         }
     }
 }
@@ -122,12 +129,18 @@ pub fn signature_header(secret: &str, timestamp: i64, payload: &str) -> String {
         Err(_) => return format!("t={timestamp}"),
     };
     mac.update(format!("{timestamp}.{payload}").as_bytes());
-    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(mac.finalize().into_bytes())
+    )
 }
 
 /// Takes batches off the queue and delivers them according to the switches.
 pub async fn run_dispatcher(shared: Arc<Shared>, mut rx: mpsc::Receiver<Delivery>) {
-    let client = match reqwest::Client::builder().timeout(shared.config.webhooks.timeout).build() {
+    let client = match reqwest::Client::builder()
+        .timeout(shared.config.webhooks.timeout)
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("stripe-fake cannot build its webhook client: {e}");
@@ -159,8 +172,14 @@ pub async fn run_dispatcher(shared: Arc<Shared>, mut rx: mpsc::Receiver<Delivery
 /// Delivers held events now, in the given order.
 pub async fn release(shared: &Arc<Shared>, order: Order) {
     let batch = std::mem::take(&mut *lock(&shared.hooks.held));
-    let switches = Switches { order, ..lock(&shared.hooks.switches).clone() };
-    let client = reqwest::Client::builder().timeout(shared.config.webhooks.timeout).build().unwrap_or_default();
+    let switches = Switches {
+        order,
+        ..lock(&shared.hooks.switches).clone()
+    };
+    let client = reqwest::Client::builder()
+        .timeout(shared.config.webhooks.timeout)
+        .build()
+        .unwrap_or_default();
     let permits = Arc::new(Semaphore::new(1));
     // Released events go one after another whatever the order, so a test sees exactly that order.
     deliver_batch(shared, &client, &permits, batch, &switches, true).await;
@@ -190,7 +209,9 @@ async fn deliver_batch(
     }
     for delivery in batch {
         for copy in 0..copies {
-            let Ok(permit) = permits.clone().acquire_owned().await else { return };
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return;
+            };
             let (shared, client, delivery) = (shared.clone(), client.clone(), delivery.clone());
             tokio::spawn(async move {
                 deliver(&shared, &client, &delivery, copy + 1 == copies).await;
@@ -209,7 +230,10 @@ async fn deliver(shared: &Arc<Shared>, client: &reqwest::Client, d: &Delivery, l
         let result = client
             .post(&d.target.url)
             .header("content-type", "application/json; charset=utf-8")
-            .header("user-agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+            .header(
+                "user-agent",
+                "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+            )
             .header("stripe-signature", header)
             .body(d.event.payload.to_string())
             .send()
@@ -239,7 +263,10 @@ async fn deliver(shared: &Arc<Shared>, client: &reqwest::Client, d: &Delivery, l
         }
     }
     if last {
-        shared.hooks.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        shared
+            .hooks
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -15,7 +15,11 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     let id = new_id("cus");
     let mut customer = objects::customer(&id, ctx.now);
     apply(ctx, &mut customer, p)?;
-    index_metadata(&mut ctx.acct.customers_by_metadata, &id, &customer["metadata"]);
+    index_metadata(
+        &mut ctx.acct.customers_by_metadata,
+        &id,
+        &customer["metadata"],
+    );
     ctx.acct.customers.insert(id.clone(), customer.clone());
     ctx.acct.customer_order.push(id);
     ctx.emit("customer.created", &customer);
@@ -24,16 +28,29 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
 
 /// `GET /v1/customers/{id}`.
 pub fn retrieve(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
-    ctx.acct.customers.get(id).cloned().ok_or_else(|| ApiError::no_such("customer", id, Some("id")))
+    ctx.acct
+        .customers
+        .get(id)
+        .cloned()
+        .ok_or_else(|| ApiError::no_such("customer", id, Some("id")))
 }
 
 /// `POST /v1/customers/{id}`.
 pub fn update(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiError> {
     let mut customer = retrieve(ctx, id)?;
     apply(ctx, &mut customer, p)?;
-    let old = ctx.acct.customers.get(id).map(|c| c["metadata"].clone()).unwrap_or_default();
+    let old = ctx
+        .acct
+        .customers
+        .get(id)
+        .map(|c| c["metadata"].clone())
+        .unwrap_or_default();
     unindex_metadata(&mut ctx.acct.customers_by_metadata, id, &old);
-    index_metadata(&mut ctx.acct.customers_by_metadata, id, &customer["metadata"]);
+    index_metadata(
+        &mut ctx.acct.customers_by_metadata,
+        id,
+        &customer["metadata"],
+    );
     ctx.acct.customers.insert(id.to_string(), customer.clone());
     ctx.emit("customer.updated", &customer);
     Ok(customer)
@@ -43,7 +60,10 @@ pub fn update(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiError>
 /// this customer).
 fn apply(ctx: &Ctx<'_>, customer: &mut Value, p: &Value) -> Result<(), ApiError> {
     let metadata = params::metadata(p)?;
-    let default_pm = p.get("invoice_settings").and_then(|s| s.get("default_payment_method")).and_then(Value::as_str);
+    let default_pm = p
+        .get("invoice_settings")
+        .and_then(|s| s.get("default_payment_method"))
+        .and_then(Value::as_str);
     if let Some(pm_id) = default_pm.filter(|s| !s.is_empty()) {
         let attached_here = ctx
             .acct
@@ -60,15 +80,22 @@ fn apply(ctx: &Ctx<'_>, customer: &mut Value, p: &Value) -> Result<(), ApiError>
     }
     for field in SIMPLE_FIELDS {
         if let Some(v) = opt_str(p, field) {
-            customer[field] = if v.is_empty() { Value::Null } else { Value::String(v.to_string()) };
+            customer[field] = if v.is_empty() {
+                Value::Null
+            } else {
+                Value::String(v.to_string())
+            };
         }
     }
     if let Some(Value::Array(locales)) = p.get("preferred_locales") {
         customer["preferred_locales"] = Value::Array(locales.clone());
     }
     if let Some(pm) = default_pm {
-        customer["invoice_settings"]["default_payment_method"] =
-            if pm.is_empty() { Value::Null } else { Value::String(pm.to_string()) };
+        customer["invoice_settings"]["default_payment_method"] = if pm.is_empty() {
+            Value::Null
+        } else {
+            Value::String(pm.to_string())
+        };
     }
     if let Some(m) = metadata {
         params::merge_metadata(customer, m);

@@ -18,26 +18,46 @@ pub struct ApiError {
 
 impl ApiError {
     /// 400 `invalid_request_error` for a bad or missing parameter.
-    pub fn invalid(code: Option<&str>, param: Option<&str>, message: impl Into<String>) -> ApiError {
+    pub fn invalid(
+        code: Option<&str>,
+        param: Option<&str>,
+        message: impl Into<String>,
+    ) -> ApiError {
         let mut error = json!({"type": "invalid_request_error", "message": message.into()});
         if let Some(code) = code {
             error["code"] = code.into();
-            error["doc_url"] = format!("https://stripe.com/docs/error-codes/{}", code.replace('_', "-")).into();
+            error["doc_url"] = format!(
+                "https://stripe.com/docs/error-codes/{}",
+                code.replace('_', "-")
+            )
+            .into();
         }
         if let Some(param) = param {
             error["param"] = param.into();
         }
-        ApiError { status: StatusCode::BAD_REQUEST, body: json!({ "error": error }), saved: false }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            body: json!({ "error": error }),
+            saved: false,
+        }
     }
 
     /// 400 for a missing required parameter.
     pub fn missing_param(param: &str) -> ApiError {
-        ApiError::invalid(Some("parameter_missing"), Some(param), format!("Missing required param: {param}."))
+        ApiError::invalid(
+            Some("parameter_missing"),
+            Some(param),
+            format!("Missing required param: {param}."),
+        )
     }
 
     /// 404 `resource_missing`.
     pub fn no_such(kind: &str, id: &str, param: Option<&str>) -> ApiError {
-        let mut e = ApiError::invalid(Some("resource_missing"), param, format!("No such {kind}: '{id}'"));
+        let mut e = ApiError::invalid(
+            Some("resource_missing"),
+            param,
+            format!("No such {kind}: '{id}'"),
+        );
         e.status = StatusCode::NOT_FOUND;
         e
     }
@@ -62,7 +82,11 @@ impl ApiError {
     pub fn card(error: Value, attach: (&str, Value)) -> ApiError {
         let mut error = error;
         error[attach.0] = attach.1;
-        ApiError { status: StatusCode::PAYMENT_REQUIRED, body: json!({ "error": error }), saved: true }
+        ApiError {
+            status: StatusCode::PAYMENT_REQUIRED,
+            body: json!({ "error": error }),
+            saved: true,
+        }
     }
 
     /// 401 for a missing or unknown key.

@@ -59,7 +59,9 @@ pub fn take(faults: &mut Vec<Fault>, method: &str, path: &str) -> Option<Fault> 
     let i = faults.iter().position(|f| {
         f.count > 0
             && path.starts_with(&f.path_prefix)
-            && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && f.method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
     })?;
     faults[i].count -= 1;
     let fault = faults[i].clone();

@@ -30,7 +30,9 @@ use faults::FaultKind;
 
 /// The `/v1/` routes.
 pub fn router(shared: Arc<Shared>) -> Router {
-    Router::new().route("/v1/{*rest}", axum::routing::any(dispatch)).with_state(shared)
+    Router::new()
+        .route("/v1/{*rest}", axum::routing::any(dispatch))
+        .with_state(shared)
 }
 
 /// What an operation may touch: its account's records, the events it raises and the work to schedule.
@@ -56,7 +58,11 @@ impl Ctx<'_> {
     pub fn emit(&mut self, event_type: &str, object: &Value) {
         let id = new_id("evt");
         let event = objects::event(&id, event_type, object, self.now, self.idempotency_key);
-        let stored = StoredEvent { id: id.clone(), event_type: event_type.to_string(), payload: event.to_string().into() };
+        let stored = StoredEvent {
+            id: id.clone(),
+            event_type: event_type.to_string(),
+            payload: event.to_string().into(),
+        };
         self.acct.event_index.insert(id, self.acct.events.len());
         self.acct.events.push(stored.clone());
         self.outbox.push(stored);
@@ -71,13 +77,22 @@ fn api_key(headers: &HeaderMap) -> Option<String> {
     }
     let encoded = value.strip_prefix("Basic ")?;
     use base64::Engine;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     Some(text.split(':').next().unwrap_or_default().to_string())
 }
 
 fn redact(key: &str) -> String {
-    let tail: String = key.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: String = key
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let head: String = key.chars().take(8).collect();
     format!("{head}****{tail}")
 }
@@ -109,7 +124,11 @@ fn error_response(e: ApiError) -> Response {
 async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, 1 << 20).await else {
-        return error_response(ApiError::invalid(None, None, "Request body too large or unreadable."));
+        return error_response(ApiError::invalid(
+            None,
+            None,
+            "Request body too large or unreadable.",
+        ));
     };
     let method = parts.method.clone();
     let path = parts.uri.path().to_string();
@@ -125,7 +144,11 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         crate::form::parse(&body)
     };
     let idem_key = if method == Method::POST {
-        parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string)
+        parts
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     } else {
         None
     };
@@ -147,7 +170,10 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
             if shared.config.accept_any_test_key && key.starts_with("sk_test_") {
                 store.accounts.insert(key.clone(), Account::default());
             } else {
-                return error_response(ApiError::unauthorized(format!("Invalid API Key provided: {}", redact(&key))));
+                return error_response(ApiError::unauthorized(format!(
+                    "Invalid API Key provided: {}",
+                    redact(&key)
+                )));
             }
         }
         let Some(acct) = store.accounts.get_mut(&key) else {
@@ -171,7 +197,11 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
             outbox: Vec::new(),
             to_settle: Vec::new(),
         };
-        let segs: Vec<&str> = path.trim_start_matches("/v1/").split('/').filter(|s| !s.is_empty()).collect();
+        let segs: Vec<&str> = path
+            .trim_start_matches("/v1/")
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
         let result = route(&mut ctx, &method, &segs, &params).map(|mut obj| {
             expand(ctx.acct, &mut obj, &params::expand(&params));
             obj
@@ -190,7 +220,11 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         if let (Some(k), true) = (&idem_key, saved) {
             ctx.acct.idempotency.insert(
                 k.clone(),
-                StoredResponse { fingerprint, status: status.as_u16(), body: body.clone() },
+                StoredResponse {
+                    fingerprint,
+                    status: status.as_u16(),
+                    body: body.clone(),
+                },
             );
         }
         let target = ctx.acct.webhook.clone();
@@ -199,7 +233,13 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
     let (status, body, outbox, to_settle, target) = outcome;
     if let Some(target) = target {
         for event in outbox {
-            shared.hooks.enqueue(Delivery { event, target: target.clone() }).await;
+            shared
+                .hooks
+                .enqueue(Delivery {
+                    event,
+                    target: target.clone(),
+                })
+                .await;
         }
     }
     if let Some(after) = shared.config.sepa_settle_after {
@@ -248,14 +288,21 @@ fn route(ctx: &mut Ctx<'_>, method: &Method, segs: &[&str], p: &Value) -> Result
         ["payment_intents", id] if post => payment_intents::update(ctx, id, p),
         ["payment_intents", id, "confirm"] if post => payment_intents::confirm(ctx, id, p),
         ["payment_intents", id, "cancel"] if post => payment_intents::cancel(ctx, id, p),
-        ["charges", id] if get => {
-            ctx.acct.charges.get(*id).cloned().ok_or_else(|| ApiError::no_such("charge", id, Some("id")))
-        }
+        ["charges", id] if get => ctx
+            .acct
+            .charges
+            .get(*id)
+            .cloned()
+            .ok_or_else(|| ApiError::no_such("charge", id, Some("id"))),
         ["refunds"] if post => refunds::create(ctx, p),
         ["refunds"] if get => refunds::list(ctx, p),
         ["refunds", id] if get => refunds::retrieve(ctx, id),
         ["events", id] if get => {
-            let i = ctx.acct.event_index.get(*id).ok_or_else(|| ApiError::no_such("event", id, Some("id")))?;
+            let i = ctx
+                .acct
+                .event_index
+                .get(*id)
+                .ok_or_else(|| ApiError::no_such("event", id, Some("id")))?;
             serde_json::from_str(&ctx.acct.events[*i].payload)
                 .map_err(|_| ApiError::no_such("event", id, Some("id")))
         }
@@ -263,7 +310,10 @@ fn route(ctx: &mut Ctx<'_>, method: &Method, segs: &[&str], p: &Value) -> Result
             let mut e = ApiError::invalid(
                 None,
                 None,
-                format!("Unrecognized request URL ({method}: /v1/{}).", segs.join("/")),
+                format!(
+                    "Unrecognized request URL ({method}: /v1/{}).",
+                    segs.join("/")
+                ),
             );
             e.status = StatusCode::NOT_FOUND;
             Err(e)
@@ -274,7 +324,13 @@ fn route(ctx: &mut Ctx<'_>, method: &Method, segs: &[&str], p: &Value) -> Result
 /// Replaces ids by objects for the `expand[]` paths Tessera may ask for (one level, on the top object).
 fn expand(acct: &Account, obj: &mut Value, paths: &[String]) {
     for path in paths {
-        let Some(id) = obj.get(path.as_str()).and_then(Value::as_str).map(str::to_string) else { continue };
+        let Some(id) = obj
+            .get(path.as_str())
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
+            continue;
+        };
         let found = match path.as_str() {
             "latest_charge" | "charge" => acct.charges.get(&id).cloned(),
             "payment_method" => acct.payment_methods.get(&id).map(|pm| pm.obj.clone()),
@@ -313,7 +369,13 @@ pub async fn run_in_account<T>(
     };
     if let Some(target) = target {
         for event in outbox {
-            shared.hooks.enqueue(Delivery { event, target: target.clone() }).await;
+            shared
+                .hooks
+                .enqueue(Delivery {
+                    event,
+                    target: target.clone(),
+                })
+                .await;
         }
     }
     Some(result)

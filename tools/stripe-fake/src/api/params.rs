@@ -37,7 +37,11 @@ pub fn opt_bool(params: &Value, name: &str) -> Result<Option<bool>, ApiError> {
         None => Ok(None),
         Some("true") => Ok(Some(true)),
         Some("false") => Ok(Some(false)),
-        Some(s) => Err(ApiError::invalid(None, Some(name), format!("Invalid boolean: {s}"))),
+        Some(s) => Err(ApiError::invalid(
+            None,
+            Some(name),
+            format!("Invalid boolean: {s}"),
+        )),
     }
 }
 
@@ -49,7 +53,11 @@ pub fn metadata(params: &Value) -> Result<Option<Map<String, Value>>, ApiError> 
         Some(Value::Object(map)) => {
             for (k, v) in map {
                 if k.chars().count() > 40 {
-                    return Err(ApiError::invalid(None, Some("metadata"), "Metadata keys are limited to 40 characters."));
+                    return Err(ApiError::invalid(
+                        None,
+                        Some("metadata"),
+                        "Metadata keys are limited to 40 characters.",
+                    ));
                 }
                 match v {
                     Value::String(s) if s.chars().count() <= 500 => {}
@@ -90,7 +98,10 @@ pub fn merge_metadata(target: &mut Value, update: Map<String, Value>) {
 /// `expand[]` as a list of field paths.
 pub fn expand(params: &Value) -> Vec<String> {
     match params.get("expand") {
-        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     }
@@ -101,6 +112,10 @@ pub fn limit(params: &Value) -> Result<usize, ApiError> {
     match opt_int(params, "limit")? {
         None => Ok(10),
         Some(n) if (1..=100).contains(&n) => Ok(n as usize),
-        Some(_) => Err(ApiError::invalid(None, Some("limit"), "This value must be between 1 and 100.")),
+        Some(_) => Err(ApiError::invalid(
+            None,
+            Some("limit"),
+            "This value must be between 1 and 100.",
+        )),
     }
 }

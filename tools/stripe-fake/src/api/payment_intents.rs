@@ -12,8 +12,8 @@ use crate::state::{index_metadata, new_id, unindex_metadata, Behaviour};
 
 /// Currencies the fake accepts (Stripe's common presentment currencies); others get 400 as in Stripe.
 const CURRENCIES: [&str; 24] = [
-    "eur", "usd", "gbp", "chf", "cad", "aud", "nzd", "jpy", "sek", "nok", "dkk", "pln", "czk", "huf", "ron",
-    "bgn", "sgd", "hkd", "mxn", "brl", "inr", "aed", "zar", "isk",
+    "eur", "usd", "gbp", "chf", "cad", "aud", "nzd", "jpy", "sek", "nok", "dkk", "pln", "czk",
+    "huf", "ron", "bgn", "sgd", "hkd", "mxn", "brl", "inr", "aed", "zar", "isk",
 ];
 
 /// `POST /v1/payment_intents`.
@@ -21,13 +21,25 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     let amount = params::opt_int(p, "amount")?.ok_or_else(|| ApiError::missing_param("amount"))?;
     let currency = params::req_str(p, "currency")?.to_lowercase();
     if !CURRENCIES.contains(&currency.as_str()) {
-        return Err(ApiError::invalid(None, Some("currency"), format!("Invalid currency: {currency}.")));
+        return Err(ApiError::invalid(
+            None,
+            Some("currency"),
+            format!("Invalid currency: {currency}."),
+        ));
     }
     if amount < 1 {
-        return Err(ApiError::invalid(Some("parameter_invalid_integer"), Some("amount"), "This value must be greater than or equal to 1."));
+        return Err(ApiError::invalid(
+            Some("parameter_invalid_integer"),
+            Some("amount"),
+            "This value must be greater than or equal to 1.",
+        ));
     }
     if amount < 50 {
-        return Err(ApiError::invalid(Some("amount_too_small"), Some("amount"), format!("Amount must be at least 50 {currency} cents.")));
+        return Err(ApiError::invalid(
+            Some("amount_too_small"),
+            Some("amount"),
+            format!("Amount must be at least 50 {currency} cents."),
+        ));
     }
     let confirm = params::opt_bool(p, "confirm")?.unwrap_or(false);
     let off_session = off_session(p)?;
@@ -51,7 +63,12 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
         (None, Some(pm)) => json!([ctx.acct.payment_methods[pm].obj["type"].clone()]),
         _ => json!(method_types(p)?),
     };
-    for field in ["description", "receipt_email", "statement_descriptor", "statement_descriptor_suffix"] {
+    for field in [
+        "description",
+        "receipt_email",
+        "statement_descriptor",
+        "statement_descriptor_suffix",
+    ] {
         if let Some(v) = opt_str(p, field) {
             pi[field] = v.into();
         }
@@ -59,7 +76,13 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     match opt_str(p, "setup_future_usage") {
         None => {}
         Some(u @ ("off_session" | "on_session")) => pi["setup_future_usage"] = u.into(),
-        Some(u) => return Err(ApiError::invalid(None, Some("setup_future_usage"), format!("Invalid setup_future_usage: {u}"))),
+        Some(u) => {
+            return Err(ApiError::invalid(
+                None,
+                Some("setup_future_usage"),
+                format!("Invalid setup_future_usage: {u}"),
+            ))
+        }
     }
     if let Some(m) = metadata {
         params::merge_metadata(&mut pi, m);
@@ -82,13 +105,21 @@ fn off_session(p: &Value) -> Result<bool, ApiError> {
     match opt_str(p, "off_session") {
         None | Some("false") => Ok(false),
         Some("true" | "one_off" | "recurring") => Ok(true),
-        Some(other) => Err(ApiError::invalid(None, Some("off_session"), format!("Invalid off_session: {other}"))),
+        Some(other) => Err(ApiError::invalid(
+            None,
+            Some("off_session"),
+            format!("Invalid off_session: {other}"),
+        )),
     }
 }
 
 /// `GET /v1/payment_intents/{id}`.
 pub fn retrieve(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
-    ctx.acct.payment_intents.get(id).cloned().ok_or_else(|| ApiError::no_such("payment_intent", id, Some("intent")))
+    ctx.acct
+        .payment_intents
+        .get(id)
+        .cloned()
+        .ok_or_else(|| ApiError::no_such("payment_intent", id, Some("intent")))
 }
 
 /// `POST /v1/payment_intents/{id}`: metadata, description, amount before payment.
@@ -96,8 +127,14 @@ pub fn update(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiError>
     let mut pi = retrieve(ctx, id)?;
     let metadata = params::metadata(p)?;
     if let Some(amount) = params::opt_int(p, "amount")? {
-        if !matches!(pi["status"].as_str(), Some("requires_payment_method" | "requires_confirmation")) {
-            return Err(ApiError::unexpected_state("payment_intent_unexpected_state", "The amount can no longer be changed."));
+        if !matches!(
+            pi["status"].as_str(),
+            Some("requires_payment_method" | "requires_confirmation")
+        ) {
+            return Err(ApiError::unexpected_state(
+                "payment_intent_unexpected_state",
+                "The amount can no longer be changed.",
+            ));
         }
         pi["amount"] = amount.into();
     }
@@ -119,7 +156,12 @@ pub fn confirm(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiError
     confirm_intent(ctx, id, p, off)
 }
 
-fn confirm_intent(ctx: &mut Ctx<'_>, id: &str, p: &Value, off_session: bool) -> Result<Value, ApiError> {
+fn confirm_intent(
+    ctx: &mut Ctx<'_>,
+    id: &str,
+    p: &Value,
+    off_session: bool,
+) -> Result<Value, ApiError> {
     let mut pi = retrieve(ctx, id)?;
     let status = pi["status"].as_str().unwrap_or_default().to_string();
     if status != "requires_payment_method" && status != "requires_confirmation" {
@@ -127,17 +169,23 @@ fn confirm_intent(ctx: &mut Ctx<'_>, id: &str, p: &Value, off_session: bool) -> 
     }
     let pm_id = match opt_str(p, "payment_method") {
         Some(pm) => payment_methods::resolve(ctx, pm, "payment_method")?,
-        None => pi["payment_method"].as_str().map(str::to_string).ok_or_else(|| {
-            ApiError::invalid(
-                Some("payment_intent_unexpected_state"),
-                Some("payment_method"),
-                "You cannot confirm this PaymentIntent because it's missing a payment method.",
-            )
-        })?,
+        None => pi["payment_method"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    Some("payment_intent_unexpected_state"),
+                    Some("payment_method"),
+                    "You cannot confirm this PaymentIntent because it's missing a payment method.",
+                )
+            })?,
     };
     let pm = ctx.acct.payment_methods[&pm_id].clone();
     let pm_type = pm.obj["type"].as_str().unwrap_or("card");
-    if !pi["payment_method_types"].as_array().is_some_and(|a| a.iter().any(|t| t == pm_type)) {
+    if !pi["payment_method_types"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|t| t == pm_type))
+    {
         return Err(ApiError::invalid(
             Some("payment_intent_incompatible_payment_method"),
             Some("payment_method"),
@@ -213,7 +261,9 @@ fn store(ctx: &mut Ctx<'_>, id: &str, pi: &Value) {
 
 /// Charges a PaymentIntent successfully.
 fn succeed(ctx: &mut Ctx<'_>, id: &str, mut pi: Value) -> Value {
-    let pm = ctx.acct.payment_methods[pi["payment_method"].as_str().unwrap_or_default()].obj.clone();
+    let pm = ctx.acct.payment_methods[pi["payment_method"].as_str().unwrap_or_default()]
+        .obj
+        .clone();
     let charge_id = new_id("ch");
     let charge = objects::charge(&charge_id, &pi, &pm, None, ctx.now);
     ctx.acct.charges.insert(charge_id.clone(), charge.clone());
@@ -229,14 +279,23 @@ fn succeed(ctx: &mut Ctx<'_>, id: &str, mut pi: Value) -> Value {
 }
 
 /// Declines a PaymentIntent: a failed charge, `requires_payment_method`, 402 with the intent.
-fn decline(ctx: &mut Ctx<'_>, id: &str, mut pi: Value, pm: &Value, decline_code: &str) -> Result<Value, ApiError> {
+fn decline(
+    ctx: &mut Ctx<'_>,
+    id: &str,
+    mut pi: Value,
+    pm: &Value,
+    decline_code: &str,
+) -> Result<Value, ApiError> {
     let charge_id = new_id("ch");
     let mut err = error::decline(decline_code, Some(&charge_id));
     let charge = objects::charge(
         &charge_id,
         &pi,
         pm,
-        Some((err["code"].as_str().unwrap_or("card_declined"), err["message"].as_str().unwrap_or(""))),
+        Some((
+            err["code"].as_str().unwrap_or("card_declined"),
+            err["message"].as_str().unwrap_or(""),
+        )),
         ctx.now,
     );
     ctx.acct.charges.insert(charge_id.clone(), charge.clone());
@@ -255,7 +314,10 @@ fn decline(ctx: &mut Ctx<'_>, id: &str, mut pi: Value, pm: &Value, decline_code:
 pub fn complete_3ds(ctx: &mut Ctx<'_>, id: &str, success: bool) -> Result<Value, ApiError> {
     let mut pi = retrieve(ctx, id)?;
     if pi["status"] != "requires_action" {
-        return Err(ApiError::unexpected_state("payment_intent_unexpected_state", "This PaymentIntent is not waiting for authentication."));
+        return Err(ApiError::unexpected_state(
+            "payment_intent_unexpected_state",
+            "This PaymentIntent is not waiting for authentication.",
+        ));
     }
     if success {
         return Ok(succeed(ctx, id, pi));
@@ -274,18 +336,31 @@ pub fn complete_3ds(ctx: &mut Ctx<'_>, id: &str, success: bool) -> Result<Value,
 /// Settles a `processing` SEPA debit (control API or the configured delay). Returns false when the
 /// intent is not processing any more (already settled or unknown).
 pub fn settle(ctx: &mut Ctx<'_>, id: &str) -> bool {
-    let Some(mut pi) = ctx.acct.payment_intents.get(id).cloned() else { return false };
+    let Some(mut pi) = ctx.acct.payment_intents.get(id).cloned() else {
+        return false;
+    };
     if pi["status"] != "processing" {
         return false;
     }
-    let pm_id = pi["payment_method"].as_str().unwrap_or_default().to_string();
-    let Some(pm) = ctx.acct.payment_methods.get(&pm_id).cloned() else { return false };
+    let pm_id = pi["payment_method"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let Some(pm) = ctx.acct.payment_methods.get(&pm_id).cloned() else {
+        return false;
+    };
     let charge_id = pi["latest_charge"].as_str().unwrap_or_default().to_string();
-    let mut charge = ctx.acct.charges.get(&charge_id).cloned().unwrap_or_default();
+    let mut charge = ctx
+        .acct
+        .charges
+        .get(&charge_id)
+        .cloned()
+        .unwrap_or_default();
     if pm.behaviour == Behaviour::SepaFail {
         charge["status"] = "failed".into();
         charge["failure_code"] = "insufficient_funds".into();
-        charge["failure_message"] = "The bank account has insufficient funds to cover this debit.".into();
+        charge["failure_message"] =
+            "The bank account has insufficient funds to cover this debit.".into();
         pi["status"] = "requires_payment_method".into();
         pi["last_payment_error"] = json!({
             "type": "card_error", "code": "payment_intent_payment_attempt_failed",
@@ -323,7 +398,13 @@ pub fn cancel(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiError>
     let reason = match opt_str(p, "cancellation_reason") {
         None => Value::Null,
         Some(r @ ("duplicate" | "fraudulent" | "requested_by_customer" | "abandoned")) => r.into(),
-        Some(r) => return Err(ApiError::invalid(None, Some("cancellation_reason"), format!("Invalid cancellation_reason: {r}"))),
+        Some(r) => {
+            return Err(ApiError::invalid(
+                None,
+                Some("cancellation_reason"),
+                format!("Invalid cancellation_reason: {r}"),
+            ))
+        }
     };
     pi["status"] = "canceled".into();
     pi["canceled_at"] = ctx.now.into();

@@ -17,7 +17,10 @@ pub fn resolve(ctx: &mut Ctx<'_>, id: &str, param: &str) -> Result<String, ApiEr
     }
     let new = new_id("pm");
     let saved = if let Some(card) = objects::test_card(id) {
-        SavedPm { obj: objects::card_payment_method(&new, &card, ctx.now), behaviour: card.behaviour }
+        SavedPm {
+            obj: objects::card_payment_method(&new, &card, ctx.now),
+            behaviour: card.behaviour,
+        }
     } else if let Some(iban) = objects::test_sepa_token(id) {
         let billing = serde_json::json!({"name": "Jenny Rosen", "email": "jenny@example.com"});
         SavedPm {
@@ -60,7 +63,13 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
             if let Some(m) = params::metadata(p)? {
                 params::merge_metadata(&mut obj, m);
             }
-            ctx.acct.payment_methods.insert(id.clone(), SavedPm { obj: obj.clone(), behaviour: objects::sepa_behaviour(&iban) });
+            ctx.acct.payment_methods.insert(
+                id.clone(),
+                SavedPm {
+                    obj: obj.clone(),
+                    behaviour: objects::sepa_behaviour(&iban),
+                },
+            );
             ctx.acct.pm_order.push(id);
             Ok(obj)
         }
@@ -69,7 +78,11 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
             Some("card"),
             "stripe-fake creates card PaymentMethods only from test tokens such as pm_card_visa.",
         )),
-        other => Err(ApiError::invalid(None, Some("type"), format!("Invalid payment method type: {other}"))),
+        other => Err(ApiError::invalid(
+            None,
+            Some("type"),
+            format!("Invalid payment method type: {other}"),
+        )),
     }
 }
 
@@ -85,21 +98,36 @@ fn iban_is_valid(iban: &str) -> bool {
             Some(d) => d,
             None => return false,
         };
-        rem = if digits >= 10 { (rem * 100 + digits) % 97 } else { (rem * 10 + digits) % 97 };
+        rem = if digits >= 10 {
+            (rem * 100 + digits) % 97
+        } else {
+            (rem * 10 + digits) % 97
+        };
     }
     rem == 1
 }
 
 /// `GET /v1/payment_methods/{id}`.
 pub fn retrieve(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
-    ctx.acct.payment_methods.get(id).map(|pm| pm.obj.clone()).ok_or_else(|| ApiError::no_such("PaymentMethod", id, Some("id")))
+    ctx.acct
+        .payment_methods
+        .get(id)
+        .map(|pm| pm.obj.clone())
+        .ok_or_else(|| ApiError::no_such("PaymentMethod", id, Some("id")))
 }
 
 /// Attaches a PaymentMethod to a customer; declining cards are refused as Stripe refuses them.
 pub fn attach_to(ctx: &mut Ctx<'_>, pm_id: &str, customer: &str) -> Result<Value, ApiError> {
-    let pm = ctx.acct.payment_methods.get_mut(pm_id).ok_or_else(|| ApiError::no_such("PaymentMethod", pm_id, Some("payment_method")))?;
+    let pm = ctx
+        .acct
+        .payment_methods
+        .get_mut(pm_id)
+        .ok_or_else(|| ApiError::no_such("PaymentMethod", pm_id, Some("payment_method")))?;
     if let Behaviour::Decline(code) = pm.behaviour {
-        return Err(ApiError::card(error::decline(code, None), ("payment_method", pm.obj.clone())));
+        return Err(ApiError::card(
+            error::decline(code, None),
+            ("payment_method", pm.obj.clone()),
+        ));
     }
     match pm.obj["customer"].as_str() {
         Some(c) if c == customer => return Ok(pm.obj.clone()),
@@ -130,7 +158,11 @@ pub fn attach(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiError>
 
 /// `POST /v1/payment_methods/{id}/detach`.
 pub fn detach(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
-    let pm = ctx.acct.payment_methods.get_mut(id).ok_or_else(|| ApiError::no_such("PaymentMethod", id, Some("id")))?;
+    let pm = ctx
+        .acct
+        .payment_methods
+        .get_mut(id)
+        .ok_or_else(|| ApiError::no_such("PaymentMethod", id, Some("id")))?;
     if pm.obj["customer"].is_null() {
         return Err(ApiError::invalid(None, None, "The payment method you provided is not attached to a customer so detachment is impossible."));
     }
@@ -152,7 +184,9 @@ pub fn list(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     let mut has_more = false;
     for id in ctx.acct.pm_order.iter().rev() {
         let pm = &ctx.acct.payment_methods[id].obj;
-        if pm["customer"].as_str() != Some(customer) || type_.is_some_and(|t| pm["type"].as_str() != Some(t)) {
+        if pm["customer"].as_str() != Some(customer)
+            || type_.is_some_and(|t| pm["type"].as_str() != Some(t))
+        {
             continue;
         }
         if data.len() == limit {

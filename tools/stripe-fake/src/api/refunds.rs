@@ -13,16 +13,16 @@ use crate::state::new_id;
 pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     let charge_id = match (opt_str(p, "payment_intent"), opt_str(p, "charge")) {
         (Some(pi_id), _) => {
-            let pi = ctx
-                .acct
-                .payment_intents
-                .get(pi_id)
-                .ok_or_else(|| ApiError::no_such("payment_intent", pi_id, Some("payment_intent")))?;
+            let pi = ctx.acct.payment_intents.get(pi_id).ok_or_else(|| {
+                ApiError::no_such("payment_intent", pi_id, Some("payment_intent"))
+            })?;
             if pi["status"] != "succeeded" {
                 return Err(ApiError::invalid(
                     None,
                     Some("payment_intent"),
-                    format!("This PaymentIntent ({pi_id}) does not have a successful charge to refund."),
+                    format!(
+                        "This PaymentIntent ({pi_id}) does not have a successful charge to refund."
+                    ),
                 ));
             }
             pi["latest_charge"].as_str().unwrap_or_default().to_string()
@@ -30,10 +30,18 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
         (None, Some(ch)) => ch.to_string(),
         (None, None) => return Err(ApiError::missing_param("payment_intent")),
     };
-    let mut charge =
-        ctx.acct.charges.get(&charge_id).cloned().ok_or_else(|| ApiError::no_such("charge", &charge_id, Some("charge")))?;
+    let mut charge = ctx
+        .acct
+        .charges
+        .get(&charge_id)
+        .cloned()
+        .ok_or_else(|| ApiError::no_such("charge", &charge_id, Some("charge")))?;
     if charge["status"] != "succeeded" {
-        return Err(ApiError::invalid(None, Some("charge"), format!("Charge {charge_id} has not succeeded and cannot be refunded.")));
+        return Err(ApiError::invalid(
+            None,
+            Some("charge"),
+            format!("Charge {charge_id} has not succeeded and cannot be refunded."),
+        ));
     }
     let total = charge["amount"].as_i64().unwrap_or(0);
     let refunded = charge["amount_refunded"].as_i64().unwrap_or(0);
@@ -47,7 +55,11 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
         ));
     }
     if amount < 1 {
-        return Err(ApiError::invalid(Some("parameter_invalid_integer"), Some("amount"), "This value must be greater than or equal to 1."));
+        return Err(ApiError::invalid(
+            Some("parameter_invalid_integer"),
+            Some("amount"),
+            "This value must be greater than or equal to 1.",
+        ));
     }
     if amount > remaining {
         return Err(ApiError::invalid(
@@ -60,7 +72,13 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     let reason = match opt_str(p, "reason") {
         None => Value::Null,
         Some(r @ ("duplicate" | "fraudulent" | "requested_by_customer")) => r.into(),
-        Some(r) => return Err(ApiError::invalid(None, Some("reason"), format!("Invalid reason: {r}"))),
+        Some(r) => {
+            return Err(ApiError::invalid(
+                None,
+                Some("reason"),
+                format!("Invalid reason: {r}"),
+            ))
+        }
     };
     let id = new_id("re");
     let mut refund = objects::refund(&id, &charge, amount, ctx.now);
@@ -80,7 +98,11 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
 
 /// `GET /v1/refunds/{id}`.
 pub fn retrieve(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
-    ctx.acct.refunds.get(id).cloned().ok_or_else(|| ApiError::no_such("refund", id, Some("id")))
+    ctx.acct
+        .refunds
+        .get(id)
+        .cloned()
+        .ok_or_else(|| ApiError::no_such("refund", id, Some("id")))
 }
 
 /// `GET /v1/refunds?payment_intent=…` (newest first).

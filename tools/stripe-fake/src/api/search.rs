@@ -20,7 +20,13 @@ pub enum Clause {
 /// Parses a query; operators other than `AND` and exact `:` matches are rejected with 400, so a test
 /// relying on them fails loudly instead of matching too much.
 pub fn parse(query: &str) -> Result<Vec<Clause>, ApiError> {
-    let bad = || ApiError::invalid(None, Some("query"), format!("Unsupported or invalid search query: {query}"));
+    let bad = || {
+        ApiError::invalid(
+            None,
+            Some("query"),
+            format!("Unsupported or invalid search query: {query}"),
+        )
+    };
     let mut clauses = Vec::new();
     for part in query.split(" AND ") {
         let part = part.trim();
@@ -134,6 +140,9 @@ mod tests {
         );
         assert!(parse("amount>100").is_err());
         assert!(parse("status:'a' OR status:'b'").is_err());
-        assert_eq!(parse("name:'O\\'Brien'").ok(), Some(vec![Clause::Field("name".into(), "O'Brien".into())]));
+        assert_eq!(
+            parse("name:'O\\'Brien'").ok(),
+            Some(vec![Clause::Field("name".into(), "O'Brien".into())])
+        );
     }
 }

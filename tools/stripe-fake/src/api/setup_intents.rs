@@ -16,10 +16,22 @@ pub const SUPPORTED_TYPES: [&str; 2] = ["card", "sepa_debit"];
 pub fn method_types(p: &Value) -> Result<Vec<String>, ApiError> {
     let types: Vec<String> = match p.get("payment_method_types") {
         None => vec!["card".to_string()],
-        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
-        Some(_) => return Err(ApiError::invalid(None, Some("payment_method_types"), "Invalid array")),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                None,
+                Some("payment_method_types"),
+                "Invalid array",
+            ))
+        }
     };
-    if let Some(bad) = types.iter().find(|t| !SUPPORTED_TYPES.contains(&t.as_str())) {
+    if let Some(bad) = types
+        .iter()
+        .find(|t| !SUPPORTED_TYPES.contains(&t.as_str()))
+    {
         return Err(ApiError::invalid(
             None,
             Some("payment_method_types"),
@@ -43,7 +55,13 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     match opt_str(p, "usage") {
         None | Some("off_session") => {}
         Some("on_session") => si["usage"] = "on_session".into(),
-        Some(other) => return Err(ApiError::invalid(None, Some("usage"), format!("Invalid usage: {other}"))),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                None,
+                Some("usage"),
+                format!("Invalid usage: {other}"),
+            ))
+        }
     }
     if let Some(d) = opt_str(p, "description") {
         si["description"] = d.into();
@@ -69,7 +87,11 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
 
 /// `GET /v1/setup_intents/{id}`.
 pub fn retrieve(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
-    ctx.acct.setup_intents.get(id).cloned().ok_or_else(|| ApiError::no_such("setup_intent", id, Some("intent")))
+    ctx.acct
+        .setup_intents
+        .get(id)
+        .cloned()
+        .ok_or_else(|| ApiError::no_such("setup_intent", id, Some("intent")))
 }
 
 /// `POST /v1/setup_intents/{id}/confirm` with `payment_method=pm_card_visa` (or a saved `pm_…`).
@@ -88,17 +110,23 @@ fn confirm_intent(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiEr
     }
     let pm_id = match opt_str(p, "payment_method") {
         Some(pm) => payment_methods::resolve(ctx, pm, "payment_method")?,
-        None => si["payment_method"].as_str().map(str::to_string).ok_or_else(|| {
-            ApiError::invalid(
-                Some("setup_intent_unexpected_state"),
-                Some("payment_method"),
-                "You cannot confirm this SetupIntent because it's missing a payment method.",
-            )
-        })?,
+        None => si["payment_method"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    Some("setup_intent_unexpected_state"),
+                    Some("payment_method"),
+                    "You cannot confirm this SetupIntent because it's missing a payment method.",
+                )
+            })?,
     };
     let pm = ctx.acct.payment_methods[&pm_id].clone();
     let pm_type = pm.obj["type"].as_str().unwrap_or("card");
-    if !si["payment_method_types"].as_array().is_some_and(|a| a.iter().any(|t| t == pm_type)) {
+    if !si["payment_method_types"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|t| t == pm_type))
+    {
         return Err(ApiError::invalid(
             Some("payment_intent_incompatible_payment_method"),
             Some("payment_method"),
@@ -140,11 +168,19 @@ pub fn three_ds_action(base_url: &str, id: &str) -> Value {
 
 /// Marks a SetupIntent `succeeded`: attaches its payment method to the customer (SEPA: with a mandate).
 pub fn succeed(ctx: &mut Ctx<'_>, id: &str, mut si: Value) -> Result<Value, ApiError> {
-    let pm_id = si["payment_method"].as_str().unwrap_or_default().to_string();
+    let pm_id = si["payment_method"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if let Some(customer) = si["customer"].as_str().map(str::to_string) {
         payment_methods::attach_to(ctx, &pm_id, &customer)?;
     }
-    if ctx.acct.payment_methods.get(&pm_id).is_some_and(|pm| pm.obj["type"] == "sepa_debit") {
+    if ctx
+        .acct
+        .payment_methods
+        .get(&pm_id)
+        .is_some_and(|pm| pm.obj["type"] == "sepa_debit")
+    {
         si["mandate"] = new_id("mandate").into();
     }
     si["status"] = "succeeded".into();
@@ -158,7 +194,10 @@ pub fn succeed(ctx: &mut Ctx<'_>, id: &str, mut si: Value) -> Result<Value, ApiE
 pub fn complete_3ds(ctx: &mut Ctx<'_>, id: &str, success: bool) -> Result<Value, ApiError> {
     let mut si = retrieve(ctx, id)?;
     if si["status"] != "requires_action" {
-        return Err(ApiError::unexpected_state("setup_intent_unexpected_state", "This SetupIntent is not waiting for authentication."));
+        return Err(ApiError::unexpected_state(
+            "setup_intent_unexpected_state",
+            "This SetupIntent is not waiting for authentication.",
+        ));
     }
     if success {
         return succeed(ctx, id, si);
@@ -181,7 +220,10 @@ pub fn cancel(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
     if si["status"] == "succeeded" || si["status"] == "canceled" {
         return Err(ApiError::unexpected_state(
             "setup_intent_unexpected_state",
-            format!("You cannot cancel this SetupIntent because it has a status of {}.", si["status"].as_str().unwrap_or("")),
+            format!(
+                "You cannot cancel this SetupIntent because it has a status of {}.",
+                si["status"].as_str().unwrap_or("")
+            ),
         ));
     }
     si["status"] = "canceled".into();

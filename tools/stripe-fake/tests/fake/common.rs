@@ -48,8 +48,15 @@ async fn receive(State(r): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes
             return StatusCode::INTERNAL_SERVER_ERROR;
         }
     }
-    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    r.received.lock().unwrap().push(Received { signature, body: String::from_utf8_lossy(&body).into_owned() });
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    r.received.lock().unwrap().push(Received {
+        signature,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
     StatusCode::OK
 }
 
@@ -62,7 +69,9 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
     let receiver = Arc::new(Receiver::default());
     let hook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook_addr = hook_listener.local_addr().unwrap();
-    let app = Router::new().route("/hook", post(receive)).with_state(receiver.clone());
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(receiver.clone());
     tokio::spawn(async move { axum::serve(hook_listener, app).await.unwrap() });
     let mut config = Config {
         accounts: vec![AccountConfig {
@@ -75,14 +84,23 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
         }],
         accept_any_test_key: false,
         sepa_settle_after: None,
-        webhooks: WebhookConfig { retry_delay: Duration::from_millis(20), ..WebhookConfig::default() },
+        webhooks: WebhookConfig {
+            retry_delay: Duration::from_millis(20),
+            ..WebhookConfig::default()
+        },
     };
     tweak(&mut config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let fake = stripe_fake::serve(listener, config).await.unwrap();
     let client = Client::from_url(fake.base_url().as_str(), KEY);
     let hook_url = format!("http://{hook_addr}/hook");
-    Harness { fake, client, http: reqwest::Client::new(), receiver, hook_url }
+    Harness {
+        fake,
+        client,
+        http: reqwest::Client::new(),
+        receiver,
+        hook_url,
+    }
 }
 
 impl Harness {
@@ -92,18 +110,36 @@ impl Harness {
 
     /// `POST /_control/…` with a JSON body; panics unless 2xx.
     pub async fn control(&self, path: &str, body: Value) -> Value {
-        let r = self.http.post(self.url(path)).json(&body).send().await.unwrap();
+        let r = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "{path}: {}", r.status());
         r.json().await.unwrap()
     }
 
     /// `GET /_control/…`.
     pub async fn read(&self, path: &str) -> Value {
-        self.http.get(self.url(path)).send().await.unwrap().json().await.unwrap()
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// A raw form POST to the Stripe API (for calls async-stripe 0.41 has no typed parameters for).
-    pub async fn raw_post(&self, path: &str, form: &[(&str, &str)], idem: Option<&str>) -> reqwest::Response {
+    pub async fn raw_post(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        idem: Option<&str>,
+    ) -> reqwest::Response {
         let mut req = self.http.post(self.url(path)).bearer_auth(KEY).form(form);
         if let Some(k) = idem {
             req = req.header("Idempotency-Key", k);
@@ -129,23 +165,42 @@ impl Harness {
             .lock()
             .unwrap()
             .iter()
-            .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["type"].as_str().unwrap().to_string())
+            .map(|r| {
+                serde_json::from_str::<Value>(&r.body).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     }
 }
 
 /// A customer with a saved `pm_card_visa` (through a confirmed SetupIntent), as Tessera's card saving does.
-pub async fn customer_with_card(h: &Harness, token: &str) -> (stripe::Customer, stripe::PaymentMethodId) {
-    let customer = stripe::Customer::create(&h.client, stripe::CreateCustomer { email: Some("ada@example.com"), ..Default::default() })
-        .await
-        .unwrap();
-    let si = stripe::SetupIntent::create(
+pub async fn customer_with_card(
+    h: &Harness,
+    token: &str,
+) -> (stripe::Customer, stripe::PaymentMethodId) {
+    let customer = stripe::Customer::create(
         &h.client,
-        stripe::CreateSetupIntent { customer: Some(customer.id.clone()), ..Default::default() },
+        stripe::CreateCustomer {
+            email: Some("ada@example.com"),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
-    let si = stripe::SetupIntent::confirm(&h.client, &si.id, confirm_with(token)).await.unwrap();
+    let si = stripe::SetupIntent::create(
+        &h.client,
+        stripe::CreateSetupIntent {
+            customer: Some(customer.id.clone()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let si = stripe::SetupIntent::confirm(&h.client, &si.id, confirm_with(token))
+        .await
+        .unwrap();
     assert_eq!(si.status, stripe::SetupIntentStatus::Succeeded);
     let pm = si.payment_method.unwrap().id();
     (customer, pm)
@@ -163,12 +218,21 @@ pub fn confirm_with(token: &str) -> stripe::ConfirmSetupIntent {
 }
 
 /// An off-session PaymentIntent for an invoice, confirmed at once, with an idempotency key.
-pub fn off_session(customer: &stripe::CustomerId, pm: &str, amount: i64, invoice: &str) -> stripe::CreatePaymentIntent<'static> {
+pub fn off_session(
+    customer: &stripe::CustomerId,
+    pm: &str,
+    amount: i64,
+    invoice: &str,
+) -> stripe::CreatePaymentIntent<'static> {
     let mut params = stripe::CreatePaymentIntent::new(amount, stripe::Currency::EUR);
     params.customer = Some(customer.clone());
     params.payment_method = Some(pm.parse().unwrap());
     params.off_session = Some(stripe::PaymentIntentOffSession::Exists(true));
     params.confirm = Some(true);
-    params.metadata = Some([("invoice_id".to_string(), invoice.to_string())].into_iter().collect());
+    params.metadata = Some(
+        [("invoice_id".to_string(), invoice.to_string())]
+            .into_iter()
+            .collect(),
+    );
     params
 }
