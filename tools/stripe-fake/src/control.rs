@@ -168,13 +168,7 @@ pub async fn settle_sepa(
         let done = run_in_account(shared, &key, |ctx| {
             let ids: Vec<String> = match pi {
                 Some(id) => vec![id.to_string()],
-                None => ctx
-                    .acct
-                    .pi_order
-                    .iter()
-                    .filter(|id| ctx.acct.payment_intents[*id]["status"] == "processing")
-                    .cloned()
-                    .collect(),
+                None => ctx.acct.processing.clone(),
             };
             ids.into_iter()
                 .filter(|id| payment_intents::settle(ctx, id))
@@ -299,7 +293,7 @@ async fn expiring_cards(
                 .acct
                 .pm_order
                 .iter()
-                .map(|id| &ctx.acct.payment_methods[id].obj)
+                .map(|id| ctx.acct.payment_methods[id].obj.value())
                 .filter(|pm| pm["type"] == "card" && !pm["customer"].is_null())
                 .filter(|pm| {
                     let exp = (pm["card"]["exp_month"].as_i64().unwrap_or(0), pm["card"]["exp_year"].as_i64().unwrap_or(0));
@@ -367,7 +361,7 @@ async fn payment_intents_summary(
     let list = for_accounts(&shared, q.api_key.as_deref(), |acct| {
         acct.pi_order
             .iter()
-            .map(|id| &acct.payment_intents[id])
+            .map(|id| acct.payment_intents[id].value())
             .filter(|pi| metadata_matches(pi, &q))
             .map(|pi| {
                 json!({"id": pi["id"], "status": pi["status"], "amount": pi["amount"], "amount_received": pi["amount_received"],
@@ -388,9 +382,8 @@ async fn charges_summary(
     let charges = for_accounts(&shared, q.api_key.as_deref(), |acct| {
         acct.charge_order
             .iter()
-            .map(|id| &acct.charges[id])
+            .map(|id| acct.charges[id].value())
             .filter(|c| metadata_matches(c, &q))
-            .cloned()
             .collect()
     });
     let mut by_value: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
@@ -418,7 +411,7 @@ async fn refunds(State(shared): State<Arc<Shared>>, Query(q): Query<RecordQuery>
     let list = for_accounts(&shared, q.api_key.as_deref(), |acct| {
         acct.refund_order
             .iter()
-            .map(|id| acct.refunds[id].clone())
+            .map(|id| acct.refunds[id].value())
             .collect()
     });
     Json(json!({"data": list}))

@@ -6,7 +6,7 @@ use super::error::ApiError;
 use super::params::{self, opt_str};
 use super::{search, Ctx};
 use crate::objects;
-use crate::state::{index_metadata, new_id, unindex_metadata};
+use crate::state::{index_metadata, new_id, unindex_metadata, Doc};
 
 const SIMPLE_FIELDS: [&str; 4] = ["email", "name", "description", "phone"];
 
@@ -20,7 +20,7 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
         &id,
         &customer["metadata"],
     );
-    ctx.acct.customers.insert(id.clone(), customer.clone());
+    ctx.acct.customers.insert(id.clone(), Doc::new(&customer));
     ctx.acct.customer_order.push(id);
     ctx.emit("customer.created", &customer);
     Ok(customer)
@@ -31,7 +31,7 @@ pub fn retrieve(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
     ctx.acct
         .customers
         .get(id)
-        .cloned()
+        .map(Doc::value)
         .ok_or_else(|| ApiError::no_such("customer", id, Some("id")))
 }
 
@@ -43,7 +43,7 @@ pub fn update(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiError>
         .acct
         .customers
         .get(id)
-        .map(|c| c["metadata"].clone())
+        .map(|c| c.value()["metadata"].clone())
         .unwrap_or_default();
     unindex_metadata(&mut ctx.acct.customers_by_metadata, id, &old);
     index_metadata(
@@ -51,7 +51,9 @@ pub fn update(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiError>
         id,
         &customer["metadata"],
     );
-    ctx.acct.customers.insert(id.to_string(), customer.clone());
+    ctx.acct
+        .customers
+        .insert(id.to_string(), Doc::new(&customer));
     ctx.emit("customer.updated", &customer);
     Ok(customer)
 }
@@ -69,7 +71,7 @@ fn apply(ctx: &Ctx<'_>, customer: &mut Value, p: &Value) -> Result<(), ApiError>
             .acct
             .payment_methods
             .get(pm_id)
-            .is_some_and(|pm| pm.obj["customer"].as_str() == customer["id"].as_str());
+            .is_some_and(|pm| pm.obj.value()["customer"].as_str() == customer["id"].as_str());
         if !attached_here {
             return Err(ApiError::invalid(
                 Some("resource_missing"),
@@ -116,7 +118,7 @@ pub fn list(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
             skipping = Some(id.as_str()) != starting_after;
             continue;
         }
-        let c = &ctx.acct.customers[id];
+        let c = ctx.acct.customers[id].value();
         if email.is_some_and(|e| c["email"].as_str() != Some(e)) {
             continue;
         }
@@ -124,7 +126,7 @@ pub fn list(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
             has_more = true;
             break;
         }
-        data.push(c.clone());
+        data.push(c);
     }
     Ok(objects::list("/v1/customers", data, has_more))
 }
@@ -134,9 +136,8 @@ pub fn search(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     let clauses = search::parse(params::req_str(p, "query")?)?;
     let acct = &*ctx.acct;
     let matching = search::candidates(&clauses, &acct.customers_by_metadata, &acct.customer_order)
-        .map(|id| &acct.customers[id])
+        .map(|id| acct.customers[id].value())
         .filter(|c| search::matches(c, &clauses))
-        .cloned()
         .collect();
     search::page("/v1/customers/search", matching, p)
 }

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use crate::objects::{self, API_VERSION};
-use crate::state::{new_id, now, Account, StoredEvent, StoredResponse};
+use crate::state::{new_id, now, Account, Doc, StoredEvent, StoredResponse};
 use crate::webhooks::Delivery;
 use crate::{Config, Shared};
 use error::ApiError;
@@ -292,7 +292,7 @@ fn route(ctx: &mut Ctx<'_>, method: &Method, segs: &[&str], p: &Value) -> Result
             .acct
             .charges
             .get(*id)
-            .cloned()
+            .map(Doc::value)
             .ok_or_else(|| ApiError::no_such("charge", id, Some("id"))),
         ["refunds"] if post => refunds::create(ctx, p),
         ["refunds"] if get => refunds::list(ctx, p),
@@ -332,10 +332,10 @@ fn expand(acct: &Account, obj: &mut Value, paths: &[String]) {
             continue;
         };
         let found = match path.as_str() {
-            "latest_charge" | "charge" => acct.charges.get(&id).cloned(),
-            "payment_method" => acct.payment_methods.get(&id).map(|pm| pm.obj.clone()),
-            "customer" => acct.customers.get(&id).cloned(),
-            "payment_intent" => acct.payment_intents.get(&id).cloned(),
+            "latest_charge" | "charge" => acct.charges.get(&id).map(Doc::value),
+            "payment_method" => acct.payment_methods.get(&id).map(|pm| pm.obj.value()),
+            "customer" => acct.customers.get(&id).map(Doc::value),
+            "payment_intent" => acct.payment_intents.get(&id).map(Doc::value),
             _ => None,
         };
         if let Some(found) = found {

@@ -8,7 +8,7 @@ use super::params::{self, opt_str};
 use super::setup_intents::{method_types, three_ds_action};
 use super::{payment_methods, search, Ctx};
 use crate::objects;
-use crate::state::{index_metadata, new_id, unindex_metadata, Behaviour};
+use crate::state::{index_metadata, new_id, unindex_metadata, Behaviour, Doc};
 
 /// Currencies the fake accepts (Stripe's common presentment currencies); others get 400 as in Stripe.
 const CURRENCIES: [&str; 24] = [
@@ -60,7 +60,7 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
         None => None,
     };
     pi["payment_method_types"] = match (p.get("payment_method_types"), &pm_id) {
-        (None, Some(pm)) => json!([ctx.acct.payment_methods[pm].obj["type"].clone()]),
+        (None, Some(pm)) => json!([ctx.acct.payment_methods[pm].obj.value()["type"].clone()]),
         _ => json!(method_types(p)?),
     };
     for field in [
@@ -92,7 +92,7 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
         pi["status"] = "requires_confirmation".into();
     }
     index_metadata(&mut ctx.acct.pi_by_metadata, &id, &pi["metadata"]);
-    ctx.acct.payment_intents.insert(id.clone(), pi.clone());
+    ctx.acct.payment_intents.insert(id.clone(), Doc::new(&pi));
     ctx.acct.pi_order.push(id.clone());
     ctx.emit("payment_intent.created", &pi);
     if confirm {
@@ -118,7 +118,7 @@ pub fn retrieve(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
     ctx.acct
         .payment_intents
         .get(id)
-        .cloned()
+        .map(Doc::value)
         .ok_or_else(|| ApiError::no_such("payment_intent", id, Some("intent")))
 }
 
@@ -146,7 +146,9 @@ pub fn update(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiError>
         params::merge_metadata(&mut pi, m);
         index_metadata(&mut ctx.acct.pi_by_metadata, id, &pi["metadata"]);
     }
-    ctx.acct.payment_intents.insert(id.to_string(), pi.clone());
+    ctx.acct
+        .payment_intents
+        .insert(id.to_string(), Doc::new(&pi));
     Ok(pi)
 }
 
@@ -181,7 +183,8 @@ fn confirm_intent(
             })?,
     };
     let pm = ctx.acct.payment_methods[&pm_id].clone();
-    let pm_type = pm.obj["type"].as_str().unwrap_or("card");
+    let pm_obj = pm.obj.value();
+    let pm_type = pm_obj["type"].as_str().unwrap_or("card");
     if !pi["payment_method_types"]
         .as_array()
         .is_some_and(|a| a.iter().any(|t| t == pm_type))
@@ -192,7 +195,7 @@ fn confirm_intent(
             format!("The provided PaymentMethod's type ({pm_type}) is not in this PaymentIntent's payment_method_types."),
         ));
     }
-    if let Some(owner) = pm.obj["customer"].as_str() {
+    if let Some(owner) = pm_obj["customer"].as_str() {
         if pi["customer"].as_str() != Some(owner) {
             return Err(ApiError::invalid(
                 None,
@@ -205,11 +208,11 @@ fn confirm_intent(
     pi["last_payment_error"] = Value::Null;
     match pm.behaviour {
         Behaviour::Succeed | Behaviour::AuthOnSetup => Ok(succeed(ctx, id, pi)),
-        Behaviour::Decline(code) => decline(ctx, id, pi, &pm.obj, code),
-        Behaviour::ChargeFail => decline(ctx, id, pi, &pm.obj, "generic_decline"),
+        Behaviour::Decline(code) => decline(ctx, id, pi, &pm_obj, code),
+        Behaviour::ChargeFail => decline(ctx, id, pi, &pm_obj, "generic_decline"),
         Behaviour::AuthAlways if off_session => {
             let mut err = error::decline("authentication_required", None);
-            err["payment_method"] = pm.obj.clone();
+            err["payment_method"] = pm_obj.clone();
             pi["status"] = "requires_payment_method".into();
             pi["last_payment_error"] = err.clone();
             store(ctx, id, &pi);
@@ -229,11 +232,13 @@ fn confirm_intent(
         }
         Behaviour::SepaSucceed | Behaviour::SepaFail => {
             let charge_id = new_id("py");
-            let mut charge = objects::charge(&charge_id, &pi, &pm.obj, None, ctx.now);
+            let mut charge = objects::charge(&charge_id, &pi, &pm_obj, None, ctx.now);
             charge["status"] = "pending".into();
             charge["paid"] = false.into();
             charge["balance_transaction"] = Value::Null;
-            ctx.acct.charges.insert(charge_id.clone(), charge.clone());
+            ctx.acct
+                .charges
+                .insert(charge_id.clone(), Doc::new(&charge));
             ctx.acct.charge_order.push(charge_id.clone());
             pi["status"] = "processing".into();
             pi["latest_charge"] = charge_id.into();
@@ -241,6 +246,7 @@ fn confirm_intent(
             ctx.emit("charge.pending", &charge);
             ctx.emit("payment_intent.processing", &pi);
             ctx.to_settle.push(id.to_string());
+            ctx.acct.processing.push(id.to_string());
             Ok(public(&pi))
         }
     }
@@ -256,17 +262,21 @@ pub fn public(pi: &Value) -> Value {
 }
 
 fn store(ctx: &mut Ctx<'_>, id: &str, pi: &Value) {
-    ctx.acct.payment_intents.insert(id.to_string(), pi.clone());
+    ctx.acct
+        .payment_intents
+        .insert(id.to_string(), Doc::new(&pi));
 }
 
 /// Charges a PaymentIntent successfully.
 fn succeed(ctx: &mut Ctx<'_>, id: &str, mut pi: Value) -> Value {
     let pm = ctx.acct.payment_methods[pi["payment_method"].as_str().unwrap_or_default()]
         .obj
-        .clone();
+        .value();
     let charge_id = new_id("ch");
     let charge = objects::charge(&charge_id, &pi, &pm, None, ctx.now);
-    ctx.acct.charges.insert(charge_id.clone(), charge.clone());
+    ctx.acct
+        .charges
+        .insert(charge_id.clone(), Doc::new(&charge));
     ctx.acct.charge_order.push(charge_id.clone());
     pi["status"] = "succeeded".into();
     pi["amount_received"] = pi["amount"].clone();
@@ -298,7 +308,9 @@ fn decline(
         )),
         ctx.now,
     );
-    ctx.acct.charges.insert(charge_id.clone(), charge.clone());
+    ctx.acct
+        .charges
+        .insert(charge_id.clone(), Doc::new(&charge));
     ctx.acct.charge_order.push(charge_id.clone());
     err["payment_method"] = pm.clone();
     pi["status"] = "requires_payment_method".into();
@@ -336,12 +348,13 @@ pub fn complete_3ds(ctx: &mut Ctx<'_>, id: &str, success: bool) -> Result<Value,
 /// Settles a `processing` SEPA debit (control API or the configured delay). Returns false when the
 /// intent is not processing any more (already settled or unknown).
 pub fn settle(ctx: &mut Ctx<'_>, id: &str) -> bool {
-    let Some(mut pi) = ctx.acct.payment_intents.get(id).cloned() else {
+    let Some(mut pi) = ctx.acct.payment_intents.get(id).map(Doc::value) else {
         return false;
     };
     if pi["status"] != "processing" {
         return false;
     }
+    ctx.acct.processing.retain(|x| x != id);
     let pm_id = pi["payment_method"]
         .as_str()
         .unwrap_or_default()
@@ -354,7 +367,7 @@ pub fn settle(ctx: &mut Ctx<'_>, id: &str) -> bool {
         .acct
         .charges
         .get(&charge_id)
-        .cloned()
+        .map(Doc::value)
         .unwrap_or_default();
     if pm.behaviour == Behaviour::SepaFail {
         charge["status"] = "failed".into();
@@ -364,10 +377,10 @@ pub fn settle(ctx: &mut Ctx<'_>, id: &str) -> bool {
         pi["status"] = "requires_payment_method".into();
         pi["last_payment_error"] = json!({
             "type": "card_error", "code": "payment_intent_payment_attempt_failed",
-            "decline_code": "insufficient_funds", "charge": charge_id, "payment_method": pm.obj,
+            "decline_code": "insufficient_funds", "charge": charge_id, "payment_method": pm.obj.value(),
             "message": "The payment failed: the bank account has insufficient funds.",
         });
-        ctx.acct.charges.insert(charge_id, charge.clone());
+        ctx.acct.charges.insert(charge_id, Doc::new(&charge));
         store(ctx, id, &pi);
         ctx.emit("charge.failed", &charge);
         ctx.emit("payment_intent.payment_failed", &public(&pi));
@@ -377,7 +390,7 @@ pub fn settle(ctx: &mut Ctx<'_>, id: &str) -> bool {
         charge["balance_transaction"] = format!("txn_{}", &charge_id[3..]).into();
         pi["status"] = "succeeded".into();
         pi["amount_received"] = pi["amount"].clone();
-        ctx.acct.charges.insert(charge_id, charge.clone());
+        ctx.acct.charges.insert(charge_id, Doc::new(&charge));
         store(ctx, id, &pi);
         ctx.emit("charge.succeeded", &charge);
         ctx.emit("payment_intent.succeeded", &public(&pi));
@@ -420,9 +433,8 @@ pub fn search(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     let clauses = search::parse(params::req_str(p, "query")?)?;
     let acct = &*ctx.acct;
     let matching = search::candidates(&clauses, &acct.pi_by_metadata, &acct.pi_order)
-        .map(|id| &acct.payment_intents[id])
+        .map(|id| acct.payment_intents[id].value())
         .filter(|pi| search::matches(pi, &clauses))
-        .map(public)
         .collect();
     search::page("/v1/payment_intents/search", matching, p)
 }

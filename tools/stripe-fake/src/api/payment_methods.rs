@@ -7,7 +7,7 @@ use super::error::{self, ApiError};
 use super::params::{self, opt_str};
 use super::Ctx;
 use crate::objects;
-use crate::state::{new_id, Behaviour, SavedPm};
+use crate::state::{new_id, Behaviour, Doc, SavedPm};
 
 /// Finds a PaymentMethod by id, or creates one from a test token (`pm_card_visa`, `pm_sepa_debit`, …) as
 /// Stripe does each time a token is used.
@@ -18,13 +18,13 @@ pub fn resolve(ctx: &mut Ctx<'_>, id: &str, param: &str) -> Result<String, ApiEr
     let new = new_id("pm");
     let saved = if let Some(card) = objects::test_card(id) {
         SavedPm {
-            obj: objects::card_payment_method(&new, &card, ctx.now),
+            obj: Doc::new(&objects::card_payment_method(&new, &card, ctx.now)),
             behaviour: card.behaviour,
         }
     } else if let Some(iban) = objects::test_sepa_token(id) {
         let billing = serde_json::json!({"name": "Jenny Rosen", "email": "jenny@example.com"});
         SavedPm {
-            obj: objects::sepa_payment_method(&new, iban, &billing, ctx.now),
+            obj: Doc::new(&objects::sepa_payment_method(&new, iban, &billing, ctx.now)),
             behaviour: objects::sepa_behaviour(iban),
         }
     } else {
@@ -66,7 +66,7 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
             ctx.acct.payment_methods.insert(
                 id.clone(),
                 SavedPm {
-                    obj: obj.clone(),
+                    obj: Doc::new(&obj),
                     behaviour: objects::sepa_behaviour(&iban),
                 },
             );
@@ -112,7 +112,7 @@ pub fn retrieve(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
     ctx.acct
         .payment_methods
         .get(id)
-        .map(|pm| pm.obj.clone())
+        .map(|pm| pm.obj.value())
         .ok_or_else(|| ApiError::no_such("PaymentMethod", id, Some("id")))
 }
 
@@ -123,14 +123,15 @@ pub fn attach_to(ctx: &mut Ctx<'_>, pm_id: &str, customer: &str) -> Result<Value
         .payment_methods
         .get_mut(pm_id)
         .ok_or_else(|| ApiError::no_such("PaymentMethod", pm_id, Some("payment_method")))?;
+    let mut obj = pm.obj.value();
     if let Behaviour::Decline(code) = pm.behaviour {
         return Err(ApiError::card(
             error::decline(code, None),
-            ("payment_method", pm.obj.clone()),
+            ("payment_method", obj),
         ));
     }
-    match pm.obj["customer"].as_str() {
-        Some(c) if c == customer => return Ok(pm.obj.clone()),
+    match obj["customer"].as_str() {
+        Some(c) if c == customer => return Ok(obj),
         Some(_) => {
             return Err(ApiError::invalid(
                 None,
@@ -140,8 +141,13 @@ pub fn attach_to(ctx: &mut Ctx<'_>, pm_id: &str, customer: &str) -> Result<Value
         }
         None => {}
     }
-    pm.obj["customer"] = Value::String(customer.to_string());
-    let obj = pm.obj.clone();
+    obj["customer"] = Value::String(customer.to_string());
+    pm.obj = Doc::new(&obj);
+    ctx.acct
+        .pms_by_customer
+        .entry(customer.to_string())
+        .or_default()
+        .push(pm_id.to_string());
     ctx.emit("payment_method.attached", &obj);
     Ok(obj)
 }
@@ -163,16 +169,25 @@ pub fn detach(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
         .payment_methods
         .get_mut(id)
         .ok_or_else(|| ApiError::no_such("PaymentMethod", id, Some("id")))?;
-    if pm.obj["customer"].is_null() {
-        return Err(ApiError::invalid(None, None, "The payment method you provided is not attached to a customer so detachment is impossible."));
+    let mut obj = pm.obj.value();
+    let Some(owner) = obj["customer"].as_str().map(str::to_string) else {
+        return Err(ApiError::invalid(
+            None,
+            None,
+            "The payment method you provided is not attached to a customer so detachment is impossible.",
+        ));
+    };
+    obj["customer"] = Value::Null;
+    pm.obj = Doc::new(&obj);
+    if let Some(ids) = ctx.acct.pms_by_customer.get_mut(&owner) {
+        ids.retain(|x| x != id);
     }
-    pm.obj["customer"] = Value::Null;
-    let obj = pm.obj.clone();
     ctx.emit("payment_method.detached", &obj);
     Ok(obj)
 }
 
-/// `GET /v1/payment_methods?customer=…&type=card` and `GET /v1/customers/{id}/payment_methods`.
+/// `GET /v1/payment_methods?customer=…&type=card` and `GET /v1/customers/{id}/payment_methods`
+/// (newest first).
 pub fn list(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     let customer = params::req_str(p, "customer")?;
     if !ctx.acct.customers.contains_key(customer) {
@@ -182,18 +197,22 @@ pub fn list(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     let type_ = opt_str(p, "type");
     let mut data = Vec::new();
     let mut has_more = false;
-    for id in ctx.acct.pm_order.iter().rev() {
-        let pm = &ctx.acct.payment_methods[id].obj;
-        if pm["customer"].as_str() != Some(customer)
-            || type_.is_some_and(|t| pm["type"].as_str() != Some(t))
-        {
+    let ids = ctx
+        .acct
+        .pms_by_customer
+        .get(customer)
+        .cloned()
+        .unwrap_or_default();
+    for id in ids.iter().rev() {
+        let pm = ctx.acct.payment_methods[id].obj.value();
+        if type_.is_some_and(|t| pm["type"].as_str() != Some(t)) {
             continue;
         }
         if data.len() == limit {
             has_more = true;
             break;
         }
-        data.push(pm.clone());
+        data.push(pm);
     }
     Ok(objects::list("/v1/payment_methods", data, has_more))
 }

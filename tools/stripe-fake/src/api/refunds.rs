@@ -6,16 +6,21 @@ use super::error::ApiError;
 use super::params::{self, opt_str};
 use super::Ctx;
 use crate::objects;
-use crate::state::new_id;
+use crate::state::{new_id, Doc};
 
 /// `POST /v1/refunds` with `payment_intent=pi_…` (or `charge=ch_…`), optional `amount`, `reason`,
 /// `metadata`.
 pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     let charge_id = match (opt_str(p, "payment_intent"), opt_str(p, "charge")) {
         (Some(pi_id), _) => {
-            let pi = ctx.acct.payment_intents.get(pi_id).ok_or_else(|| {
-                ApiError::no_such("payment_intent", pi_id, Some("payment_intent"))
-            })?;
+            let pi = ctx
+                .acct
+                .payment_intents
+                .get(pi_id)
+                .map(Doc::value)
+                .ok_or_else(|| {
+                    ApiError::no_such("payment_intent", pi_id, Some("payment_intent"))
+                })?;
             if pi["status"] != "succeeded" {
                 return Err(ApiError::invalid(
                     None,
@@ -34,7 +39,7 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
         .acct
         .charges
         .get(&charge_id)
-        .cloned()
+        .map(Doc::value)
         .ok_or_else(|| ApiError::no_such("charge", &charge_id, Some("charge")))?;
     if charge["status"] != "succeeded" {
         return Err(ApiError::invalid(
@@ -88,8 +93,8 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     }
     charge["amount_refunded"] = (refunded + amount).into();
     charge["refunded"] = (refunded + amount == total).into();
-    ctx.acct.charges.insert(charge_id, charge.clone());
-    ctx.acct.refunds.insert(id.clone(), refund.clone());
+    ctx.acct.charges.insert(charge_id, Doc::new(&charge));
+    ctx.acct.refunds.insert(id.clone(), Doc::new(&refund));
     ctx.acct.refund_order.push(id);
     ctx.emit("refund.created", &refund);
     ctx.emit("charge.refunded", &charge);
@@ -101,7 +106,7 @@ pub fn retrieve(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
     ctx.acct
         .refunds
         .get(id)
-        .cloned()
+        .map(Doc::value)
         .ok_or_else(|| ApiError::no_such("refund", id, Some("id")))
 }
 
@@ -112,7 +117,7 @@ pub fn list(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
     let mut data = Vec::new();
     let mut has_more = false;
     for id in ctx.acct.refund_order.iter().rev() {
-        let r = &ctx.acct.refunds[id];
+        let r = ctx.acct.refunds[id].value();
         if pi.is_some_and(|pi| r["payment_intent"].as_str() != Some(pi)) {
             continue;
         }
@@ -120,7 +125,7 @@ pub fn list(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
             has_more = true;
             break;
         }
-        data.push(r.clone());
+        data.push(r);
     }
     Ok(objects::list("/v1/refunds", data, has_more))
 }

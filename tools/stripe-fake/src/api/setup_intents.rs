@@ -7,7 +7,7 @@ use super::error::{self, ApiError};
 use super::params::{self, opt_str};
 use super::{payment_methods, Ctx};
 use crate::objects;
-use crate::state::{new_id, Behaviour};
+use crate::state::{new_id, Behaviour, Doc};
 
 /// Payment method types the fake supports in `payment_method_types[]`.
 pub const SUPPORTED_TYPES: [&str; 2] = ["card", "sepa_debit"];
@@ -77,7 +77,7 @@ pub fn create(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
             si["status"] = "requires_confirmation".into();
         }
     }
-    ctx.acct.setup_intents.insert(id.clone(), si.clone());
+    ctx.acct.setup_intents.insert(id.clone(), Doc::new(&si));
     ctx.emit("setup_intent.created", &si);
     if confirm {
         return confirm_intent(ctx, &id, p);
@@ -90,7 +90,7 @@ pub fn retrieve(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
     ctx.acct
         .setup_intents
         .get(id)
-        .cloned()
+        .map(Doc::value)
         .ok_or_else(|| ApiError::no_such("setup_intent", id, Some("intent")))
 }
 
@@ -122,7 +122,8 @@ fn confirm_intent(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiEr
             })?,
     };
     let pm = ctx.acct.payment_methods[&pm_id].clone();
-    let pm_type = pm.obj["type"].as_str().unwrap_or("card");
+    let pm_obj = pm.obj.value();
+    let pm_type = pm_obj["type"].as_str().unwrap_or("card");
     if !si["payment_method_types"]
         .as_array()
         .is_some_and(|a| a.iter().any(|t| t == pm_type))
@@ -138,18 +139,18 @@ fn confirm_intent(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiEr
     match pm.behaviour {
         Behaviour::Decline(code) => {
             let mut err = error::decline(code, None);
-            err["payment_method"] = pm.obj.clone();
+            err["payment_method"] = pm_obj.clone();
             si["status"] = "requires_payment_method".into();
             si["last_setup_error"] = err.clone();
             si["payment_method"] = Value::Null;
-            ctx.acct.setup_intents.insert(id.to_string(), si.clone());
+            ctx.acct.setup_intents.insert(id.to_string(), Doc::new(&si));
             ctx.emit("setup_intent.setup_failed", &si);
             Err(ApiError::card(err, ("setup_intent", si)))
         }
         Behaviour::AuthAlways | Behaviour::AuthOnSetup => {
             si["status"] = "requires_action".into();
             si["next_action"] = three_ds_action(ctx.base_url, id);
-            ctx.acct.setup_intents.insert(id.to_string(), si.clone());
+            ctx.acct.setup_intents.insert(id.to_string(), Doc::new(&si));
             ctx.emit("setup_intent.requires_action", &si);
             Ok(si)
         }
@@ -179,13 +180,13 @@ pub fn succeed(ctx: &mut Ctx<'_>, id: &str, mut si: Value) -> Result<Value, ApiE
         .acct
         .payment_methods
         .get(&pm_id)
-        .is_some_and(|pm| pm.obj["type"] == "sepa_debit")
+        .is_some_and(|pm| pm.obj.value()["type"] == "sepa_debit")
     {
         si["mandate"] = new_id("mandate").into();
     }
     si["status"] = "succeeded".into();
     si["next_action"] = Value::Null;
-    ctx.acct.setup_intents.insert(id.to_string(), si.clone());
+    ctx.acct.setup_intents.insert(id.to_string(), Doc::new(&si));
     ctx.emit("setup_intent.succeeded", &si);
     Ok(si)
 }
@@ -209,7 +210,7 @@ pub fn complete_3ds(ctx: &mut Ctx<'_>, id: &str, success: bool) -> Result<Value,
         "message": "The latest attempt to set up the payment method has failed because authentication failed.",
     });
     si["payment_method"] = Value::Null;
-    ctx.acct.setup_intents.insert(id.to_string(), si.clone());
+    ctx.acct.setup_intents.insert(id.to_string(), Doc::new(&si));
     ctx.emit("setup_intent.setup_failed", &si);
     Ok(si)
 }
@@ -228,7 +229,7 @@ pub fn cancel(ctx: &mut Ctx<'_>, id: &str) -> Result<Value, ApiError> {
     }
     si["status"] = "canceled".into();
     si["next_action"] = Value::Null;
-    ctx.acct.setup_intents.insert(id.to_string(), si.clone());
+    ctx.acct.setup_intents.insert(id.to_string(), Doc::new(&si));
     ctx.emit("setup_intent.canceled", &si);
     Ok(si)
 }
