@@ -93,6 +93,9 @@ pub struct Config {
     /// Settle SEPA debits by themselves this long after they went `processing`; `None` waits for
     /// `POST /_control/sepa/settle`.
     pub sepa_settle_after: Option<Duration>,
+    /// Keep only this many events per account for `GET /v1/events/{id}` and the control API (delivery is
+    /// unaffected); `None` keeps all. Benchmarks set it to bound memory.
+    pub max_events: Option<usize>,
     /// Webhook delivery settings.
     pub webhooks: WebhookConfig,
 }

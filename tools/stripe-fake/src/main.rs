@@ -49,6 +49,10 @@ struct Args {
     /// Events waiting for delivery before API calls wait for room.
     #[arg(long, default_value_t = 10_000)]
     webhook_queue: usize,
+    /// Keep only the newest N events per account (for `GET /v1/events/{id}` and `/_control/events`);
+    /// all when absent. Delivery is unaffected.
+    #[arg(long)]
+    max_events: Option<usize>,
     /// Worker threads (the fake shares the machine with the code under test).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -85,6 +89,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         accept_any_test_key: accounts.is_empty() || args.accept_any_test_key,
         accounts,
         sepa_settle_after: args.sepa_settle_after_ms.map(Duration::from_millis),
+        max_events: args.max_events,
         webhooks: WebhookConfig {
             retries: args.webhook_retries,
             retry_delay: Duration::from_millis(args.webhook_retry_delay_ms),

@@ -2,7 +2,7 @@
 //! account whose key created it. Everything lives behind one mutex in [`crate::Shared`]; operations are short
 //! and never await while holding it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -154,12 +154,35 @@ pub struct Account {
     pub refunds: HashMap<String, Doc>,
     /// Refund ids in creation order.
     pub refund_order: Vec<String>,
-    /// Events in creation order.
-    pub events: Vec<StoredEvent>,
-    /// Index into `events` by id.
+    /// Events in creation order (the newest `Config::max_events` when capped).
+    pub events: VecDeque<StoredEvent>,
+    /// How many events were dropped from the front of `events`.
+    pub events_dropped: usize,
+    /// Sequence number (position counting dropped events) of each kept event, by id.
     pub event_index: HashMap<String, usize>,
     /// Saved responses by idempotency key (keys are scoped to the account, as in Stripe).
     pub idempotency: HashMap<String, StoredResponse>,
+}
+
+impl Account {
+    /// Keeps an event, dropping the oldest one beyond `max` (a benchmark need not keep them all).
+    pub fn keep_event(&mut self, event: StoredEvent, max: Option<usize>) {
+        self.event_index
+            .insert(event.id.clone(), self.events_dropped + self.events.len());
+        self.events.push_back(event);
+        if max.is_some_and(|max| self.events.len() > max) {
+            if let Some(old) = self.events.pop_front() {
+                self.event_index.remove(&old.id);
+                self.events_dropped += 1;
+            }
+        }
+    }
+
+    /// A kept event by id.
+    pub fn event(&self, id: &str) -> Option<&StoredEvent> {
+        let seq = *self.event_index.get(id)?;
+        self.events.get(seq.checked_sub(self.events_dropped)?)
+    }
 }
 
 /// Adds an object's metadata to a search index (ids stay in creation order).

@@ -63,8 +63,7 @@ impl Ctx<'_> {
             event_type: event_type.to_string(),
             payload: event.to_string().into(),
         };
-        self.acct.event_index.insert(id, self.acct.events.len());
-        self.acct.events.push(stored.clone());
+        self.acct.keep_event(stored.clone(), self.config.max_events);
         self.outbox.push(stored);
     }
 }
@@ -298,12 +297,11 @@ fn route(ctx: &mut Ctx<'_>, method: &Method, segs: &[&str], p: &Value) -> Result
         ["refunds"] if get => refunds::list(ctx, p),
         ["refunds", id] if get => refunds::retrieve(ctx, id),
         ["events", id] if get => {
-            let i = ctx
+            let event = ctx
                 .acct
-                .event_index
-                .get(*id)
+                .event(id)
                 .ok_or_else(|| ApiError::no_such("event", id, Some("id")))?;
-            serde_json::from_str(&ctx.acct.events[*i].payload)
+            serde_json::from_str(&event.payload)
                 .map_err(|_| ApiError::no_such("event", id, Some("id")))
         }
         _ => {

@@ -84,6 +84,7 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Harness {
         }],
         accept_any_test_key: false,
         sepa_settle_after: None,
+        max_events: None,
         webhooks: WebhookConfig {
             retry_delay: Duration::from_millis(20),
             ..WebhookConfig::default()

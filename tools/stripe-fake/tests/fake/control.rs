@@ -186,3 +186,47 @@ async fn records_and_reset() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn max_events_keeps_the_newest_only() {
+    let h = start_with(|c| c.max_events = Some(2)).await;
+    for _ in 0..3 {
+        stripe::Customer::create(&h.client, Default::default())
+            .await
+            .unwrap();
+    }
+    h.settle_webhooks().await;
+    let kept = h.read("/_control/events").await;
+    assert_eq!(kept["data"].as_array().unwrap().len(), 2);
+    // All three were delivered all the same.
+    assert_eq!(h.received_types(), vec!["customer.created"; 3]);
+    // Deliveries run concurrently, so the dropped (oldest) event is found by difference.
+    let kept_ids: Vec<Value> = kept["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].clone())
+        .collect();
+    let dropped: Vec<String> = h
+        .receiver
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["id"].clone())
+        .filter(|id| !kept_ids.contains(id))
+        .map(|id| id.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(dropped.len(), 1);
+    let gone = stripe::Event::retrieve(&h.client, &dropped[0].parse().unwrap(), &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(gone, StripeError::Stripe(ref e) if e.http_status == 404),
+        "{gone:?}"
+    );
+    let last = kept["data"][1]["id"].as_str().unwrap().parse().unwrap();
+    stripe::Event::retrieve(&h.client, &last, &[])
+        .await
+        .unwrap();
+}
