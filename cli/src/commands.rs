@@ -803,7 +803,26 @@ fn read_member_csv(
 }
 
 async fn billing(settings: Settings, command: BillingCommand) -> anyhow::Result<()> {
-    let app = open_app(settings).await?;
+    // A run for another day runs as of that day: invoice dates, dunning days and reminders all follow it.
+    let day = match &command {
+        BillingCommand::Run { date, .. } => *date,
+        BillingCommand::Reconcile { .. } => None,
+    };
+    let app = match day {
+        Some(day) => {
+            let offset = day - chrono::Utc::now().date_naive();
+            let url = settings.database.url.expose_secret().to_owned();
+            let states =
+                tokio::task::spawn_blocking(move || tessera_store::migrate::status_at(&url))
+                    .await??;
+            if states.iter().any(|m| !m.applied) {
+                bail!("the database has pending migrations: run `tessera migrate` first");
+            }
+            let clock = std::sync::Arc::new(tessera_domain::clock::OffsetClock(offset));
+            App::start_with_clock(settings, clock).await?
+        }
+        None => open_app(settings).await?,
+    };
     match command {
         BillingCommand::Run {
             tenant,

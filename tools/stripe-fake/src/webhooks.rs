@@ -137,10 +137,7 @@ pub fn signature_header(secret: &str, timestamp: i64, payload: &str) -> String {
 
 /// Takes batches off the queue and delivers them according to the switches.
 pub async fn run_dispatcher(shared: Arc<Shared>, mut rx: mpsc::Receiver<Delivery>) {
-    let client = match reqwest::Client::builder()
-        .timeout(shared.config.webhooks.timeout)
-        .build()
-    {
+    let client = match webhook_client(shared.config.webhooks.timeout) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("stripe-fake cannot build its webhook client: {e}");
@@ -176,10 +173,7 @@ pub async fn release(shared: &Arc<Shared>, order: Order) {
         order,
         ..lock(&shared.hooks.switches).clone()
     };
-    let client = reqwest::Client::builder()
-        .timeout(shared.config.webhooks.timeout)
-        .build()
-        .unwrap_or_default();
+    let client = webhook_client(shared.config.webhooks.timeout).unwrap_or_default();
     let permits = Arc::new(Semaphore::new(1));
     // Released events go one after another whatever the order, so a test sees exactly that order.
     deliver_batch(shared, &client, &permits, batch, &switches, true).await;
@@ -268,6 +262,37 @@ async fn deliver(shared: &Arc<Shared>, client: &reqwest::Client, d: &Delivery, l
             .in_flight
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
+}
+
+/// Resolves names under `.localhost` to loopback itself (RFC 6761), as browsers do, so that a webhook endpoint
+/// can be a brand's host on a test server (`http://atlas.localhost:PORT/...`) without any DNS set-up; other
+/// names go to the system resolver.
+struct LocalhostResolver;
+
+impl reqwest::dns::Resolve for LocalhostResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            if host == "localhost" || host.ends_with(".localhost") {
+                let addrs: reqwest::dns::Addrs =
+                    Box::new(vec![std::net::SocketAddr::from(([127, 0, 0, 1], 0))].into_iter());
+                return Ok(addrs);
+            }
+            let found = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs: reqwest::dns::Addrs = Box::new(found.collect::<Vec<_>>().into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// The HTTP client that delivers webhooks.
+fn webhook_client(timeout: std::time::Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .dns_resolver(Arc::new(LocalhostResolver))
+        .build()
 }
 
 #[cfg(test)]

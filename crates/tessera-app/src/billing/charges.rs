@@ -117,7 +117,7 @@ pub(crate) fn apply_outcome_in(
         | Outcome::AwaitingPayer { reference, .. }
         | Outcome::Cancelled { reference } => Some(reference.clone()),
         Outcome::Declined { reference, .. } => reference.clone(),
-        Outcome::Unknown { .. } => None,
+        Outcome::Unknown { .. } | Outcome::NeverSent => None,
     };
     if reference.is_some() {
         payment.provider_ref = reference;
@@ -189,6 +189,11 @@ pub(crate) fn apply_outcome_in(
         Outcome::Cancelled { .. } => {
             payment.status = "cancelled".into();
             payment.client_secret = None;
+            payments::update(s, &payment)?;
+        }
+        Outcome::NeverSent => {
+            payment.status = "cancelled".into();
+            payment.failure_code = Some("never_sent".into());
             payments::update(s, &payment)?;
         }
         Outcome::Unknown { reason } => {
@@ -368,19 +373,8 @@ pub(crate) async fn reconcile(
             (None, Some(customer)) => provider.find_payment(&customer, &payment.id).await?,
             (None, None) => None,
         };
-        let outcome = outcome.unwrap_or_else(|| Outcome::Cancelled {
-            reference: String::new(),
-        });
-        let outcome = match outcome {
-            // Never received by the provider: nothing was charged.
-            Outcome::Cancelled { reference } if reference.is_empty() => {
-                tracing::info!(payment = %payment.id, "attempt never reached the provider; cancelled");
-                Outcome::Cancelled {
-                    reference: format!("not_sent:{}", payment.id),
-                }
-            }
-            other => other,
-        };
+        // Not found at the provider: the request never reached it, nothing was charged.
+        let outcome = outcome.unwrap_or(Outcome::NeverSent);
         record(app, ctx, tenant, &payment.id, outcome).await?;
         settled += 1;
     }

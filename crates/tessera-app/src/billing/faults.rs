@@ -28,14 +28,14 @@ fn plan() -> &'static Plan {
         Ok(value) => match value.strip_prefix("random:") {
             Some(seed) => {
                 let seed: u64 = seed.parse().unwrap_or(1);
-                // A small deterministic mix of the seed: which point, and on which of its first 40 passes.
+                // A small deterministic mix of the seed: which point, and on which of its first three passes.
                 let mixed = seed
                     .wrapping_mul(6_364_136_223_846_793_005)
                     .wrapping_add(1_442_695_040_888_963_407);
                 let point = POINTS[(mixed >> 33) as usize % POINTS.len()].to_owned();
                 Plan::At {
                     point,
-                    occurrence: 1 + (mixed >> 13) % 40,
+                    occurrence: 1 + (mixed >> 13) % 3,
                 }
             }
             None => Plan::At {

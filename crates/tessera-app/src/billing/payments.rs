@@ -101,9 +101,13 @@ pub(crate) fn apply_failure_in(
     payment: &PaymentRow,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let today = app.today_in(tenant);
+    // Dunning counts from the day the attempt was made (in the brand's zone), whoever records its answer and
+    // whenever: a late webhook does not move the schedule.
+    let tz: chrono_tz::Tz = tenant.config.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let attempted_on = payment.created_at.and_utc().with_timezone(&tz).date_naive();
+    let today = app.today_in(tenant).max(attempted_on);
     if invoice.dunning_started_on.is_none() {
-        invoice.dunning_started_on = Some(today);
+        invoice.dunning_started_on = Some(attempted_on);
     }
     invoice.updated_at = naive(now);
     invoices::update(s, invoice)?;

@@ -68,6 +68,9 @@ pub enum Outcome {
         /// Provider's id.
         reference: String,
     },
+    /// The provider never received the request (a crash before it was sent): nothing was charged; the invoice
+    /// is charged again by the next run, with the next attempt number (so a new idempotency key).
+    NeverSent,
     /// No answer: the outcome must be asked for later.
     Unknown {
         /// Why.

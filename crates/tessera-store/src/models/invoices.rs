@@ -350,18 +350,30 @@ pub fn next_in_series(s: &mut Scoped<'_>, series: &str) -> StoreResult<i64> {
     Ok(value)
 }
 
-/// Open invoices never attempted by the provider, oldest first, by id after `after`.
+/// Open invoices no provider attempt has been made on yet (attempts that never reached the provider do not
+/// count) and not in dunning, by id after `after`.
 pub fn never_attempted(
     s: &mut Scoped<'_>,
     after: &str,
     limit: i64,
 ) -> StoreResult<Vec<InvoiceRow>> {
+    use crate::schema::payments;
     let (tenant, conn) = s.parts();
+    let attempted = payments::table
+        .filter(payments::tenant_id.eq(invoices::tenant_id))
+        .filter(payments::invoice_id.eq(invoices::id))
+        .filter(payments::provider.ne("manual"))
+        .filter(
+            payments::failure_code
+                .is_null()
+                .or(payments::failure_code.ne("never_sent")),
+        );
     Ok(invoices::table
         .filter(invoices::tenant_id.eq(tenant))
         .filter(invoices::status.eq("open"))
         .filter(invoices::kind.eq("invoice"))
-        .filter(invoices::attempts.eq(0))
+        .filter(invoices::dunning_started_on.is_null())
+        .filter(diesel::dsl::not(diesel::dsl::exists(attempted)))
         .filter(invoices::id.gt(after))
         .order(invoices::id.asc())
         .limit(limit)

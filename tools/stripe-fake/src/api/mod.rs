@@ -282,6 +282,7 @@ fn route(ctx: &mut Ctx<'_>, method: &Method, segs: &[&str], p: &Value) -> Result
         ["payment_methods", id, "attach"] if post => payment_methods::attach(ctx, id, p),
         ["payment_methods", id, "detach"] if post => payment_methods::detach(ctx, id),
         ["payment_intents"] if post => payment_intents::create(ctx, p),
+        ["payment_intents"] if get => payment_intents::list(ctx, p),
         ["payment_intents", "search"] if get => payment_intents::search(ctx, p),
         ["payment_intents", id] if get => payment_intents::retrieve(ctx, id),
         ["payment_intents", id] if post => payment_intents::update(ctx, id, p),

@@ -429,3 +429,30 @@ pub fn search(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
         .collect();
     search::page("/v1/payment_intents/search", matching, p)
 }
+
+/// `GET /v1/payment_intents?customer=…&limit=…&starting_after=…`, newest first (immediately consistent, as in
+/// Stripe: what reconciliation after a crash relies on, unlike search).
+pub fn list(ctx: &mut Ctx<'_>, p: &Value) -> Result<Value, ApiError> {
+    let limit = params::limit(p)?;
+    let customer = p["customer"].as_str();
+    let starting_after = p["starting_after"].as_str();
+    let mut skipping = starting_after.is_some();
+    let mut data = Vec::new();
+    let mut has_more = false;
+    for id in ctx.acct.pi_order.iter().rev() {
+        if skipping {
+            skipping = Some(id.as_str()) != starting_after;
+            continue;
+        }
+        let pi = ctx.acct.payment_intents[id].value();
+        if customer.is_some_and(|c| pi["customer"].as_str() != Some(c)) {
+            continue;
+        }
+        if data.len() == limit {
+            has_more = true;
+            break;
+        }
+        data.push(pi);
+    }
+    Ok(objects::list("/v1/payment_intents", data, has_more))
+}
