@@ -74,7 +74,7 @@ impl ApiError {
             "payment_intent_unexpected_state",
             format!("You cannot confirm this PaymentIntent because it has a status of {status}."),
         );
-        e.body["error"]["payment_intent"] = crate::api::payment_intents::public(pi);
+        e.body["error"]["payment_intent"] = pi.clone();
         e
     }
 

@@ -228,7 +228,7 @@ fn confirm_intent(
             };
             store(ctx, id, &pi);
             ctx.emit("payment_intent.requires_action", &pi);
-            Ok(public(&pi))
+            Ok(pi)
         }
         Behaviour::SepaSucceed | Behaviour::SepaFail => {
             let charge_id = new_id("py");
@@ -247,18 +247,9 @@ fn confirm_intent(
             ctx.emit("payment_intent.processing", &pi);
             ctx.to_settle.push(id.to_string());
             ctx.acct.processing.push(id.to_string());
-            Ok(public(&pi))
+            Ok(pi)
         }
     }
-}
-
-/// The object as Stripe shows it (without the fake's private `_…` fields).
-pub fn public(pi: &Value) -> Value {
-    let mut pi = pi.clone();
-    if let Value::Object(map) = &mut pi {
-        map.retain(|k, _| !k.starts_with('_'));
-    }
-    pi
 }
 
 fn store(ctx: &mut Ctx<'_>, id: &str, pi: &Value) {
@@ -284,8 +275,8 @@ fn succeed(ctx: &mut Ctx<'_>, id: &str, mut pi: Value) -> Value {
     pi["next_action"] = Value::Null;
     store(ctx, id, &pi);
     ctx.emit("charge.succeeded", &charge);
-    ctx.emit("payment_intent.succeeded", &public(&pi));
-    public(&pi)
+    ctx.emit("payment_intent.succeeded", &pi);
+    pi.clone()
 }
 
 /// Declines a PaymentIntent: a failed charge, `requires_payment_method`, 402 with the intent.
@@ -318,8 +309,8 @@ fn decline(
     pi["latest_charge"] = charge_id.into();
     store(ctx, id, &pi);
     ctx.emit("charge.failed", &charge);
-    ctx.emit("payment_intent.payment_failed", &public(&pi));
-    Err(ApiError::card(err, ("payment_intent", public(&pi))))
+    ctx.emit("payment_intent.payment_failed", &pi);
+    Err(ApiError::card(err, ("payment_intent", pi)))
 }
 
 /// Ends a PaymentIntent's 3-D Secure challenge (control API).
@@ -341,8 +332,8 @@ pub fn complete_3ds(ctx: &mut Ctx<'_>, id: &str, success: bool) -> Result<Value,
         "message": "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.",
     });
     store(ctx, id, &pi);
-    ctx.emit("payment_intent.payment_failed", &public(&pi));
-    Ok(public(&pi))
+    ctx.emit("payment_intent.payment_failed", &pi);
+    Ok(pi)
 }
 
 /// Settles a `processing` SEPA debit (control API or the configured delay). Returns false when the
@@ -383,7 +374,7 @@ pub fn settle(ctx: &mut Ctx<'_>, id: &str) -> bool {
         ctx.acct.charges.insert(charge_id, Doc::new(&charge));
         store(ctx, id, &pi);
         ctx.emit("charge.failed", &charge);
-        ctx.emit("payment_intent.payment_failed", &public(&pi));
+        ctx.emit("payment_intent.payment_failed", &pi);
     } else {
         charge["status"] = "succeeded".into();
         charge["paid"] = true.into();
@@ -393,7 +384,7 @@ pub fn settle(ctx: &mut Ctx<'_>, id: &str) -> bool {
         ctx.acct.charges.insert(charge_id, Doc::new(&charge));
         store(ctx, id, &pi);
         ctx.emit("charge.succeeded", &charge);
-        ctx.emit("payment_intent.succeeded", &public(&pi));
+        ctx.emit("payment_intent.succeeded", &pi);
     }
     true
 }
@@ -424,8 +415,8 @@ pub fn cancel(ctx: &mut Ctx<'_>, id: &str, p: &Value) -> Result<Value, ApiError>
     pi["cancellation_reason"] = reason;
     pi["next_action"] = Value::Null;
     store(ctx, id, &pi);
-    ctx.emit("payment_intent.canceled", &public(&pi));
-    Ok(public(&pi))
+    ctx.emit("payment_intent.canceled", &pi);
+    Ok(pi)
 }
 
 /// `GET /v1/payment_intents/search?query=metadata['invoice_id']:'…'` (immediately consistent here).
