@@ -255,7 +255,7 @@ fn confirm_intent(
 fn store(ctx: &mut Ctx<'_>, id: &str, pi: &Value) {
     ctx.acct
         .payment_intents
-        .insert(id.to_string(), Doc::new(&pi));
+        .insert(id.to_string(), Doc::new(pi));
 }
 
 /// Charges a PaymentIntent successfully.
