@@ -80,7 +80,12 @@ async fn main() {
                 .with_strategy(RequestStrategy::Idempotent(format!(
                     "{run}-inv_{i}-attempt_1"
                 )));
-            let (customer, pm, failures) = (customer.id.clone(), pm.id.clone(), failures.clone());
+            let (customer, pm, failures, run) = (
+                customer.id.clone(),
+                pm.id.clone(),
+                failures.clone(),
+                run.clone(),
+            );
             async move {
                 let mut p = CreatePaymentIntent::new(4_990, Currency::EUR);
                 p.customer = Some(customer);
@@ -88,7 +93,7 @@ async fn main() {
                 p.off_session = Some(PaymentIntentOffSession::Exists(true));
                 p.confirm = Some(true);
                 p.metadata = Some(
-                    [("invoice_id".to_string(), format!("inv_{i}"))]
+                    [("invoice_id".to_string(), format!("{run}-inv_{i}"))]
                         .into_iter()
                         .collect(),
                 );
@@ -108,7 +113,7 @@ async fn main() {
     let all_secs = started.elapsed().as_secs_f64();
     let summary: Value = http
         .get(format!(
-            "{base}/_control/charges?api_key={key}&metadata_key=invoice_id&metadata_value=inv_0"
+            "{base}/_control/charges?api_key={key}&metadata_key=invoice_id&metadata_value={run}-inv_0"
         ))
         .send()
         .await
@@ -116,9 +121,10 @@ async fn main() {
         .json()
         .await
         .unwrap();
-    assert!(
-        summary["data"].as_array().unwrap().len() >= 1,
-        "the fake recorded the charges"
+    assert_eq!(
+        summary["by_metadata_value"][format!("{run}-inv_0")]["succeeded"],
+        1,
+        "the fake recorded exactly one charge for the first invoice"
     );
     println!(
         "payments={count} concurrency={concurrency} failures={} api_seconds={api_secs:.1} payments_per_second={:.0} \
