@@ -293,7 +293,8 @@ pub(crate) fn buyer_of(
     if let Some(c) = company {
         return Ok(Buyer {
             name: c.name.trim().to_owned(),
-            email: Some(account.email),
+            // Not a mandatory mention: kept off the document, which outlives an erasure for ten years.
+            email: None,
             address: Some(c.address.clone()),
             siren: c.siren.clone(),
             vat_number: c.vat_number.clone(),
@@ -318,7 +319,7 @@ pub(crate) fn buyer_of(
         .unwrap_or(account.display_name);
     Ok(Buyer {
         name,
-        email: Some(account.email),
+        email: None,
         address,
         siren: None,
         vat_number: None,

@@ -13,6 +13,7 @@ pub mod memberships;
 pub mod money;
 pub mod payments;
 pub mod pdf;
+pub(crate) mod personal;
 pub mod provider;
 pub mod run;
 mod view;

@@ -36,6 +36,11 @@ pub static SECTIONS: &[Section] = &[
         },
     },
     Section {
+        name: "invoices",
+        export: crate::billing::personal::export,
+        erase: crate::billing::personal::erase,
+    },
+    Section {
         name: "bookings",
         export: crate::scheduling::personal::export,
         erase: crate::scheduling::personal::erase,

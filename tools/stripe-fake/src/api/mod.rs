@@ -162,7 +162,11 @@ async fn dispatch(State(shared): State<Arc<Shared>>, request: Request) -> Respon
         }
         _ => {}
     }
-    let fingerprint = format!("{method} {path} {}", crate::form::canonical(&params));
+    // Only keyed requests are compared, so only they pay for the canonical form.
+    let fingerprint = match &idem_key {
+        Some(_) => format!("{method} {path} {}", crate::form::canonical(&params)),
+        None => String::new(),
+    };
     let outcome = {
         let mut store = shared.store();
         if !store.accounts.contains_key(&key) {
