@@ -5,6 +5,7 @@
 //! tested exhaustively without a server.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod clock;
 pub mod field;
 pub mod files;
