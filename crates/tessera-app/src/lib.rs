@@ -6,10 +6,12 @@
 //! ([`App::blocking`]), so that diesel never blocks the async workers.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod clients;
 mod context;
+pub mod devices;
 pub mod email;
 pub mod error;
 pub mod events;
@@ -59,6 +61,7 @@ struct AppInner {
     passwords: passwords::Passwords,
     throttle: throttle::LoginThrottle,
     principals: auth::PrincipalCache,
+    devices: devices::DeviceCache,
     master: sealing::MasterKey,
     job_outcomes: jobs::OutcomeCounts,
     webhook_outcomes: jobs::OutcomeCounts,
@@ -96,6 +99,9 @@ impl App {
         let principals = auth::PrincipalCache::new(std::time::Duration::from_millis(
             settings.auth.principal_cache_ttl_ms,
         ));
+        let devices = devices::DeviceCache::new(std::time::Duration::from_millis(
+            settings.auth.principal_cache_ttl_ms,
+        ));
         let settings_buffer = settings.events.subscriber_buffer;
         let app = App {
             inner: Arc::new(AppInner {
@@ -106,6 +112,7 @@ impl App {
                 passwords,
                 throttle,
                 principals,
+                devices,
                 master,
                 job_outcomes: jobs::OutcomeCounts::default(),
                 webhook_outcomes: jobs::OutcomeCounts::default(),

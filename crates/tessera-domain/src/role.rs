@@ -182,11 +182,21 @@ pub enum Permission {
     TimesheetsRead,
     /// Read the brand's today view and any pro's agenda.
     DashboardRead,
+    /// Make pairing codes, list, rename, move and revoke devices.
+    DevicesManage,
+    /// Read door decisions, flagged offline entries and occupancy.
+    AccessRead,
+    /// Issue, replace and revoke members' door credentials; override a door's refusal.
+    AccessManage,
+    /// Read members' body measurements (health data; each read is audited).
+    BodyRead,
+    /// Upload and match body measurements and 3D scans, set body goals.
+    BodyManage,
 }
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 24] = [
+    pub const ALL: [Permission; 29] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
@@ -211,6 +221,11 @@ impl Permission {
         Permission::AttendanceConfirm,
         Permission::TimesheetsRead,
         Permission::DashboardRead,
+        Permission::DevicesManage,
+        Permission::AccessRead,
+        Permission::AccessManage,
+        Permission::BodyRead,
+        Permission::BodyManage,
     ];
 
     /// The permission's stable name, as written in `docs/permissions.md`.
@@ -240,6 +255,11 @@ impl Permission {
             Permission::AttendanceConfirm => "attendance.confirm",
             Permission::TimesheetsRead => "timesheets.read",
             Permission::DashboardRead => "dashboard.read",
+            Permission::DevicesManage => "devices.manage",
+            Permission::AccessRead => "access.read",
+            Permission::AccessManage => "access.manage",
+            Permission::BodyRead => "body.read",
+            Permission::BodyManage => "body.manage",
         }
     }
 
@@ -275,6 +295,11 @@ impl Permission {
             Permission::AttendanceConfirm => &[Admin, Staff, Pro],
             Permission::TimesheetsRead => &[Admin],
             Permission::DashboardRead => &[Admin, Staff],
+            Permission::DevicesManage => &[Admin, Staff],
+            Permission::AccessRead => &[Admin, Staff],
+            Permission::AccessManage => &[Admin, Staff],
+            Permission::BodyRead => &[Admin, Staff, Pro],
+            Permission::BodyManage => &[Admin, Staff, Pro],
         }
     }
 

@@ -1,8 +1,10 @@
 //! Every route, registered with its OpenAPI description in one place.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod docs;
+pub mod devices;
 pub mod events;
 pub mod files;
 pub mod health;
@@ -140,6 +142,29 @@ pub fn api_router() -> OpenApiRouter<App> {
             memberships::confirm_cancellation
         ))
         .routes(routes!(memberships::withdraw))
+        .routes(routes!(devices::create_pairing))
+        .routes(routes!(devices::pair_device))
+        .routes(routes!(devices::list_devices))
+        .routes(routes!(devices::get_device, devices::update_device))
+        .routes(routes!(devices::revoke_device))
+        .routes(routes!(devices::device_self))
+        .routes(routes!(devices::heartbeat))
+        .routes(routes!(access::check))
+        .routes(routes!(access::allowlist))
+        .routes(routes!(access::upload_batch))
+        .routes(routes!(access::override_refusal))
+        .routes(routes!(access::list_events))
+        .routes(routes!(access::occupancy))
+        .routes(routes!(access::occupancy_peaks))
+        .routes(routes!(
+            access::member_credentials,
+            access::issue_credential
+        ))
+        .routes(routes!(access::replace_credential))
+        .routes(routes!(access::revoke_credential))
+        .routes(routes!(access::credential_image))
+        .routes(routes!(access::my_credentials))
+        .routes(routes!(access::register_app_key))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(crate::metrics::metrics))
 }

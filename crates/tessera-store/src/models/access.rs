@@ -459,6 +459,14 @@ pub fn version(s: &mut Scoped<'_>) -> StoreResult<i64> {
 /// by commit.
 pub fn bump(s: &mut Scoped<'_>, member_id: &str, at: NaiveDateTime) -> StoreResult<i64> {
     let tenant = s.realm_key().to_owned();
+    // The first change of a brand creates its counter; concurrent first changes meet on the key, not on an error.
+    crate::on_backend!(s.conn(), |c| diesel::insert_into(access_versions::table)
+        .values((
+            access_versions::tenant_id.eq(&tenant),
+            access_versions::version.eq(0_i64),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
     let current = {
         let conn = s.conn();
         crate::load_locked!(
@@ -469,24 +477,10 @@ pub fn bump(s: &mut Scoped<'_>, member_id: &str, at: NaiveDateTime) -> StoreResu
             i64
         )?
     };
-    let next = match current.first() {
-        Some(v) => {
-            let next = v + 1;
-            diesel::update(access_versions::table.filter(access_versions::tenant_id.eq(&tenant)))
-                .set(access_versions::version.eq(next))
-                .execute(s.conn())?;
-            next
-        }
-        None => {
-            diesel::insert_into(access_versions::table)
-                .values((
-                    access_versions::tenant_id.eq(&tenant),
-                    access_versions::version.eq(1_i64),
-                ))
-                .execute(s.conn())?;
-            1
-        }
-    };
+    let next = current.first().copied().unwrap_or(0) + 1;
+    diesel::update(access_versions::table.filter(access_versions::tenant_id.eq(&tenant)))
+        .set(access_versions::version.eq(next))
+        .execute(s.conn())?;
     diesel::insert_into(access_changes::table)
         .values((
             access_changes::tenant_id.eq(&tenant),
@@ -509,4 +503,15 @@ pub fn changed_since(s: &mut Scoped<'_>, since: i64) -> StoreResult<Vec<String>>
     ids.sort();
     ids.dedup();
     Ok(ids)
+}
+
+/// Members whose profile is blocked by staff.
+pub fn blocked_members(s: &mut Scoped<'_>) -> StoreResult<Vec<String>> {
+    use crate::schema::member_profiles;
+    let (tenant, conn) = s.parts();
+    Ok(member_profiles::table
+        .filter(member_profiles::tenant_id.eq(tenant))
+        .filter(member_profiles::member_status.eq("blocked"))
+        .select(member_profiles::account_id)
+        .load(conn)?)
 }
