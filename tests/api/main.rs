@@ -8,6 +8,7 @@ mod backup;
 mod bad_input;
 mod cli;
 mod conventions;
+mod devices;
 mod email;
 mod events;
 mod idempotency;
