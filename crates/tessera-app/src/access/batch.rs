@@ -196,10 +196,18 @@ impl App {
                         (door_allowed, &member_id, &g.location_id)
                     {
                         // Presence follows the latest passage only: an old offline entry does not undo a newer one.
-                        let newer = store::presence(s, location, member)?
-                            .is_some_and(|p| tessera_store::utc(p.entered_at) > at);
+                        let held = store::presence(s, location, member)?;
+                        let newer = held.as_ref().is_some_and(|p| tessera_store::utc(p.entered_at) > at);
                         if !newer {
-                            super::record_passage(s, location, member, Some(&device.id), entry.direction, at)?;
+                            super::record_passage(
+                                s,
+                                location,
+                                member,
+                                Some(&device.id),
+                                entry.direction,
+                                at,
+                                held.is_some(),
+                            )?;
                         }
                     }
                     outcome.recorded += 1;

@@ -169,6 +169,7 @@ pub(crate) struct Gathered {
     pub state: CredentialState,
     pub profile: Option<members::ProfileRow>,
     pub memberships: Vec<MembershipFacts>,
+    pub inside: bool,
     pub decision: Decision,
     pub location_id: Option<String>,
 }
@@ -295,6 +296,7 @@ pub(crate) fn gather(
         None => (None, Vec::new(), None, (0, false)),
     };
     let membership_facts = facts_of(&membership_rows);
+    let facts_inside = inside.is_some();
     let facts = Facts {
         device_ok,
         location_id: location_id.as_deref().unwrap_or_default(),
@@ -314,12 +316,16 @@ pub(crate) fn gather(
         state,
         profile,
         memberships: membership_facts,
+        inside: facts_inside,
         decision,
         location_id,
     })
 }
 
-/// Moves presence after an allowed passage: an entry replaces any earlier presence, an exit ends it.
+/// Moves presence after an allowed passage. An exit ends it. An entry of a member the decision saw outside
+/// (`seen_inside` false) inserts the presence row after clearing a timed-out one: if a concurrent entry committed
+/// meanwhile, the row's key refuses this one (`concurrent_passage`, and the check is decided again). An entry of a
+/// member seen inside (a door without anti-passback) only moves the time.
 pub(crate) fn record_passage(
     s: &mut Scoped<'_>,
     location_id: &str,
@@ -327,21 +333,33 @@ pub(crate) fn record_passage(
     device_id: Option<&str>,
     direction: Direction,
     at: DateTime<Utc>,
+    seen_inside: bool,
 ) -> AppResult<()> {
-    store::leave(s, location_id, member_id)?;
-    if direction == Direction::In {
-        store::enter(
-            s,
-            &PresenceRow {
-                tenant_id: s.realm_key().to_owned(),
-                location_id: location_id.to_owned(),
-                member_id: member_id.to_owned(),
-                entered_at: naive(at),
-                device_id: device_id.map(str::to_owned),
-            },
-        )
-        .map_err(concurrent())?;
+    if direction == Direction::Out {
+        store::leave(s, location_id, member_id)?;
+        return Ok(());
     }
+    if seen_inside {
+        store::move_presence(s, location_id, member_id, naive(at), device_id)?;
+        return Ok(());
+    }
+    store::leave_before(
+        s,
+        location_id,
+        member_id,
+        naive(at - Duration::hours(PRESENCE_TIMEOUT_HOURS)),
+    )?;
+    store::enter(
+        s,
+        &PresenceRow {
+            tenant_id: s.realm_key().to_owned(),
+            location_id: location_id.to_owned(),
+            member_id: member_id.to_owned(),
+            entered_at: naive(at),
+            device_id: device_id.map(str::to_owned),
+        },
+    )
+    .map_err(concurrent())?;
     Ok(())
 }
 
@@ -532,7 +550,15 @@ impl App {
                 if let (true, Some(member), Some(location)) =
                     (g.decision.allowed(), &member_id, &g.location_id)
                 {
-                    record_passage(s, location, member, Some(&device.id), request.direction, now)?;
+                    record_passage(
+                        s,
+                        location,
+                        member,
+                        Some(&device.id),
+                        request.direction,
+                        now,
+                        g.inside,
+                    )?;
                 }
                 if device
                     .last_seen_at
@@ -615,7 +641,21 @@ impl App {
                     &row.location_id,
                     Direction::parse(&row.direction),
                 ) {
-                    record_passage(s, location, member, row.device_id.as_deref(), direction, now)?;
+                    let seen_inside = store::presence(s, location, member)?.is_some_and(|p| {
+                        tessera_store::utc(p.entered_at) > now - Duration::hours(PRESENCE_TIMEOUT_HOURS)
+                    });
+                    record_passage(
+                        s,
+                        location,
+                        member,
+                        row.device_id.as_deref(),
+                        direction,
+                        now,
+                        seen_inside,
+                    )
+                    .map_err(|e| if is_concurrent(&e) {
+                        AppError::Conflict { code: "concurrent_passage", detail: "the member passed a door at the same moment; try again".into() }
+                    } else { e })?;
                 }
                 audit::record(
                     s,

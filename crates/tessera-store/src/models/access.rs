@@ -383,6 +383,46 @@ pub fn leave(s: &mut Scoped<'_>, location_id: &str, member_id: &str) -> StoreRes
     .execute(conn)?)
 }
 
+/// Forgets a member's presence older than `before` (timed out), so that a new entry can take its place.
+pub fn leave_before(
+    s: &mut Scoped<'_>,
+    location_id: &str,
+    member_id: &str,
+    before: NaiveDateTime,
+) -> StoreResult<usize> {
+    let (tenant, conn) = s.parts();
+    Ok(diesel::delete(
+        access_presence::table
+            .filter(access_presence::tenant_id.eq(tenant))
+            .filter(access_presence::location_id.eq(location_id))
+            .filter(access_presence::member_id.eq(member_id))
+            .filter(access_presence::entered_at.le(before)),
+    )
+    .execute(conn)?)
+}
+
+/// Moves a presence's time and door (a new entry of someone inside, where anti-passback is off).
+pub fn move_presence(
+    s: &mut Scoped<'_>,
+    location_id: &str,
+    member_id: &str,
+    at: NaiveDateTime,
+    device_id: Option<&str>,
+) -> StoreResult<usize> {
+    let (tenant, conn) = s.parts();
+    Ok(diesel::update(
+        access_presence::table
+            .filter(access_presence::tenant_id.eq(tenant))
+            .filter(access_presence::location_id.eq(location_id))
+            .filter(access_presence::member_id.eq(member_id)),
+    )
+    .set((
+        access_presence::entered_at.eq(at),
+        access_presence::device_id.eq(device_id),
+    ))
+    .execute(conn)?)
+}
+
 /// Who is inside a location, entered since `since` (older presences have timed out).
 pub fn inside(
     s: &mut Scoped<'_>,
