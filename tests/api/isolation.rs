@@ -34,6 +34,11 @@ const OWN_TEST: &[&str] = &[
     "/api/v1/access/events",
     "/api/v1/access/occupancy",
     "/api/v1/access/occupancy/peaks",
+    // Body measurements (tests/api/body.rs: an unmatched measurement is listed in its brand only; a measurement
+    // id of another brand is not found).
+    "/api/v1/body-measurements/unmatched",
+    "/api/v1/body-measurements/{id}/match",
+    "/api/v1/body-measurements/{id}/report",
 ];
 const PUBLIC_PREFIXES: &[&str] = &["/api/v1/auth/"];
 /// Routes of the group realm only.
@@ -130,6 +135,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             Some(json!({}))
         }
         ("post", "/api/v1/me/app-keys") => None,
+        ("post", "/api/v1/body-measurements") => None,
+        ("post", "/api/v1/body-measurements/{id}/match") => Some(json!({"member_id": "acc_probe"})),
+        ("put", "/api/v1/members/{id}/body-goals") => Some(json!({"metric": "weight_kg", "target": 70.0})),
         ("get", _) => None,
         (method, path) => {
             panic!("the isolation test does not know route {method} {path}: add it to body_for")

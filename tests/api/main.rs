@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod backup;
+mod body;
 mod bad_input;
 mod cli;
 mod conventions;

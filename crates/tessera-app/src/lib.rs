@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod body;
 pub mod auth;
 pub mod clients;
 mod context;

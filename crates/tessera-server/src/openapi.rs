@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "files", description = "Stored files: streaming upload and download, signed URLs"),
         (name = "devices", description = "Paired devices: kiosks, doors, body analysers; pairing codes and the device's own calls"),
         (name = "access", description = "Door access: credentials, checks, the signed offline allowlist, offline uploads, overrides, occupancy"),
+        (name = "body", description = "Body composition: analyser uploads, matching, history, trends, goals, reports"),
         (name = "scheduling", description = "Locations, services, pros' hours and slots, appointments, classes, attendance, dashboards, calendar feeds"),
     )
 )]

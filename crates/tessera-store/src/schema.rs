@@ -762,3 +762,36 @@ diesel::table! {
         changed_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    body_measurements (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        member_id -> Nullable<Text>,
+        status -> Text,
+        source -> Text,
+        format -> Text,
+        device_id -> Nullable<Text>,
+        uploaded_by -> Nullable<Text>,
+        member_hint -> Nullable<Text>,
+        measured_at -> Timestamp,
+        data_key_id -> Text,
+        sealed -> Text,
+        created_at -> Timestamp,
+        matched_at -> Nullable<Timestamp>,
+        matched_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    body_goals (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        member_id -> Text,
+        metric -> Text,
+        target_milli -> BigInt,
+        due_on -> Nullable<Date>,
+        set_by -> Text,
+        created_at -> Timestamp,
+    }
+}

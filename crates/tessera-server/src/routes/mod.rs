@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod docs;
 pub mod devices;
 pub mod events;
@@ -165,6 +166,13 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(access::credential_image))
         .routes(routes!(access::my_credentials))
         .routes(routes!(access::register_app_key))
+        .routes(routes!(body::upload))
+        .routes(routes!(body::unmatched))
+        .routes(routes!(body::match_measurement))
+        .routes(routes!(body::report))
+        .routes(routes!(body::member_health))
+        .routes(routes!(body::set_goal))
+        .routes(routes!(body::my_health))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(crate::metrics::metrics))
 }

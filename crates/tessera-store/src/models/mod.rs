@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod appointments;
 pub mod audit;
+pub mod body;
 pub mod calendar_feeds;
 pub mod classes;
 pub mod devices;
