@@ -13,8 +13,8 @@ use tessera_domain::values::NewPassword;
 
 use crate::args::{
     AuditCommand, AuditRealmArgs, Cli, Command, ConfigCommand, DeviceCommand, DeviceKindArg,
-    JobsCommand, KeysCommand,
-    LogFormatArg, MemberCommand, MembershipsCommand, RealmArgs, TenantCommand, UserCommand,
+    JobsCommand, KeysCommand, LogFormatArg, MemberCommand, MembershipsCommand, RealmArgs,
+    TenantCommand, UserCommand,
 };
 use crate::output;
 
@@ -158,7 +158,10 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             if json {
                 return output::json(&code);
             }
-            println!("{}", tessera_app::access::images::terminal_qr(&code.pairing_uri)?);
+            println!(
+                "{}",
+                tessera_app::access::images::terminal_qr(&code.pairing_uri)?
+            );
             println!("pairing code: {}", code.code);
             println!(
                 "for a {} named {:?}, valid until {} (once)",

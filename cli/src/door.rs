@@ -219,7 +219,10 @@ async fn sync(path: &PathBuf, state: &mut State) -> anyhow::Result<()> {
     let (kid, signature) = (header("tessera-key-id"), header("tessera-signature"));
     let body = response.bytes().await?;
     if !status.is_success() {
-        bail!("allowlist refused ({status}): {}", String::from_utf8_lossy(&body));
+        bail!(
+            "allowlist refused ({status}): {}",
+            String::from_utf8_lossy(&body)
+        );
     }
     if !verify(state, &kid, &signature, &body)? {
         // A key the door does not know yet: fetch the published keys once, then insist.
@@ -298,14 +301,25 @@ fn decide_file(path: &PathBuf, state: &mut State, input: &PathBuf) -> anyhow::Re
     let by_hash: HashMap<&str, &tessera_domain::access::allowlist::Entry> =
         list.entries.iter().map(|e| (e.0.as_str(), e)).collect();
     let text = std::fs::read_to_string(input)?;
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         let now = Utc::now();
         let (direction, credential, read) = read_line(line, order)?;
         let (hash, state_of) = match &read {
             Optical2::Plain(kind, value) => {
                 let hash = entry_hash(&list.salt, kind, value);
                 let known = by_hash.contains_key(hash.as_str());
-                (hash, if known { CredentialState::Active } else { CredentialState::Unknown })
+                (
+                    hash,
+                    if known {
+                        CredentialState::Active
+                    } else {
+                        CredentialState::Unknown
+                    },
+                )
             }
             Optical2::Rotating(code) => {
                 let hash = entry_hash(&list.salt, "app", &code.credential_id);
@@ -318,7 +332,10 @@ fn decide_file(path: &PathBuf, state: &mut State, input: &PathBuf) -> anyhow::Re
                             CredentialState::Forged
                         } else if !within_window(code, now.timestamp()) {
                             CredentialState::Expired
-                        } else if state.seen.contains(&(code.credential_id.clone(), code.issued_at)) {
+                        } else if state
+                            .seen
+                            .contains(&(code.credential_id.clone(), code.issued_at))
+                        {
                             CredentialState::Replayed
                         } else {
                             CredentialState::Active
@@ -329,14 +346,17 @@ fn decide_file(path: &PathBuf, state: &mut State, input: &PathBuf) -> anyhow::Re
             }
         };
         let entry = by_hash.get(hash.as_str());
-        let memberships = entry.map(|e| e.memberships(&list.rules)).unwrap_or_default();
+        let memberships = entry
+            .map(|e| e.memberships(&list.rules))
+            .unwrap_or_default();
         let local = local_time(&list.time_zone, now);
         let today = local.date();
         let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
         let days = state.visits.get(&hash).cloned().unwrap_or_default();
         let visited_today = days.contains(&today);
-        let visit_days = u32::try_from(days.iter().filter(|d| **d >= monday && **d < today).count())
-            .unwrap_or(u32::MAX);
+        let visit_days =
+            u32::try_from(days.iter().filter(|d| **d >= monday && **d < today).count())
+                .unwrap_or(u32::MAX);
         let inside = state
             .presence
             .get(&hash)
@@ -356,7 +376,9 @@ fn decide_file(path: &PathBuf, state: &mut State, input: &PathBuf) -> anyhow::Re
         });
         if let Optical2::Rotating(code) = &read {
             if state_of == CredentialState::Active {
-                state.seen.insert((code.credential_id.clone(), code.issued_at));
+                state
+                    .seen
+                    .insert((code.credential_id.clone(), code.issued_at));
             }
         }
         if decision.allowed() {

@@ -137,7 +137,9 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/me/app-keys") => None,
         ("post", "/api/v1/body-measurements") => None,
         ("post", "/api/v1/body-measurements/{id}/match") => Some(json!({"member_id": "acc_probe"})),
-        ("put", "/api/v1/members/{id}/body-goals") => Some(json!({"metric": "weight_kg", "target": 70.0})),
+        ("put", "/api/v1/members/{id}/body-goals") => {
+            Some(json!({"metric": "weight_kg", "target": 70.0}))
+        }
         ("get", _) => None,
         (method, path) => {
             panic!("the isolation test does not know route {method} {path}: add it to body_for")
@@ -264,7 +266,11 @@ async fn every_tenant_scoped_route_hides_other_brands() {
     // A card and a paired kiosk in each brand, for the credential and device routes.
     let mut door_ids = Vec::new();
     for (brand, member) in [("atlas", &own_gym.0), ("lumiere", &foreign_gym.0)] {
-        let token = if brand == "atlas" { &atlas_admin } else { &lumiere_admin };
+        let token = if brand == "atlas" {
+            &atlas_admin
+        } else {
+            &lumiere_admin
+        };
         let (status, card) = app
             .post_json(
                 Some(brand),

@@ -5,8 +5,8 @@
 mod audit;
 mod auth;
 mod backup;
-mod body;
 mod bad_input;
+mod body;
 mod cli;
 mod conventions;
 mod devices;

@@ -129,8 +129,7 @@ fn open(app: &App, s: &mut Scoped<'_>, row: &MeasurementRow) -> AppResult<Measur
 fn has_health_consent(s: &mut Scoped<'_>, member_id: &str) -> AppResult<bool> {
     Ok(members::consents(s, member_id)?
         .into_iter()
-        .filter(|c| c.kind == "health_data")
-        .next_back()
+        .rfind(|c| c.kind == "health_data")
         .is_some_and(|c| c.granted))
 }
 
@@ -177,7 +176,7 @@ fn named_member(s: &mut Scoped<'_>, upload: &BodyUpload) -> AppResult<Option<Str
             .ok_or_else(|| unknown("card_number"));
     }
     if let Some(phone) = &upload.phone {
-        return Ok(by_hint(s, phone)?);
+        return by_hint(s, phone);
     }
     Ok(None)
 }
@@ -393,7 +392,10 @@ impl App {
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {
                 authorize(app.principals(), s, &ctx, Permission::BodyManage)?;
-                store::unmatched(s)?.iter().map(|row| open(&app, s, row)).collect()
+                store::unmatched(s)?
+                    .iter()
+                    .map(|row| open(&app, s, row))
+                    .collect()
             })
         })
         .await
@@ -409,8 +411,12 @@ impl App {
     ) -> AppResult<MeasurementView> {
         let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
         let now = self.clock().now();
-        let (ctx, app, id, member_id) =
-            (ctx.clone(), self.clone(), id.to_owned(), member_id.to_owned());
+        let (ctx, app, id, member_id) = (
+            ctx.clone(),
+            self.clone(),
+            id.to_owned(),
+            member_id.to_owned(),
+        );
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Write, |s| {
                 let principal = authorize(app.principals(), s, &ctx, Permission::BodyManage)?;
@@ -489,7 +495,11 @@ impl App {
         if body::metric(&goal.metric).is_none() {
             return Err(AppError::invalid(
                 "metric",
-                FieldError::new("", "unknown_metric", "a metric of the canonical measurement"),
+                FieldError::new(
+                    "",
+                    "unknown_metric",
+                    "a metric of the canonical measurement",
+                ),
             ));
         }
         if !goal.target.is_finite() || goal.target < 0.0 || goal.target > 10_000.0 {
@@ -540,16 +550,28 @@ impl App {
             .blocking(move |db| {
                 db.scoped(&tenant, TxMode::Write, |s| {
                     let row = store::find(s, &id)?.ok_or(AppError::NotFound("body measurement"))?;
-                    let member = row.member_id.clone().ok_or(AppError::NotFound("body measurement"))?;
+                    let member = row
+                        .member_id
+                        .clone()
+                        .ok_or(AppError::NotFound("body measurement"))?;
                     let (_, audited) = readable(&app, s, &ctx, &member)
                         .map_err(|_| AppError::NotFound("body measurement"))?;
                     if audited {
-                        audit::record(s, &ctx, Event::on("body.viewed", "body_measurement", &id), now)?;
+                        audit::record(
+                            s,
+                            &ctx,
+                            Event::on("body.viewed", "body_measurement", &id),
+                            now,
+                        )?;
                     }
                     let profile = members::find(s, &member)?.ok_or(AppError::NotFound("member"))?;
                     let view = open(&app, s, &row)?;
                     let history = health(&app, s, &member)?;
-                    Ok((view, format!("{} {}", profile.given_name, profile.family_name), history))
+                    Ok((
+                        view,
+                        format!("{} {}", profile.given_name, profile.family_name),
+                        history,
+                    ))
                 })
             })
             .await?;
@@ -631,5 +653,45 @@ mod report {
                 })
             })
             .map_err(|e| AppError::Internal(e.to_string()))
+    }
+}
+
+pub(crate) mod personal {
+    //! The personal-data section of body composition: measurements (opened) and goals.
+
+    use chrono::{DateTime, Utc};
+    use tessera_store::models::body as store;
+    use tessera_store::Scoped;
+
+    use crate::personal_data::{Erased, Subject};
+    use crate::AppResult;
+
+    /// Every measurement, opened, and the goals.
+    pub fn export(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
+        let id = &subject.account.id;
+        let measurements = store::of_member(s, id)?
+            .iter()
+            .map(|row| super::open(subject.app, s, row))
+            .collect::<AppResult<Vec<_>>>()?;
+        let goals: Vec<serde_json::Value> = store::goals(s, id)?
+            .into_iter()
+            .map(|g| {
+                serde_json::json!({ "metric": g.metric, "target": g.target_milli as f64 / 1000.0,
+                "due_on": g.due_on, "set_by": g.set_by })
+            })
+            .collect();
+        Ok(serde_json::json!({ "measurements": measurements, "goals": goals }))
+    }
+
+    /// Measurements and goals are deleted.
+    pub fn erase(
+        s: &mut Scoped<'_>,
+        subject: &Subject<'_>,
+        _now: DateTime<Utc>,
+    ) -> AppResult<Erased> {
+        Ok(Erased::deleted(store::delete_of_member(
+            s,
+            &subject.account.id,
+        )?))
     }
 }

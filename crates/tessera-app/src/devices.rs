@@ -338,7 +338,11 @@ fn make_pairing(
     check_location(s, request.location_id.as_deref())?;
     let name = match &request.name {
         Some(name) => check_name(name)?,
-        None => format!("{} {}", request.kind.as_str(), &IdKind::Device.new_id()[20..]),
+        None => format!(
+            "{} {}",
+            request.kind.as_str(),
+            &IdKind::Device.new_id()[20..]
+        ),
     };
     let code = new_code();
     let row = PairingRow {
@@ -393,7 +397,9 @@ impl App {
         let Realm::Tenant { id: tenant_id, .. } = realm else {
             return Err(invalid_device());
         };
-        let rest = token.strip_prefix(TOKEN_PREFIX).ok_or_else(invalid_device)?;
+        let rest = token
+            .strip_prefix(TOKEN_PREFIX)
+            .ok_or_else(invalid_device)?;
         let (device_id, secret) = rest.split_once('.').ok_or_else(invalid_device)?;
         if !IdKind::Device.matches(device_id) {
             return Err(invalid_device());
@@ -648,7 +654,12 @@ impl App {
                         row.revoked_at = Some(naive(now));
                         row.updated_at = naive(now);
                         devices::update(s, &row)?;
-                        audit::record(s, &ctx2, Event::on("device.revoked", "device", &row.id), now)?;
+                        audit::record(
+                            s,
+                            &ctx2,
+                            Event::on("device.revoked", "device", &row.id),
+                            now,
+                        )?;
                         crate::events::publish(
                             s,
                             &ctx2,

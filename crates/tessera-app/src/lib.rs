@@ -8,8 +8,8 @@
 
 pub mod access;
 pub mod audit;
-pub mod body;
 pub mod auth;
+pub mod body;
 pub mod clients;
 mod context;
 pub mod devices;

@@ -13,8 +13,8 @@ use tessera_domain::access::credential::ROTATING_WINDOW_SECS;
 use tessera_domain::gym::membership::MembershipStatus;
 use tessera_domain::gym::plan::AccessRules;
 use tessera_store::models::access::{self as store, CredentialRow};
-use tessera_store::models::memberships::{self, MembershipRow};
 use tessera_store::models::locations;
+use tessera_store::models::memberships::{self, MembershipRow};
 use tessera_store::{Scoped, TxMode};
 
 use crate::{App, AppError, AppResult, Ctx};
@@ -171,7 +171,11 @@ fn build(
 impl App {
     /// `GET /api/v1/access/allowlist` (a paired door): a signed snapshot, or the changes since `since` when the
     /// door's version is still usable (not older than the door's last settings change, not ahead of the server).
-    pub async fn door_allowlist(&self, ctx: &Ctx, since: Option<i64>) -> AppResult<SignedAllowlist> {
+    pub async fn door_allowlist(
+        &self,
+        ctx: &Ctx,
+        since: Option<i64>,
+    ) -> AppResult<SignedAllowlist> {
         let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
         let now = self.clock().now();
         let ctx = ctx.clone();

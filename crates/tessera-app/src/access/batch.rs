@@ -133,7 +133,8 @@ impl App {
             db.scoped(&tenant, TxMode::Write, |s| {
                 let device = crate::devices::calling_device(s, &ctx)?;
                 let order = ByteOrder::parse(&device.nfc_byte_order).unwrap_or(ByteOrder::Msb);
-                let mut entries: Vec<(usize, &OfflineEntry)> = batch.entries.iter().enumerate().collect();
+                let mut entries: Vec<(usize, &OfflineEntry)> =
+                    batch.entries.iter().enumerate().collect();
                 entries.sort_by_key(|(_, e)| e.occurred_at);
                 let mut outcome = BatchOutcome {
                     received: entries.len(),
@@ -146,16 +147,17 @@ impl App {
                         outcome.duplicates += 1;
                         continue;
                     }
-                    let presented = read_credential(&entry.credential, order).map_err(|e| match e {
-                        AppError::Validation(fields) => AppError::Validation(FieldErrors(
-                            fields
-                                .0
-                                .into_iter()
-                                .map(|f| f.under(&format!("entries[{i}]")))
-                                .collect(),
-                        )),
-                        other => other,
-                    })?;
+                    let presented =
+                        read_credential(&entry.credential, order).map_err(|e| match e {
+                            AppError::Validation(fields) => AppError::Validation(FieldErrors(
+                                fields
+                                    .0
+                                    .into_iter()
+                                    .map(|f| f.under(&format!("entries[{i}]")))
+                                    .collect(),
+                            )),
+                            other => other,
+                        })?;
                     let at = entry.occurred_at;
                     let g = gather(s, &device, &presented, entry.direction, at, true)?;
                     let door_allowed = entry.decision == "allow";
@@ -174,7 +176,11 @@ impl App {
                         credential_kind: presented.kind().to_owned(),
                         direction: entry.direction.as_str().to_owned(),
                         decision: entry.decision.clone(),
-                        reason: if door_allowed { None } else { entry.reason.clone() },
+                        reason: if door_allowed {
+                            None
+                        } else {
+                            entry.reason.clone()
+                        },
                         source: "offline".into(),
                         client_event_id: Some(entry.id.clone()),
                         flagged: flag_reason.is_some(),
@@ -197,7 +203,9 @@ impl App {
                     {
                         // Presence follows the latest passage only: an old offline entry does not undo a newer one.
                         let held = store::presence(s, location, member)?;
-                        let newer = held.as_ref().is_some_and(|p| tessera_store::utc(p.entered_at) > at);
+                        let newer = held
+                            .as_ref()
+                            .is_some_and(|p| tessera_store::utc(p.entered_at) > at);
                         if !newer {
                             super::record_passage(
                                 s,

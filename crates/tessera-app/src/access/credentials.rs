@@ -6,8 +6,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::credential::{
-    normalize_nfc, parse_card_number, parse_public_key, public_key_text, ByteOrder,
-    CredentialKind, NfcEncoding,
+    normalize_nfc, parse_card_number, parse_public_key, public_key_text, ByteOrder, CredentialKind,
+    NfcEncoding,
 };
 use tessera_domain::ids::IdKind;
 use tessera_domain::role::{Permission, Role};
@@ -108,7 +108,9 @@ pub enum Symbology {
 fn new_card_number() -> String {
     use rand::Rng;
     let mut rng = rand::rngs::OsRng;
-    (0..12).map(|_| char::from(b'0' + rng.gen_range(0..10))).collect()
+    (0..12)
+        .map(|_| char::from(b'0' + rng.gen_range(0..10)))
+        .collect()
 }
 
 fn taken() -> impl Fn(tessera_store::StoreError) -> AppError {
@@ -256,12 +258,7 @@ fn end(
 
 /// The member `member_id` exists and the caller may read their credentials: staff with `access.read`, the
 /// member, or their guardian. Anyone else: not found.
-fn readable(
-    app: &App,
-    s: &mut Scoped<'_>,
-    ctx: &Ctx,
-    member_id: &str,
-) -> AppResult<Principal> {
+fn readable(app: &App, s: &mut Scoped<'_>, ctx: &Ctx, member_id: &str) -> AppResult<Principal> {
     let principal = authorize(app.principals(), s, ctx, Permission::ProfileReadOwn)?;
     let profile = members::find(s, member_id)?.ok_or(AppError::NotFound("member"))?;
     let own = principal.id == member_id
@@ -315,7 +312,8 @@ impl App {
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Write, |s| {
                 authorize(app.principals(), s, &ctx, Permission::AccessManage)?;
-                let old = store::find_credential(s, &id)?.ok_or(AppError::NotFound("credential"))?;
+                let old =
+                    store::find_credential(s, &id)?.ok_or(AppError::NotFound("credential"))?;
                 let kind = CredentialKind::parse(&old.kind)
                     .ok_or_else(|| AppError::Internal(format!("stored kind {}", old.kind)))?;
                 if request.kind.is_some_and(|k| k != kind) {
@@ -327,7 +325,15 @@ impl App {
                 let value = value_for(s, &old.member_id, kind, &request, false)?;
                 let label = label_of(&request.label)?.or(Some("replacement".into()));
                 let new_id = IdKind::Credential.new_id();
-                end(s, &ctx, &old, "replaced", Some(&new_id), Some("replaced"), now)?;
+                end(
+                    s,
+                    &ctx,
+                    &old,
+                    "replaced",
+                    Some(&new_id),
+                    Some("replaced"),
+                    now,
+                )?;
                 let row = store_new(s, &ctx, new_id, &old.member_id, kind, value, label, now)?;
                 Ok(row.into())
             })
@@ -349,7 +355,8 @@ impl App {
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Write, |s| {
                 let principal = authorize(app.principals(), s, &ctx, Permission::ProfileReadOwn)?;
-                let row = store::find_credential(s, &id)?.ok_or(AppError::NotFound("credential"))?;
+                let row =
+                    store::find_credential(s, &id)?.ok_or(AppError::NotFound("credential"))?;
                 // Staff revoke any credential; a member revokes their own app keys (a lost phone).
                 let own_app_key = row.kind == "app" && row.member_id == principal.id;
                 if !own_app_key && !Permission::AccessManage.allowed_for(&principal.roles) {
@@ -452,8 +459,10 @@ impl App {
         let row = self
             .blocking(move |db| {
                 db.scoped(&tenant, TxMode::Read, |s| {
-                    let row = store::find_credential(s, &id)?.ok_or(AppError::NotFound("credential"))?;
-                    readable(&app, s, &ctx, &row.member_id).map_err(|_| AppError::NotFound("credential"))?;
+                    let row =
+                        store::find_credential(s, &id)?.ok_or(AppError::NotFound("credential"))?;
+                    readable(&app, s, &ctx, &row.member_id)
+                        .map_err(|_| AppError::NotFound("credential"))?;
                     Ok(row)
                 })
             })

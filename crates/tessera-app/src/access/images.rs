@@ -54,7 +54,7 @@ pub fn render(
         }
         Symbology::Code128 => {
             // Set C packs two digits per symbol: the densest form of a card number.
-            let data = if text.len() % 2 == 0 && text.chars().all(|c| c.is_ascii_digit()) {
+            let data = if text.len().is_multiple_of(2) && text.chars().all(|c| c.is_ascii_digit()) {
                 format!("Ć{text}")
             } else {
                 format!("Ɓ{text}")
@@ -137,6 +137,12 @@ mod tests {
             assert_eq!(mime, "image/svg+xml");
             assert!(String::from_utf8(svg).unwrap().contains("<svg"));
         }
-        assert!(terminal_qr("tessera-pair:atlas:ABCD-EFGH").unwrap().lines().count() > 10);
+        assert!(
+            terminal_qr("tessera-pair:atlas:ABCD-EFGH")
+                .unwrap()
+                .lines()
+                .count()
+                > 10
+        );
     }
 }

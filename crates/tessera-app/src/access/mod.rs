@@ -21,7 +21,9 @@ use tessera_domain::access::credential::{
     normalize_nfc, parse_optical, verify_rotating, within_window, ByteOrder, NfcEncoding, Optical,
     RotatingCode,
 };
-use tessera_domain::access::{decide, CredentialState, Decision, Direction, Facts, MembershipFacts};
+use tessera_domain::access::{
+    decide, CredentialState, Decision, Direction, Facts, MembershipFacts,
+};
 use tessera_domain::gym::membership::MembershipStatus;
 use tessera_domain::gym::plan::AccessRules;
 use tessera_domain::ids::IdKind;
@@ -95,11 +97,7 @@ pub fn read_credential(input: &CredentialInput, order: ByteOrder) -> AppResult<P
         )),
         _ => Err(AppError::invalid(
             "credential.type",
-            FieldError::new(
-                "",
-                "unknown_credential_format",
-                "barcode, qr or nfc",
-            ),
+            FieldError::new("", "unknown_credential_format", "barcode, qr or nfc"),
         )),
     }
 }
@@ -274,12 +272,18 @@ pub(crate) fn gather(
     at: DateTime<Utc>,
     check_replay: bool,
 ) -> AppResult<Gathered> {
-    let device_ok = device.kind == "door" && device.status == "active" && device.location_id.is_some();
+    let device_ok =
+        device.kind == "door" && device.status == "active" && device.location_id.is_some();
     let location_id = device.location_id.clone();
     let tz = location_tz(s, location_id.as_deref())?;
     let local = at.with_timezone(&tz).naive_local();
     let (state, credential) = resolve(s, presented, at, check_replay)?;
-    let (profile, membership_rows, inside, (visit_days, visited_today)): (_, Vec<memberships::MembershipRow>, Option<PresenceRow>, _) = match &credential {
+    let (profile, membership_rows, inside, (visit_days, visited_today)): (
+        _,
+        Vec<memberships::MembershipRow>,
+        Option<PresenceRow>,
+        _,
+    ) = match &credential {
         Some(c) if state == CredentialState::Active => {
             let profile = members::find(s, &c.member_id)?;
             let rows = memberships::of_account(s, &c.member_id)?;
@@ -292,7 +296,12 @@ pub(crate) fn gather(
             let visits = visits(s, &c.member_id, tz, at)?;
             (profile, rows, inside, visits)
         }
-        Some(c) => (members::find(s, &c.member_id)?, Vec::new(), None, (0, false)),
+        Some(c) => (
+            members::find(s, &c.member_id)?,
+            Vec::new(),
+            None,
+            (0, false),
+        ),
         None => (None, Vec::new(), None, (0, false)),
     };
     let membership_facts = facts_of(&membership_rows);
@@ -303,7 +312,9 @@ pub(crate) fn gather(
         local,
         direction,
         credential: state,
-        member_blocked: profile.as_ref().is_some_and(|p| p.member_status == "blocked"),
+        member_blocked: profile
+            .as_ref()
+            .is_some_and(|p| p.member_status == "blocked"),
         memberships: &membership_facts,
         anti_passback: device.anti_passback,
         inside: inside.is_some(),
@@ -381,7 +392,11 @@ impl Gathered {
             })
         });
         CheckResult {
-            decision: if self.decision.allowed() { "allow" } else { "deny" },
+            decision: if self.decision.allowed() {
+                "allow"
+            } else {
+                "deny"
+            },
             reason: self.decision.reason.map(|r| r.code()),
             event_id,
             dry_run,
@@ -484,7 +499,13 @@ fn concurrent() -> impl Fn(tessera_store::StoreError) -> AppError {
 }
 
 fn is_concurrent(e: &AppError) -> bool {
-    matches!(e, AppError::Conflict { code: "concurrent_passage", .. })
+    matches!(
+        e,
+        AppError::Conflict {
+            code: "concurrent_passage",
+            ..
+        }
+    )
 }
 
 impl App {
@@ -526,7 +547,12 @@ impl App {
                     credential_id: g.credential.as_ref().map(|c| c.id.clone()),
                     credential_kind: presented.kind().to_owned(),
                     direction: request.direction.as_str().to_owned(),
-                    decision: if g.decision.allowed() { "allow" } else { "deny" }.to_owned(),
+                    decision: if g.decision.allowed() {
+                        "allow"
+                    } else {
+                        "deny"
+                    }
+                    .to_owned(),
                     reason: g.decision.reason.map(|r| r.code().to_owned()),
                     source: "online".into(),
                     client_event_id: None,
@@ -607,7 +633,8 @@ impl App {
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Write, |s| {
                 let principal = authorize(app.principals(), s, &ctx, Permission::AccessManage)?;
-                let refused = store::find_event(s, &event_id)?.ok_or(AppError::NotFound("access event"))?;
+                let refused =
+                    store::find_event(s, &event_id)?.ok_or(AppError::NotFound("access event"))?;
                 if refused.decision != "deny" {
                     return Err(AppError::Conflict {
                         code: "not_a_refusal",
@@ -642,7 +669,8 @@ impl App {
                     Direction::parse(&row.direction),
                 ) {
                     let seen_inside = store::presence(s, location, member)?.is_some_and(|p| {
-                        tessera_store::utc(p.entered_at) > now - Duration::hours(PRESENCE_TIMEOUT_HOURS)
+                        tessera_store::utc(p.entered_at)
+                            > now - Duration::hours(PRESENCE_TIMEOUT_HOURS)
                     });
                     record_passage(
                         s,
@@ -653,16 +681,26 @@ impl App {
                         now,
                         seen_inside,
                     )
-                    .map_err(|e| if is_concurrent(&e) {
-                        AppError::Conflict { code: "concurrent_passage", detail: "the member passed a door at the same moment; try again".into() }
-                    } else { e })?;
+                    .map_err(|e| {
+                        if is_concurrent(&e) {
+                            AppError::Conflict {
+                                code: "concurrent_passage",
+                                detail: "the member passed a door at the same moment; try again"
+                                    .into(),
+                            }
+                        } else {
+                            e
+                        }
+                    })?;
                 }
                 audit::record(
                     s,
                     &ctx,
-                    Event::on("access.overridden", "access_event", &row.id).with(serde_json::json!({
+                    Event::on("access.overridden", "access_event", &row.id).with(
+                        serde_json::json!({
                         "override_of": refused.id, "refused_for": refused.reason, "reason": reason,
-                        "member_id": row.member_id })),
+                        "member_id": row.member_id }),
+                    ),
                     now,
                 )?;
                 crate::events::publish(
@@ -704,9 +742,54 @@ impl App {
                     page.limit + 1,
                 )?;
                 let views: Vec<AccessEventView> = rows.into_iter().map(Into::into).collect();
-                Ok(Page::from_rows(views, page.limit, |v: &AccessEventView| &v.id))
+                Ok(Page::from_rows(views, page.limit, |v: &AccessEventView| {
+                    &v.id
+                }))
             })
         })
         .await
+    }
+}
+
+pub(crate) mod personal {
+    //! The personal-data section of door access: a member's credentials and door decisions.
+
+    use chrono::{DateTime, Utc};
+    use tessera_store::models::access as store;
+    use tessera_store::Scoped;
+
+    use crate::personal_data::{Erased, Subject};
+    use crate::AppResult;
+
+    /// Credentials (card numbers, UIDs, app keys) and every door decision about the member.
+    pub fn export(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<serde_json::Value> {
+        let id = &subject.account.id;
+        let credentials: Vec<super::credentials::CredentialView> = store::of_member(s, id)?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let decisions: Vec<super::AccessEventView> = store::events_of_member(s, id)?
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        Ok(serde_json::json!({ "credentials": credentials, "door_decisions": decisions }))
+    }
+
+    /// Credentials and presence are deleted (the allowlist's next delta drops them from doors); decisions are kept
+    /// without the member, for occupancy counts.
+    pub fn erase(
+        s: &mut Scoped<'_>,
+        subject: &Subject<'_>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Erased> {
+        let id = &subject.account.id;
+        let deleted = store::delete_of_member(s, id)? + store::delete_presence_of(s, id)?;
+        let anonymised = store::anonymise_events(s, id)?;
+        super::touch(s, id, now)?;
+        Ok(Erased::new(
+            deleted,
+            anonymised,
+            Some("door decisions, without the member or the credential, for occupancy counts"),
+        ))
     }
 }

@@ -179,14 +179,19 @@ impl App {
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {
                 authorize(app.principals(), s, &ctx, Permission::AccessRead)?;
-                let location = locations::find(s, &location_id)?.ok_or(AppError::NotFound("location"))?;
+                let location =
+                    locations::find(s, &location_id)?.ok_or(AppError::NotFound("location"))?;
                 let tz: chrono_tz::Tz = location.time_zone.parse().unwrap_or(chrono_tz::UTC);
                 let start = tessera_domain::scheduling::time::start_of_local_day(tz, date)
                     .ok_or(AppError::NotFound("date"))?
                     .naive_utc();
                 let timeout = Duration::hours(PRESENCE_TIMEOUT_HOURS);
-                let movements =
-                    store::movements_between(s, &location_id, start - timeout, start + Duration::hours(24))?;
+                let movements = store::movements_between(
+                    s,
+                    &location_id,
+                    start - timeout,
+                    start + Duration::hours(24),
+                )?;
                 let hours = replay(&movements, start, timeout);
                 Ok(DayPeaks {
                     location_id,

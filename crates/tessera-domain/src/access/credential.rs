@@ -122,7 +122,7 @@ pub fn normalize_nfc(
                 .chars()
                 .filter(|c| !matches!(c, ':' | '-' | ' '))
                 .collect();
-            if cleaned.len() % 2 != 0 || !cleaned.chars().all(|c| c.is_ascii_hexdigit()) {
+            if !cleaned.len().is_multiple_of(2) || !cleaned.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(bad(
                     "unknown_credential_format",
                     "an NFC UID in hex is pairs of hex digits",
@@ -212,7 +212,8 @@ fn parse_rotating(rest: &str) -> Result<RotatingCode, FieldError> {
     else {
         return Err(malformed());
     };
-    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         return Err(malformed());
     }
     let issued_at: i64 = at.parse().map_err(|_| malformed())?;
@@ -249,7 +250,12 @@ pub fn make_rotating(
 pub fn parse_public_key(text: &str) -> Result<VerifyingKey, FieldError> {
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text.trim())
-        .map_err(|_| bad("invalid_public_key", "an Ed25519 public key, 32 bytes in base64url"))?;
+        .map_err(|_| {
+            bad(
+                "invalid_public_key",
+                "an Ed25519 public key, 32 bytes in base64url",
+            )
+        })?;
     let raw: [u8; 32] = raw
         .try_into()
         .map_err(|_| bad("invalid_public_key", "an Ed25519 public key is 32 bytes"))?;
@@ -285,7 +291,9 @@ mod tests {
         assert_eq!(parse_card_number("1234 5678 9012").unwrap(), "123456789012");
         assert!(parse_card_number("12345678901").is_err());
         assert!(parse_card_number("12345678901A").is_err());
-        assert!(matches!(parse_optical("123456789012"), Ok(Optical::Card(n)) if n == "123456789012"));
+        assert!(
+            matches!(parse_optical("123456789012"), Ok(Optical::Card(n)) if n == "123456789012")
+        );
         assert_eq!(
             parse_optical("hello").unwrap_err().code,
             "unknown_credential_format"
@@ -307,7 +315,10 @@ mod tests {
         let small = normalize_nfc("255", NfcEncoding::Decimal, ByteOrder::Msb).unwrap();
         assert_eq!(small, "000000FF");
         for bad in ["ABC", "0G0000", "0102030405", ""] {
-            assert!(normalize_nfc(bad, NfcEncoding::Hex, ByteOrder::Msb).is_err(), "{bad}");
+            assert!(
+                normalize_nfc(bad, NfcEncoding::Hex, ByteOrder::Msb).is_err(),
+                "{bad}"
+            );
         }
         assert!(normalize_nfc("12a", NfcEncoding::Decimal, ByteOrder::Msb).is_err());
     }
@@ -322,7 +333,10 @@ mod tests {
         };
         assert_eq!(code.credential_id, "crd_1");
         assert!(verify_rotating(&code, "ten_a", &public));
-        assert!(!verify_rotating(&code, "ten_b", &public), "bound to its brand");
+        assert!(
+            !verify_rotating(&code, "ten_b", &public),
+            "bound to its brand"
+        );
         let other = SigningKey::from_bytes(&[8u8; 32]);
         assert!(!verify_rotating(&code, "ten_a", &other.verifying_key()));
         let mut tampered = code.clone();

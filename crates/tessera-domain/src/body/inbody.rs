@@ -171,7 +171,13 @@ mod tests {
         let cut = SAMPLE.lines().take(3).collect::<Vec<_>>().join("\n");
         let cut = &cut[..cut.len() - 40];
         let error = parse(cut, chrono_tz::UTC).unwrap_err();
-        assert_eq!((error.field.as_str(), error.code), ("data.row[2]", "invalid_inbody_row"));
-        assert!(parse("WT,HT\n70,170\n", chrono_tz::UTC).is_err(), "no DATETIMES");
+        assert_eq!(
+            (error.field.as_str(), error.code),
+            ("data.row[2]", "invalid_inbody_row")
+        );
+        assert!(
+            parse("WT,HT\n70,170\n", chrono_tz::UTC).is_err(),
+            "no DATETIMES"
+        );
     }
 }

@@ -130,7 +130,11 @@ impl Measurement {
     pub fn validate(mut self) -> Result<Measurement, FieldErrors> {
         let mut errors = FieldErrors::default();
         if self.measured_at.is_none() {
-            errors.push(FieldError::new("measured_at", "required", "when it was taken"));
+            errors.push(FieldError::new(
+                "measured_at",
+                "required",
+                "when it was taken",
+            ));
         }
         if self.weight_kg.is_none() {
             errors.push(FieldError::new("weight_kg", "required", "the weight, kg"));
@@ -155,7 +159,13 @@ impl Measurement {
             range(&mut errors, field, value, 0.0, 400.0);
         }
         range(&mut errors, "ecw_tbw_ratio", self.ecw_tbw_ratio, 0.0, 1.0);
-        range(&mut errors, "visceral_fat_level", self.visceral_fat_level, 0.0, 100.0);
+        range(
+            &mut errors,
+            "visceral_fat_level",
+            self.visceral_fat_level,
+            0.0,
+            100.0,
+        );
         range(
             &mut errors,
             "basal_metabolic_rate_kcal",
@@ -163,17 +173,25 @@ impl Measurement {
             0.0,
             10_000.0,
         );
-        range(&mut errors, "phase_angle_deg", self.phase_angle_deg, 0.0, 30.0);
+        range(
+            &mut errors,
+            "phase_angle_deg",
+            self.phase_angle_deg,
+            0.0,
+            30.0,
+        );
         if !errors.is_empty() {
             return Err(errors);
         }
         if let (None, Some(w), Some(h)) = (self.bmi, self.weight_kg, self.height_cm) {
             self.bmi = Some(round(w / (h / 100.0).powi(2), 1));
         }
-        if let (None, Some(w), Some(p)) = (self.fat_mass_kg, self.weight_kg, self.body_fat_percent) {
+        if let (None, Some(w), Some(p)) = (self.fat_mass_kg, self.weight_kg, self.body_fat_percent)
+        {
             self.fat_mass_kg = Some(round(w * p / 100.0, 2));
         }
-        if let (None, Some(w), Some(f)) = (self.fat_free_mass_kg, self.weight_kg, self.fat_mass_kg) {
+        if let (None, Some(w), Some(f)) = (self.fat_free_mass_kg, self.weight_kg, self.fat_mass_kg)
+        {
             self.fat_free_mass_kg = Some(round(w - f, 2));
         }
         Ok(self)
@@ -233,7 +251,8 @@ pub struct Point {
 
 /// Trends of every metric over `history` (any order).
 pub fn trends(history: &[Measurement]) -> Vec<MetricTrend> {
-    let mut sorted: Vec<&Measurement> = history.iter().filter(|m| m.measured_at.is_some()).collect();
+    let mut sorted: Vec<&Measurement> =
+        history.iter().filter(|m| m.measured_at.is_some()).collect();
     sorted.sort_by_key(|m| m.measured_at);
     METRICS
         .iter()

@@ -45,7 +45,7 @@ fn parse_line(line: &str, tz: Tz) -> Result<Parsed, String> {
         .and_then(|l| l.strip_suffix('}'))
         .ok_or("truncated: a line is {...}")?;
     let tokens: Vec<&str> = inner.split(',').map(str::trim).collect();
-    if tokens.len() < 4 || tokens.len() % 2 != 0 {
+    if tokens.len() < 4 || !tokens.len().is_multiple_of(2) {
         return Err("truncated: the pairs do not add up".into());
     }
     let mut raw = serde_json::Map::new();
@@ -160,12 +160,16 @@ mod tests {
         assert_eq!(imperial.height_cm, Some(185.4));
         assert_eq!(imperial.muscle_mass_kg, Some(71.67));
         assert_eq!(imperial.body_fat_percent, Some(19.4), "percentages stay");
-        assert_eq!(imperial.raw["Wk"], "206.2", "the device's own value is kept");
+        assert_eq!(
+            imperial.raw["Wk"], "206.2",
+            "the device's own value is kept"
+        );
     }
 
     #[test]
     fn truncated_lines_name_their_line() {
-        let truncated = "{0,16,~0,2,MO,\"BC-601\",DT,\"12/01/2016\",Ti,\"23:48:53\",Wk,96.1\n{0,16,~0,2,Wk";
+        let truncated =
+            "{0,16,~0,2,MO,\"BC-601\",DT,\"12/01/2016\",Ti,\"23:48:53\",Wk,96.1\n{0,16,~0,2,Wk";
         let error = parse(truncated, chrono_tz::UTC).unwrap_err();
         assert_eq!(error.field, "data.line[1]");
         assert_eq!(error.code, "invalid_tanita_line");

@@ -61,7 +61,10 @@ pub async fn allowlist(
     };
     let mut response = Response::new(Body::from(signed.body));
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     headers.insert("tessera-signature", header_value(&signed.signature)?);
     headers.insert("tessera-key-id", header_value(&signed.kid)?);
     headers.insert(

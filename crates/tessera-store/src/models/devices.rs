@@ -132,11 +132,11 @@ pub fn touch(
     let target = devices::table
         .filter(devices::tenant_id.eq(tenant))
         .filter(devices::id.eq(id));
-    diesel::update(target.clone())
+    diesel::update(target)
         .set(devices::last_seen_at.eq(at))
         .execute(conn)?;
     if let Some(firmware) = firmware {
-        diesel::update(target.clone())
+        diesel::update(target)
             .set(devices::firmware.eq(firmware))
             .execute(conn)?;
     }
