@@ -81,6 +81,9 @@ pub enum Command {
     /// Devices: pairing codes, and the reference door simulator.
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Billing of a brand: runs and reconciliation.
+    #[command(subcommand)]
+    Billing(BillingCommand),
     /// Run the demo: a SQLite database in DATA_DIR, the brands of tenants/, demo accounts, and the server.
     Demo {
         /// Folder of the demo's data.
@@ -467,5 +470,32 @@ pub enum DeviceCommand {
         /// Keep the uploaded decisions pending (to show that a second upload adds nothing).
         #[arg(long)]
         keep_pending: bool,
+    },
+}
+
+/// `tessera billing ...`
+#[derive(Debug, Subcommand)]
+pub enum BillingCommand {
+    /// Invoice what is due on a day, charge it, apply dunning: what the daily schedule does, on demand. Safe to
+    /// run again after a crash: nothing is invoiced or charged twice.
+    Run {
+        /// The brand's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The day billed (YYYY-MM-DD); the brand's today when absent.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Show what would be invoiced, write nothing, charge nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask the payment provider what became of payments whose outcome is unknown, and record it.
+    Reconcile {
+        /// The brand's slug.
+        #[arg(long)]
+        tenant: String,
     },
 }

@@ -12,9 +12,9 @@ use tessera_config::{LogFormat, Settings};
 use tessera_domain::values::NewPassword;
 
 use crate::args::{
-    AuditCommand, AuditRealmArgs, Cli, Command, ConfigCommand, DeviceCommand, DeviceKindArg,
-    JobsCommand, KeysCommand, LogFormatArg, MemberCommand, MembershipsCommand, RealmArgs,
-    TenantCommand, UserCommand,
+    AuditCommand, AuditRealmArgs, BillingCommand, Cli, Command, ConfigCommand, DeviceCommand,
+    DeviceKindArg, JobsCommand, KeysCommand, LogFormatArg, MemberCommand, MembershipsCommand,
+    RealmArgs, TenantCommand, UserCommand,
 };
 use crate::output;
 
@@ -204,6 +204,7 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             println!("{tenant}: {changes} membership changes applied");
             Ok(())
         }
+        Command::Billing(command) => billing(settings, command).await,
         Command::Schedules { json } => {
             let app = open_app(settings).await?;
             let schedules = app.list_schedules().await?;
@@ -864,4 +865,86 @@ fn read_member_csv(
         ));
     }
     Ok(rows)
+}
+
+async fn billing(settings: Settings, command: BillingCommand) -> anyhow::Result<()> {
+    // A run for another day runs as of that day: invoice dates, dunning days and reminders all follow it.
+    let day = match &command {
+        BillingCommand::Run { date, .. } => *date,
+        BillingCommand::Reconcile { .. } => None,
+    };
+    let app = match day {
+        Some(day) => {
+            let offset = day - chrono::Utc::now().date_naive();
+            let url = settings.database.url.expose_secret().to_owned();
+            let states =
+                tokio::task::spawn_blocking(move || tessera_store::migrate::status_at(&url))
+                    .await??;
+            if states.iter().any(|m| !m.applied) {
+                bail!("the database has pending migrations: run `tessera migrate` first");
+            }
+            let clock = std::sync::Arc::new(tessera_domain::clock::OffsetClock(offset));
+            App::start_with_clock(settings, clock).await?
+        }
+        None => open_app(settings).await?,
+    };
+    match command {
+        BillingCommand::Run {
+            tenant,
+            date,
+            dry_run,
+            json,
+        } => {
+            let bar = progress_bar();
+            let report = {
+                let bar = bar.clone();
+                let progress = move |step: &str, done: u64, _total: u64| {
+                    if let Some(bar) = &bar {
+                        bar.set_message(step.to_owned());
+                        bar.set_position(done);
+                    }
+                };
+                app.run_billing(&tenant, date, dry_run, &progress).await?
+            };
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            if json {
+                return output::json(&report);
+            }
+            let day = report.day.map(|d| d.to_string()).unwrap_or_default();
+            if dry_run {
+                println!(
+                    "{tenant} {day} (dry run): {} invoices would be issued, {} in total",
+                    report.invoiced, report.invoiced_amount
+                );
+            } else {
+                println!(
+                    "{tenant} {day}: {} invoiced ({} in total), {} charged ({} succeeded, {} failed, {} pending, {} unknown), {} reconciled, {} dunning changes, {} retries, {} reminders, {} expiring cards",
+                    report.invoiced, report.invoiced_amount, report.charged, report.succeeded, report.failed,
+                    report.pending, report.unknown, report.reconciled, report.dunning_changes, report.retries,
+                    report.reminders, report.cards_expiring
+                );
+            }
+            Ok(())
+        }
+        BillingCommand::Reconcile { tenant } => {
+            let settled = app.reconcile_payments(&tenant).await?;
+            println!("{tenant}: {settled} payments reconciled");
+            Ok(())
+        }
+    }
+}
+
+/// A spinner with a count when standard output is a terminal; nothing otherwise (logs and pipes stay clean).
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg}: {pos}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
 }

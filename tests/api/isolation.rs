@@ -18,6 +18,9 @@ const PUBLIC: &[&str] = &[
     // Calendar feeds: no bearer token; the secret token is looked up in the host's brand only
     // (tests/api/scheduling.rs checks another brand's host does not know it).
     "/api/v1/calendar/{file}",
+    // Stripe's webhook: no bearer token; the signature is checked with the host's brand's secret only
+    // (tests/api/billing_stripe.rs checks another brand's signature is refused).
+    "/api/v1/payments/stripe/webhook",
 ];
 /// Routes with a test of their own: the live-event WebSocket (tests/api/events.rs checks a brand's token is
 /// refused on another brand's host and that events never cross brands).
@@ -140,6 +143,18 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("put", "/api/v1/members/{id}/body-goals") => {
             Some(json!({"metric": "weight_kg", "target": 70.0}))
         }
+        ("post", "/api/v1/invoices") => Some(json!({"member_id": "acc_probe", "lines": [
+            {"description": "probe", "quantity": 1, "unit_price": 100, "vat_code": "standard"}]})),
+        ("post", "/api/v1/credit-notes") => {
+            Some(json!({"invoice_id": "inv_probe", "reason": "probe"}))
+        }
+        ("post", "/api/v1/me/payment-methods") => None,
+        ("delete", "/api/v1/invoices/{id}") => None,
+        ("post", "/api/v1/invoices/{id}/finalise" | "/api/v1/invoices/{id}/pay") => None,
+        ("post", "/api/v1/invoices/{id}/payments") => {
+            Some(json!({"amount": 1, "currency": "EUR", "method": "cash"}))
+        }
+        ("post", "/api/v1/payments/{id}/refunds") => Some(json!({"reason": "probe"})),
         ("get", _) => None,
         (method, path) => {
             panic!("the isolation test does not know route {method} {path}: add it to body_for")
@@ -233,6 +248,7 @@ async fn every_tenant_scoped_route_hides_other_brands() {
     let (foreign_appointment, foreign_booking) = scheduling_ids(&lumiere_schedule, "lumiere");
     // A plan and a membership of each brand, for the gym routes' ids: (member, plan, membership).
     let mut gym = Vec::new();
+    let mut billing = Vec::new();
     for (brand, token) in [("atlas", &atlas_admin), ("lumiere", &lumiere_admin)] {
         let member_token = app.token(brand, "member").await;
         let (_, me) = app
@@ -260,8 +276,42 @@ async fn every_tenant_scoped_route_hides_other_brands() {
             )
             .await;
         assert_eq!(status, 201, "{sold}");
-        gym.push((member, plan, sold["id"].as_str().unwrap().to_owned()));
+        let membership = sold["id"].as_str().unwrap().to_owned();
+        // Its first invoice, a desk payment of part of it, and a credit note: ids for the billing routes.
+        let (_, invoices) = app
+            .get_json(
+                Some(brand),
+                &format!("/api/v1/invoices?membership_id={membership}"),
+                token,
+            )
+            .await;
+        let invoice = invoices["data"][0]["id"].as_str().unwrap().to_owned();
+        let (status, paid) = app
+            .post_json(
+                Some(brand),
+                &format!("/api/v1/invoices/{invoice}/payments"),
+                Some(token.as_str()),
+                &json!({"amount": 100, "currency": "EUR", "method": "cash"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{paid}");
+        let payment = paid["payments"][0]["id"].as_str().unwrap().to_owned();
+        let (status, note) = app
+            .post_json(
+                Some(brand),
+                "/api/v1/credit-notes",
+                Some(token.as_str()),
+                &json!({"invoice_id": invoice, "reason": "isolation", "lines": [
+                    {"description": "geste", "quantity": 1, "unit_price": 100, "vat_code": "standard"}]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{note}");
+        // Its PDF must exist before the routes are probed (the PDF route's control expects 200).
+        crate::billing::pdf_of(&app, token, &invoice, brand).await;
+        billing.push((invoice, payment, note["id"].as_str().unwrap().to_owned()));
+        gym.push((member, plan, membership));
     }
+    let (own_billing, foreign_billing) = (billing[0].clone(), billing[1].clone());
     let (own_gym, foreign_gym) = (gym[0].clone(), gym[1].clone());
     // A card and a paired kiosk in each brand, for the credential and device routes.
     let mut door_ids = Vec::new();
@@ -302,6 +352,9 @@ async fn every_tenant_scoped_route_hides_other_brands() {
         foreign_gym.2.clone(),
         foreign_access.0.clone(),
         foreign_access.1.clone(),
+        foreign_billing.0.clone(),
+        foreign_billing.1.clone(),
+        foreign_billing.2.clone(),
     ]);
     // The ids to put in a route's path: (another brand's, the brand's own).
     let ids_for = |path: &str| -> (PathIds, PathIds) {
@@ -348,6 +401,16 @@ async fn every_tenant_scoped_route_hides_other_brands() {
             (
                 vec![("id", foreign_access.1.clone())],
                 vec![("id", own_access.1.clone())],
+            )
+        } else if path.starts_with("/api/v1/invoices/") {
+            (
+                vec![("id", foreign_billing.0.clone())],
+                vec![("id", own_billing.0.clone())],
+            )
+        } else if path.starts_with("/api/v1/payments/") {
+            (
+                vec![("id", foreign_billing.1.clone())],
+                vec![("id", own_billing.1.clone())],
             )
         } else if path.starts_with("/api/v1/files/") {
             (

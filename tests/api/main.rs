@@ -6,6 +6,8 @@ mod audit;
 mod auth;
 mod backup;
 mod bad_input;
+mod billing;
+mod billing_stripe;
 mod body;
 mod cli;
 mod conventions;

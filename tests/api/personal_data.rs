@@ -333,7 +333,12 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
     assert!(!audit.to_string().contains(EMAIL) && !audit.to_string().contains(NAME));
     // ...nor left in any table, while the audit entries (ids only) remain.
     assert_eq!(holding(&app.db.url, EMAIL), Vec::<String>::new());
-    assert_eq!(holding(&app.db.url, NAME), Vec::<String>::new());
+    // Only the invoice of the membership keeps the buyer's name, as French law requires for ten years.
+    assert_eq!(holding(&app.db.url, NAME), ["invoices.buyer_json"]);
+    assert!(line("invoices")["kept"]
+        .as_str()
+        .unwrap()
+        .contains("10 years"));
     assert_eq!(
         holding(&app.db.url, "gdpr-unique-subject"),
         Vec::<String>::new()

@@ -231,6 +231,20 @@ impl App {
                 .await
                 .map(|_| ())
                 .map_err(|e| JobError::Retry(e.to_string())),
+            crate::billing::documents::RENDER_PDF_KIND => {
+                crate::billing::pdf::render_job(self, &job.tenant_id, &payload).await
+            }
+            crate::billing::run::RUN_KIND => {
+                let slug = self
+                    .tenants()
+                    .by_id(&job.tenant_id)
+                    .map(|t| t.slug.clone())
+                    .ok_or_else(|| JobError::Permanent("unknown tenant".into()))?;
+                self.run_billing(&slug, None, false, &|_, _, _| {})
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| JobError::Retry(e.to_string()))
+            }
             crate::scheduling::classes::GENERATE_KIND => self
                 .generate_sessions_of(&job.tenant_id)
                 .await

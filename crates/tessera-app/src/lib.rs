@@ -9,6 +9,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod body;
 pub mod clients;
 mod context;

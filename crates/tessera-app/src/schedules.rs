@@ -44,6 +44,12 @@ pub fn definitions(settings: &tessera_config::Settings) -> Vec<ScheduleDef> {
             payload: serde_json::json!({}),
         },
         ScheduleDef {
+            name: crate::billing::run::RUN_KIND.into(),
+            cron: "0 0 6 * * *".into(),
+            job_kind: crate::billing::run::RUN_KIND.into(),
+            payload: serde_json::json!({}),
+        },
+        ScheduleDef {
             name: crate::scheduling::classes::GENERATE_KIND.into(),
             cron: "0 20 0 * * *".into(),
             job_kind: crate::scheduling::classes::GENERATE_KIND.into(),

@@ -51,6 +51,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Live events.
     pub events: EventSettings,
+    /// Payment providers (process-wide; which provider a brand uses is in its tenant file).
+    pub payments: PaymentSettings,
     /// Folder of tenant files applied by `tessera demo`.
     pub tenants_dir: PathBuf,
 }
@@ -223,6 +225,22 @@ pub struct WebhookSettings {
     pub allow_private_networks: bool,
 }
 
+/// Payment providers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// Base URL of Stripe's API (`https://api.stripe.com/`). Tests point it at the Stripe-compatible server on
+    /// loopback.
+    pub stripe_api_base: String,
+    /// Milliseconds a provider call may take; past it the outcome is unknown and reconciled later, never
+    /// charged again.
+    pub request_timeout_ms: u64,
+    /// Payments processed at once by a billing run.
+    pub run_concurrency: usize,
+    /// Public base URL of the member portal, for "confirm your payment" links.
+    pub portal_url: String,
+}
+
 /// Live events.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -345,6 +363,12 @@ retry_max_delay_secs = 43200
 retry_window_hours = 72
 allow_http = false
 allow_private_networks = false
+
+[payments]
+stripe_api_base = "https://api.stripe.com/"
+request_timeout_ms = 20000
+run_concurrency = 8
+portal_url = "http://localhost:8080"
 
 [events]
 retention_days = 30
@@ -559,6 +583,12 @@ impl Settings {
                 "retry_window_hours": self.webhooks.retry_window_hours,
                 "allow_http": self.webhooks.allow_http,
                 "allow_private_networks": self.webhooks.allow_private_networks,
+            },
+            "payments": {
+                "stripe_api_base": self.payments.stripe_api_base,
+                "request_timeout_ms": self.payments.request_timeout_ms,
+                "run_concurrency": self.payments.run_concurrency,
+                "portal_url": self.payments.portal_url,
             },
             "events": {
                 "retention_days": self.events.retention_days,

@@ -47,3 +47,14 @@ impl Clock for FixedClock {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
+
+/// The system clock moved by a fixed offset: time goes on, as of another day. `tessera billing run --date` runs
+/// as of that day with it (tests of dunning schedules, catching up a missed day).
+#[derive(Debug)]
+pub struct OffsetClock(pub chrono::Duration);
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.0
+    }
+}

@@ -82,6 +82,12 @@ pub enum IdKind {
     BodyMeasurement,
     /// A body-composition goal.
     BodyGoal,
+    /// An invoice or credit note.
+    Invoice,
+    /// A payment or payment attempt.
+    Payment,
+    /// A refund.
+    Refund,
 }
 
 impl IdKind {
@@ -127,6 +133,9 @@ impl IdKind {
             IdKind::AccessEvent => "acx",
             IdKind::BodyMeasurement => "bdm",
             IdKind::BodyGoal => "bdg",
+            IdKind::Invoice => "inv",
+            IdKind::Payment => "pay",
+            IdKind::Refund => "rfd",
         }
     }
 

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod billing;
 pub mod body;
 pub mod clock;
 pub mod field;

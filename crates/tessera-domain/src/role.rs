@@ -192,11 +192,21 @@ pub enum Permission {
     BodyRead,
     /// Upload and match body measurements and 3D scans, set body goals.
     BodyManage,
+    /// Read anyone's invoices, credit notes and payments (clients read their own).
+    InvoicesRead,
+    /// Draft and finalise invoices, resend them.
+    InvoicesManage,
+    /// Issue credit notes and refunds.
+    InvoicesCredit,
+    /// Record payments taken at the desk (cash, card terminal, bank transfer).
+    PaymentsRecord,
+    /// Read the brand's money figures: outstanding, overdue, revenue with VAT.
+    MoneyRead,
 }
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 29] = [
+    pub const ALL: [Permission; 34] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
@@ -226,6 +236,11 @@ impl Permission {
         Permission::AccessManage,
         Permission::BodyRead,
         Permission::BodyManage,
+        Permission::InvoicesRead,
+        Permission::InvoicesManage,
+        Permission::InvoicesCredit,
+        Permission::PaymentsRecord,
+        Permission::MoneyRead,
     ];
 
     /// The permission's stable name, as written in `docs/permissions.md`.
@@ -260,6 +275,11 @@ impl Permission {
             Permission::AccessManage => "access.manage",
             Permission::BodyRead => "body.read",
             Permission::BodyManage => "body.manage",
+            Permission::InvoicesRead => "invoices.read",
+            Permission::InvoicesManage => "invoices.manage",
+            Permission::InvoicesCredit => "invoices.credit",
+            Permission::PaymentsRecord => "payments.record",
+            Permission::MoneyRead => "money.read",
         }
     }
 
@@ -300,6 +320,11 @@ impl Permission {
             Permission::AccessManage => &[Admin, Staff],
             Permission::BodyRead => &[Admin, Staff, Pro],
             Permission::BodyManage => &[Admin, Staff, Pro],
+            Permission::InvoicesRead => &[Admin, Staff],
+            Permission::InvoicesManage => &[Admin, Staff],
+            Permission::InvoicesCredit => &[Admin],
+            Permission::PaymentsRecord => &[Admin, Staff],
+            Permission::MoneyRead => &[Admin],
         }
     }
 

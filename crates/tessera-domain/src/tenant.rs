@@ -62,6 +62,9 @@ pub struct TenantConfig {
     /// Booking rules (`[booking]`): late-cancellation window, fees, waitlists; defaults when absent.
     #[serde(default)]
     pub booking: crate::scheduling::BookingPolicy,
+    /// Billing rules (`[billing]`): payment terms, late-payment mentions, VAT codes, dunning; defaults when absent.
+    #[serde(default)]
+    pub billing: crate::billing::BillingPolicy,
 }
 
 /// The messages whose wording a brand may replace.
@@ -350,6 +353,8 @@ impl TenantConfig {
                 "configure at least one VAT rate",
             ));
         }
+        let vat_codes: Vec<&str> = self.vat_rates.iter().map(|r| r.code.as_str()).collect();
+        self.billing.validate(&vat_codes, &mut errors);
         let mut codes = BTreeMap::new();
         for (i, rate) in self.vat_rates.iter().enumerate() {
             let field = format!("vat_rates[{i}]");
@@ -655,8 +660,8 @@ pub fn is_luhn_number(number: &str, len: usize) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// Checks an intra-community VAT number; for France, the two-digit key computed from the SIREN.
-fn check_vat_number(vat: &str, siren: Option<&str>) -> Result<(), FieldError> {
+/// Checks an intra-community VAT number (the field name is left empty for the caller to set); for France, the two-digit key computed from the SIREN.
+pub fn check_vat_number(vat: &str, siren: Option<&str>) -> Result<(), FieldError> {
     let shape_ok = (4..=15).contains(&vat.len())
         && vat[..2].chars().all(|c| c.is_ascii_uppercase())
         && vat[2..]

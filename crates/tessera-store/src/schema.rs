@@ -247,6 +247,7 @@ diesel::table! {
         next_plan_on -> Nullable<Date>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        billed_until -> Nullable<Date>,
     }
 }
 
@@ -646,6 +647,148 @@ diesel::allow_tables_to_appear_in_same_query!(
     class_bookings,
     calendar_feeds,
     clock_entries,
+);
+
+diesel::table! {
+    invoice_sequences (tenant_id, series) {
+        tenant_id -> Text,
+        series -> Text,
+        last_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    billing_profiles (tenant_id, account_id) {
+        tenant_id -> Text,
+        account_id -> Text,
+        provider -> Text,
+        customer_ref -> Nullable<Text>,
+        payment_method_ref -> Nullable<Text>,
+        method_kind -> Nullable<Text>,
+        card_brand -> Nullable<Text>,
+        card_last4 -> Nullable<Text>,
+        card_exp_month -> Nullable<Integer>,
+        card_exp_year -> Nullable<Integer>,
+        expiry_notified_on -> Nullable<Date>,
+        company_json -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invoices (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        kind -> Text,
+        status -> Text,
+        number -> Nullable<Text>,
+        series -> Nullable<Text>,
+        sequence_no -> Nullable<BigInt>,
+        account_id -> Text,
+        payer_account_id -> Text,
+        buyer_json -> Text,
+        membership_id -> Nullable<Text>,
+        billing_key -> Nullable<Text>,
+        corrects_invoice_id -> Nullable<Text>,
+        currency -> Text,
+        total_excl -> BigInt,
+        total_vat -> BigInt,
+        total_incl -> BigInt,
+        amount_paid -> BigInt,
+        amount_credited -> BigInt,
+        locale -> Text,
+        issued_on -> Nullable<Date>,
+        due_on -> Nullable<Date>,
+        period_start -> Nullable<Date>,
+        period_end -> Nullable<Date>,
+        pdf_file_id -> Nullable<Text>,
+        dunning_started_on -> Nullable<Date>,
+        attempts -> Integer,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        finalised_at -> Nullable<Timestamp>,
+        paid_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invoice_lines (tenant_id, invoice_id, position) {
+        tenant_id -> Text,
+        invoice_id -> Text,
+        position -> Integer,
+        item -> Text,
+        description -> Text,
+        goods -> Bool,
+        quantity -> BigInt,
+        unit_price -> BigInt,
+        vat_code -> Text,
+        vat_rate_bps -> BigInt,
+        exemption_note -> Nullable<Text>,
+        net_amount -> BigInt,
+    }
+}
+
+diesel::table! {
+    payments (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        invoice_id -> Text,
+        account_id -> Text,
+        provider -> Text,
+        method -> Text,
+        status -> Text,
+        amount -> BigInt,
+        currency -> Text,
+        attempt -> Integer,
+        idempotency_key -> Text,
+        provider_ref -> Nullable<Text>,
+        client_secret -> Nullable<Text>,
+        failure_code -> Nullable<Text>,
+        failure_message -> Nullable<Text>,
+        refunded_amount -> BigInt,
+        recorded_by -> Nullable<Text>,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        settled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refunds (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        payment_id -> Text,
+        invoice_id -> Text,
+        credit_note_id -> Nullable<Text>,
+        amount -> BigInt,
+        currency -> Text,
+        status -> Text,
+        provider_ref -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stripe_events (tenant_id, event_id) {
+        tenant_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        object_id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    invoices,
+    invoice_lines,
+    payments,
+    refunds,
+    memberships,
+    billing_profiles,
 );
 
 diesel::table! {

@@ -247,6 +247,71 @@ pub const TYPES: &[EventType] = &[
         visible_with: Permission::EventsReadAll,
     },
     EventType {
+        name: "invoice.finalised",
+        description: "An invoice or credit note was finalised with its number.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "invoice.paid",
+        description: "An invoice was paid in full.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "invoice.credited",
+        description: "A credit note corrected an invoice.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "invoice.pdf_ready",
+        description: "The PDF (Factur-X) of an invoice or credit note was rendered and stored.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "payment.succeeded",
+        description: "A payment succeeded (provider or desk).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "payment.processing",
+        description: "A payment was accepted and settles later (SEPA debit).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "payment.failed",
+        description: "A payment attempt failed (declined, insufficient funds...).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "payment.requires_action",
+        description: "A payment needs the payer to confirm it (strong customer authentication); the data holds the link.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "payment.refunded",
+        description: "A payment was refunded, in part or in full.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "billing.payment_method_saved",
+        description: "A card or SEPA mandate was saved for later payments.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "billing.renewal_upcoming",
+        description: "A membership renews soon (reminder before the charge).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "billing.suspension_upcoming",
+        description: "An unpaid membership will be suspended soon.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "billing.card_expiring",
+        description: "The saved card expires within the notice period.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
         name: "diagnostic.published",
         description: "Published by the diagnostic job kinds (tests and benchmarks only).",
         visible_with: Permission::EventsReadAll,

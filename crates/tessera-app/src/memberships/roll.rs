@@ -43,8 +43,8 @@ fn roll_one(
         )
     };
     let status = status_of(row)?;
-    if status == MembershipStatus::Pending && starts_without_payment(row) && row.starts_on <= today
-    {
+    let may_start = starts_without_payment(row) || crate::billing::memberships::paid_up(s, row)?;
+    if status == MembershipStatus::Pending && may_start && row.starts_on <= today {
         step(
             s,
             row,

@@ -77,6 +77,7 @@ pub(crate) fn from_plan(
         next_plan_on: None,
         created_at: naive(now),
         updated_at: naive(now),
+        billed_until: None,
     }
 }
 
@@ -86,10 +87,12 @@ pub(crate) fn starts_without_payment(row: &MembershipRow) -> bool {
 }
 
 /// When and how a sale happens.
-struct SaleTerms {
+struct SaleTerms<'a> {
     starts_on: NaiveDate,
     online: bool,
     today: NaiveDate,
+    app: &'a App,
+    tenant: &'a crate::tenants::Tenant,
 }
 
 fn sell_in(
@@ -97,19 +100,29 @@ fn sell_in(
     ctx: &Ctx,
     plan: PlanRow,
     member_id: &str,
-    sale: SaleTerms,
+    sale: SaleTerms<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<MembershipRow> {
     let SaleTerms {
         starts_on,
         online,
         today,
+        app,
+        tenant,
     } = sale;
     let mut row = from_plan(&plan, member_id, starts_on, online, today, now);
     memberships::insert(s, &row)?;
     let detail = serde_json::json!({ "plan_id": plan.id, "starts_on": starts_on, "sold_online": online,
         "price": row.price_amount, "currency": row.currency });
     append_history(s, &row, "created", None, &detail, ctx, now)?;
+    if !starts_without_payment(&row) {
+        // The first invoice (with the enrolment fee) is issued with the sale; paying it starts the membership.
+        if let Some(due) = crate::billing::memberships::due_charge(s, &row, today)? {
+            crate::billing::memberships::invoice_period_in(
+                s, ctx, app, tenant, &mut row, &due, now,
+            )?;
+        }
+    }
     if starts_without_payment(&row) && starts_on <= today {
         super::change(
             s,
@@ -174,6 +187,8 @@ impl App {
                     starts_on,
                     online: false,
                     today,
+                    app: &app,
+                    tenant: &tenant,
                 };
                 let row = sell_in(s, &ctx, plan, &member_id, sale, now)?;
                 view::load(s, row, today)
@@ -225,6 +240,8 @@ impl App {
                     starts_on,
                     online: true,
                     today,
+                    app: &app,
+                    tenant: &tenant,
                 };
                 let row = sell_in(s, &ctx, plan, &member_id, sale, now)?;
                 view::load(s, row, today)

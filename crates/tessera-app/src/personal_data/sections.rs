@@ -46,6 +46,11 @@ pub static SECTIONS: &[Section] = &[
         erase: crate::body::personal::erase,
     },
     Section {
+        name: "invoices",
+        export: crate::billing::personal::export,
+        erase: crate::billing::personal::erase,
+    },
+    Section {
         name: "bookings",
         export: crate::scheduling::personal::export,
         erase: crate::scheduling::personal::erase,

@@ -440,6 +440,51 @@ impl App {
         Ok(view)
     }
 
+    /// Stores bytes a service generated (an invoice's PDF) as a file of `purpose` owned by `owner`, encrypted
+    /// when the purpose is sensitive. Not for handlers: there is no caller and no permission check here; the
+    /// service decided. Recorded and audited like an upload (`created_by` is `system`).
+    pub(crate) async fn store_generated(
+        &self,
+        tenant_id: &str,
+        purpose: FilePurpose,
+        owner: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> AppResult<FileView> {
+        let rules = purpose.rules();
+        let content_type =
+            rules.content_types.first().copied().ok_or_else(|| {
+                AppError::Internal(format!("purpose {purpose} has no content type"))
+            })?;
+        let data_key = if rules.sensitive {
+            let (app, tenant) = (self.clone(), tenant_id.to_owned());
+            self.blocking(move |db| {
+                db.scoped(&tenant, TxMode::Write, |s| {
+                    Ok(Some(data_keys::current(s, app.master())?))
+                })
+            })
+            .await?
+        } else {
+            None
+        };
+        let realm = self
+            .tenants()
+            .by_id(tenant_id)
+            .map(|t| t.realm())
+            .ok_or(AppError::NotFound("tenant"))?;
+        let prepared = PreparedUpload {
+            tenant: tenant_id.to_owned(),
+            purpose,
+            content_type,
+            filename: Some(filename.to_owned()),
+            uploader: "system".into(),
+            owner: owner.to_owned(),
+            data_key,
+        };
+        let body: ByteStream = futures::stream::once(async move { Ok(Bytes::from(bytes)) }).boxed();
+        self.store_upload(&Ctx::cli(realm), prepared, body).await
+    }
+
     /// Loads a file the caller may access.
     async fn accessible_file(&self, ctx: &Ctx, id: &str) -> AppResult<files::FileRow> {
         let tenant = tenant_only(ctx)?;

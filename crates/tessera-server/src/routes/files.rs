@@ -213,7 +213,8 @@ fn disposition(filename: Option<&str>) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
 }
 
-fn stream_response(download: Download) -> Response {
+/// A download as a streamed response with its type, length and file name.
+pub(crate) fn stream_response(download: Download) -> Response {
     let Download { file, body } = download;
     let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod body;
 pub mod devices;
 pub mod docs;
@@ -173,6 +174,25 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(body::member_health))
         .routes(routes!(body::set_goal))
         .routes(routes!(body::my_health))
+        .routes(routes!(billing::list_invoices, billing::create_invoice))
+        .routes(routes!(billing::get_invoice, billing::delete_invoice))
+        .routes(routes!(billing::finalise_invoice))
+        .routes(routes!(billing::invoice_pdf))
+        .routes(routes!(billing::record_payment))
+        .routes(routes!(billing::pay_invoice))
+        .routes(routes!(
+            billing::list_credit_notes,
+            billing::create_credit_note
+        ))
+        .routes(routes!(billing::my_invoices))
+        .routes(routes!(billing::save_payment_method))
+        .routes(routes!(billing::list_payments))
+        .routes(routes!(billing::refund_payment))
+        .routes(routes!(billing::list_refunds))
+        .routes(routes!(billing::stripe_webhook))
+        .routes(routes!(billing::money_summary))
+        .routes(routes!(billing::balances))
+        .routes(routes!(billing::revenue))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(crate::metrics::metrics))
 }

@@ -72,6 +72,8 @@ pub struct MembershipRow {
     pub created_at: NaiveDateTime,
     /// Last changed.
     pub updated_at: NaiveDateTime,
+    /// First day not invoiced yet (billing); None before the first invoice.
+    pub billed_until: Option<NaiveDate>,
 }
 
 /// A freeze.
@@ -319,4 +321,40 @@ pub fn count_history(
         .filter(membership_history::at.lt(to))
         .count()
         .get_result(conn)?)
+}
+
+/// Memberships a billing run must look at on `day`, by id after `after`: not over, not frozen, and either never
+/// invoiced or invoiced up to a day that has come (recurring plans).
+pub fn billing_candidates(
+    s: &mut Scoped<'_>,
+    day: NaiveDate,
+    after: &str,
+    limit: i64,
+) -> StoreResult<Vec<MembershipRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(memberships::table
+        .filter(memberships::tenant_id.eq(tenant))
+        .filter(memberships::status.eq_any(["pending", "active", "past_due"]))
+        .filter(
+            memberships::billed_until.is_null().or(memberships::kind
+                .eq("recurring")
+                .and(memberships::billed_until.le(day))),
+        )
+        .filter(memberships::id.gt(after))
+        .order(memberships::id.asc())
+        .limit(limit)
+        .select(MembershipRow::as_select())
+        .load(conn)?)
+}
+
+/// Recurring memberships whose invoiced time ends on `day` (their renewal), for reminders.
+pub fn renewing_on(s: &mut Scoped<'_>, day: NaiveDate) -> StoreResult<Vec<MembershipRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(memberships::table
+        .filter(memberships::tenant_id.eq(tenant))
+        .filter(memberships::status.eq_any(["active", "past_due"]))
+        .filter(memberships::kind.eq("recurring"))
+        .filter(memberships::billed_until.eq(day))
+        .select(MembershipRow::as_select())
+        .load(conn)?)
 }

@@ -1,0 +1,275 @@
+//! Billing of memberships: the invoice of a period (idempotent by its billing key), what a payment settles
+//! (activation, reinstatement) and the dunning steps of an unpaid membership.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tessera_domain::billing::periods::{next_billing, BillingFacts, DueCharge};
+use tessera_domain::billing::{dunning_step, DunningFacts};
+use tessera_domain::gym::dates::BillingPeriod;
+use tessera_domain::gym::membership::{MembershipAction, MembershipStatus};
+use tessera_store::models::invoices::{self, InvoiceRow};
+use tessera_store::models::members;
+use tessera_store::models::memberships::{self, MembershipRow};
+use tessera_store::Scoped;
+
+use super::documents::{build, buyer_of, finalise_in, locale_of, DocumentSpec, NewLine};
+use super::faults;
+use crate::memberships::{change, status_of, Change};
+use crate::tenants::Tenant;
+use crate::{App, AppResult, Ctx};
+
+/// The billing facts of a stored membership.
+pub(crate) fn due_charge(
+    s: &mut Scoped<'_>,
+    row: &MembershipRow,
+    today: NaiveDate,
+) -> AppResult<Option<DueCharge>> {
+    let freezes: Vec<(NaiveDate, NaiveDate)> = memberships::freezes(s, &row.id)?
+        .into_iter()
+        .map(|f| (f.starts_on, f.ends_on))
+        .collect();
+    let facts = BillingFacts {
+        kind: &row.kind,
+        billing_period: row
+            .billing_period
+            .as_deref()
+            .and_then(|p| BillingPeriod::parse(p).ok()),
+        term_months: row.term_months.and_then(|m| u32::try_from(m).ok()),
+        starts_on: row.starts_on,
+        trial_days: u32::try_from(row.trial_days).unwrap_or(0),
+        billed_until: row.billed_until,
+        ends_on: row.ends_on,
+        freezes: &freezes,
+    };
+    Ok(next_billing(&facts, today))
+}
+
+/// The billing key of a membership's period: at most one invoice per membership and period, ever.
+pub(crate) fn billing_key(membership_id: &str, period_start: NaiveDate) -> String {
+    format!("membership:{membership_id}:{period_start}")
+}
+
+/// Invoices (drafts and finalises) the period `due` of `row` in the caller's transaction, and moves
+/// `billed_until`. Returns the invoice, or None when there is nothing to pay (a free plan). A period already
+/// invoiced is not invoiced again: the existing invoice is returned.
+pub(crate) fn invoice_period_in(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    app: &App,
+    tenant: &Tenant,
+    row: &mut MembershipRow,
+    due: &DueCharge,
+    now: DateTime<Utc>,
+) -> AppResult<Option<InvoiceRow>> {
+    let key = billing_key(&row.id, due.period_start);
+    if let Some(existing) = invoices::by_billing_key(s, &key)? {
+        return Ok(Some(existing));
+    }
+    let vat = tenant.config.billing.membership_vat.clone();
+    let last_day = due.period_end.pred_opt().unwrap_or(due.period_end);
+    let (item, description) = match row.kind.as_str() {
+        "pack" => (
+            "class_pack",
+            format!(
+                "{} ({} sessions)",
+                row.plan_name,
+                row.sessions_total.unwrap_or(0)
+            ),
+        ),
+        _ => (
+            "plan_period",
+            format!("{} — {} → {}", row.plan_name, due.period_start, last_day),
+        ),
+    };
+    let mut lines = vec![NewLine {
+        item: item.into(),
+        description,
+        goods: false,
+        quantity: 1,
+        unit_price: row.price_amount,
+        vat_code: vat.clone(),
+    }];
+    if due.first && row.enrolment_fee_amount > 0 {
+        let description = if locale_of(s, tenant, &row.account_id)? == "fr" {
+            "Frais d'inscription"
+        } else {
+            "Enrolment fee"
+        };
+        lines.push(NewLine {
+            item: "enrolment_fee".into(),
+            description: description.into(),
+            goods: false,
+            quantity: 1,
+            unit_price: row.enrolment_fee_amount,
+            vat_code: vat,
+        });
+    }
+    row.billed_until = Some(due.period_end);
+    memberships::update(s, row)?;
+    if lines.iter().all(|l| l.unit_price == 0) {
+        return Ok(None);
+    }
+    let payer = members::find(s, &row.account_id)?
+        .and_then(|p| p.guardian_account_id)
+        .unwrap_or_else(|| row.account_id.clone());
+    let company = super::provider::company_of(s, &payer)?;
+    let spec = DocumentSpec {
+        kind: "invoice",
+        account_id: row.account_id.clone(),
+        buyer: buyer_of(s, &payer, company.as_ref())?,
+        payer_account_id: payer,
+        currency: row.currency.clone(),
+        locale: locale_of(s, tenant, &row.account_id)?,
+        lines,
+        membership_id: Some(row.id.clone()),
+        billing_key: Some(key),
+        corrects_invoice_id: None,
+        period: Some((due.period_start, due.period_end)),
+        created_by: None,
+    };
+    let (mut invoice, lines) = build(tenant, spec, now)?;
+    invoices::insert(s, &invoice, &lines)?;
+    faults::point("after_invoice_insert");
+    finalise_in(s, ctx, app, tenant, &mut invoice, now)?;
+    Ok(Some(invoice))
+}
+
+fn step(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    row: &mut MembershipRow,
+    action: MembershipAction,
+    detail: serde_json::Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    change(
+        s,
+        row,
+        Change {
+            action: action.as_str(),
+            transition: Some(action),
+            detail,
+            ctx,
+            now,
+        },
+    )
+}
+
+/// After an invoice of the membership was paid: a pending membership whose start has come becomes active; a
+/// `past_due` or `suspended` one is reinstated once none of its invoices is left unpaid.
+pub(crate) fn settle_in(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    app: &App,
+    tenant: &Tenant,
+    membership_id: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let Some(mut row) = memberships::find_locked(s, membership_id)? else {
+        return Ok(());
+    };
+    if !invoices::open_of_membership(s, membership_id)?.is_empty() {
+        return Ok(());
+    }
+    let today = app.today_in(tenant);
+    match status_of(&row)? {
+        MembershipStatus::Pending if row.starts_on <= today => step(
+            s,
+            ctx,
+            &mut row,
+            MembershipAction::Activate,
+            serde_json::json!({ "reason": "first payment" }),
+            now,
+        ),
+        MembershipStatus::PastDue | MembershipStatus::Suspended => step(
+            s,
+            ctx,
+            &mut row,
+            MembershipAction::Reinstate,
+            serde_json::json!({ "reason": "overdue invoices paid" }),
+            now,
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// True when a pending membership's first invoice is paid (the roll then activates it on its start day).
+pub(crate) fn paid_up(s: &mut Scoped<'_>, row: &MembershipRow) -> AppResult<bool> {
+    Ok(row.billed_until.is_some() && invoices::open_of_membership(s, &row.id)?.is_empty())
+}
+
+/// Applies today's dunning step to an unpaid membership; returns the unpaid invoice to retry when the
+/// schedule says so (and `with_retry`; the caller charges it outside the transaction).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn dunning_in(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    app: &App,
+    tenant: &Tenant,
+    membership_id: &str,
+    today: NaiveDate,
+    with_retry: bool,
+    now: DateTime<Utc>,
+) -> AppResult<Option<InvoiceRow>> {
+    let _ = app;
+    let Some(mut row) = memberships::find_locked(s, membership_id)? else {
+        return Ok(None);
+    };
+    let open = invoices::open_of_membership(s, membership_id)?;
+    let Some(oldest) = open
+        .iter()
+        .filter(|i| i.dunning_started_on.is_some())
+        .min_by_key(|i| i.dunning_started_on)
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let overdue: i64 = invoices::open_of(s, Some(&row.account_id))?
+        .iter()
+        .filter(|i| i.due_on.is_some_and(|d| d <= today))
+        .map(|i| i.total_incl - i.amount_paid - i.amount_credited)
+        .sum();
+    let facts = DunningFacts {
+        first_failed_on: oldest.dunning_started_on.unwrap_or(today),
+        attempts: u32::try_from(oldest.attempts).unwrap_or(0),
+        status: status_of(&row)?,
+        overdue_amount: overdue,
+    };
+    let policy = &tenant.config.billing;
+    let decision = dunning_step(policy, &facts, today);
+    let detail = serde_json::json!({ "invoice_id": oldest.id, "since": facts.first_failed_on, "overdue": overdue });
+    if decision.mark_past_due {
+        step(
+            s,
+            ctx,
+            &mut row,
+            MembershipAction::MarkPastDue,
+            detail.clone(),
+            now,
+        )?;
+    }
+    if decision.suspend {
+        step(
+            s,
+            ctx,
+            &mut row,
+            MembershipAction::Suspend,
+            detail.clone(),
+            now,
+        )?;
+    }
+    if decision.warn_suspension {
+        let suspends_on =
+            facts.first_failed_on + chrono::Duration::days(i64::from(policy.suspend_after_days));
+        let data = serde_json::json!({ "membership_id": row.id, "invoice_id": oldest.id,
+            "suspends_on": suspends_on, "overdue": { "amount": overdue, "currency": row.currency } });
+        crate::events::publish(
+            s,
+            ctx,
+            "billing.suspension_upcoming",
+            Some(&row.account_id),
+            data,
+            now,
+        )?;
+    }
+    Ok((with_retry && decision.retry).then_some(oldest))
+}

@@ -1,0 +1,366 @@
+//! The billing run of one brand and day: the daily `billing.run` schedule, and `tessera billing run`. In order:
+//!
+//! 1. **reconcile** attempts whose outcome is unknown (a crash, a timeout) by asking the provider;
+//! 2. **invoice** what is due (renewals, ends of trials, first periods and packs not invoiced yet): one
+//!    invoice per membership and period, whatever happens (the billing key is unique);
+//! 3. **remind** members whose renewal is near;
+//! 4. **charge** invoices never attempted, with the payer's saved method, a few at a time;
+//! 5. **dun**: apply each unpaid membership's dunning step and retry the payments the schedule says;
+//! 6. **warn** of cards expiring within the notice period.
+//!
+//! Any step may be cut short by a crash; running again finishes the work without a second invoice or a second
+//! charge: invoices are found by key, attempts are recorded before the provider is asked and reconciled after.
+//! PDFs are rendered by their own jobs after finalisation, never inside the run.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, Duration, NaiveDate};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+use tessera_store::models::invoices;
+use tessera_store::models::memberships;
+use tessera_store::models::payments;
+use tessera_store::TxMode;
+
+use super::charges::{charge_invoice, reconcile};
+use super::faults;
+use super::memberships::{due_charge, dunning_in, invoice_period_in};
+use super::provider::{provider_for, PaymentProvider};
+use crate::tenants::Tenant;
+use crate::{App, AppError, AppResult, Ctx};
+
+/// The job kind and schedule name.
+pub const RUN_KIND: &str = "billing.run";
+
+/// Memberships invoiced per transaction.
+const BATCH: i64 = 100;
+
+/// What a run did (or, dry, would do).
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct RunReport {
+    /// The day billed.
+    pub day: Option<NaiveDate>,
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// Attempts with an unknown outcome settled by asking the provider.
+    pub reconciled: usize,
+    /// Invoices created and finalised (dry: that would be).
+    pub invoiced: usize,
+    /// Their total, minor units (one currency per brand in practice; summed as is).
+    pub invoiced_amount: i64,
+    /// Renewal reminders sent.
+    pub reminders: usize,
+    /// Payments asked for.
+    pub charged: usize,
+    /// Of which succeeded.
+    pub succeeded: usize,
+    /// Of which failed.
+    pub failed: usize,
+    /// Of which settle later or wait for the payer.
+    pub pending: usize,
+    /// Of which no answer (reconciled by the next run).
+    pub unknown: usize,
+    /// Memberships whose dunning moved them (past due, suspended).
+    pub dunning_changes: usize,
+    /// Payment retries made by dunning.
+    pub retries: usize,
+    /// Expiring-card warnings.
+    pub cards_expiring: usize,
+}
+
+/// Progress of a run, for a progress bar: the step's name, done and total.
+pub type Progress = dyn Fn(&str, u64, u64) + Send + Sync;
+
+impl App {
+    /// Runs billing for the brand `tenant_slug` on `day` (today in the brand's zone by default).
+    pub async fn run_billing(
+        &self,
+        tenant_slug: &str,
+        day: Option<NaiveDate>,
+        dry_run: bool,
+        progress: &Progress,
+    ) -> AppResult<RunReport> {
+        let tenant = self
+            .tenants()
+            .by_slug(tenant_slug)
+            .ok_or(AppError::NotFound("tenant"))?;
+        let day = day.unwrap_or_else(|| self.today_in(&tenant));
+        let ctx = Ctx::cli(tenant.realm());
+        let provider = provider_for(self, &tenant)?;
+        let mut report = RunReport {
+            day: Some(day),
+            dry_run,
+            ..RunReport::default()
+        };
+        if dry_run {
+            self.plan_invoices(&tenant, day, &mut report, progress)
+                .await?;
+            return Ok(report);
+        }
+        if let Some(provider) = &provider {
+            progress("reconcile", 0, 0);
+            report.reconciled = reconcile(self, &ctx, &tenant, provider).await?;
+        }
+        self.invoice_due(&ctx, &tenant, day, &mut report, progress)
+            .await?;
+        self.remind_renewals(&ctx, &tenant, day, &mut report)
+            .await?;
+        if let Some(provider) = &provider {
+            self.charge_new(&ctx, &tenant, provider, &mut report, progress)
+                .await?;
+        }
+        self.dun(&ctx, &tenant, provider.as_ref(), day, &mut report)
+            .await?;
+        self.warn_expiring_cards(&ctx, &tenant, day, &mut report)
+            .await?;
+        Ok(report)
+    }
+
+    async fn plan_invoices(
+        &self,
+        tenant: &Arc<Tenant>,
+        day: NaiveDate,
+        report: &mut RunReport,
+        progress: &Progress,
+    ) -> AppResult<()> {
+        let mut after = String::new();
+        loop {
+            let (t, a) = (tenant.clone(), after.clone());
+            let batch = self
+                .blocking(move |db| {
+                    db.scoped(&t.id, TxMode::Read, |s| {
+                        let rows = memberships::billing_candidates(s, day, &a, BATCH)?;
+                        let mut due = Vec::new();
+                        for r in &rows {
+                            if let Some(charge) = due_charge(s, r, day)? {
+                                let fee = if charge.first {
+                                    r.enrolment_fee_amount
+                                } else {
+                                    0
+                                };
+                                due.push(r.price_amount + fee);
+                            }
+                        }
+                        Ok((rows.last().map(|r| r.id.clone()), due))
+                    })
+                })
+                .await?;
+            for amount in batch.1 {
+                report.invoiced += 1;
+                report.invoiced_amount += amount;
+            }
+            progress("invoice", report.invoiced as u64, 0);
+            match batch.0 {
+                Some(last) => after = last,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn invoice_due(
+        &self,
+        ctx: &Ctx,
+        tenant: &Arc<Tenant>,
+        day: NaiveDate,
+        report: &mut RunReport,
+        progress: &Progress,
+    ) -> AppResult<()> {
+        let mut after = String::new();
+        let now = self.clock().now();
+        loop {
+            let (t, a, c, app) = (tenant.clone(), after.clone(), ctx.clone(), self.clone());
+            let (last, invoiced) = self
+                .blocking(move |db| {
+                    db.scoped(&t.id, TxMode::Write, |s| {
+                        let rows = memberships::billing_candidates(s, day, &a, BATCH)?;
+                        let last = rows.last().map(|r| r.id.clone());
+                        let mut invoiced = Vec::new();
+                        for mut row in rows {
+                            // A membership may owe several periods after a missed run: one at a time.
+                            for _ in 0..24 {
+                                let Some(due) = due_charge(s, &row, day)? else {
+                                    break;
+                                };
+                                if let Some(inv) =
+                                    invoice_period_in(s, &c, &app, &t, &mut row, &due, now)?
+                                {
+                                    invoiced.push(inv.total_incl);
+                                }
+                            }
+                        }
+                        Ok((last, invoiced))
+                    })
+                })
+                .await?;
+            faults::point("after_invoice_commit");
+            report.invoiced += invoiced.len();
+            report.invoiced_amount += invoiced.iter().sum::<i64>();
+            progress("invoice", report.invoiced as u64, 0);
+            match last {
+                Some(last) => after = last,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn remind_renewals(
+        &self,
+        ctx: &Ctx,
+        tenant: &Arc<Tenant>,
+        day: NaiveDate,
+        report: &mut RunReport,
+    ) -> AppResult<()> {
+        let ahead = i64::from(tenant.config.billing.remind_days_before_renewal);
+        if ahead == 0 {
+            return Ok(());
+        }
+        let renews_on = day + Duration::days(ahead);
+        let now = self.clock().now();
+        let (t, c) = (tenant.clone(), ctx.clone());
+        report.reminders = self
+            .blocking(move |db| {
+                db.scoped(&t.id, TxMode::Write, |s| {
+                    let rows = memberships::renewing_on(s, renews_on)?;
+                    for r in &rows {
+                        let data = serde_json::json!({ "membership_id": r.id, "renews_on": renews_on,
+                            "amount": { "amount": r.price_amount, "currency": r.currency } });
+                        crate::events::publish(s, &c, "billing.renewal_upcoming", Some(&r.account_id), data, now)?;
+                    }
+                    Ok(rows.len())
+                })
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn charge_new(
+        &self,
+        ctx: &Ctx,
+        tenant: &Arc<Tenant>,
+        provider: &Arc<dyn PaymentProvider>,
+        report: &mut RunReport,
+        progress: &Progress,
+    ) -> AppResult<()> {
+        let mut after = String::new();
+        let concurrency = self.settings().payments.run_concurrency.max(1);
+        loop {
+            let (t, a) = (tenant.clone(), after.clone());
+            let ids: Vec<String> = self
+                .blocking(move |db| {
+                    db.scoped(&t.id, TxMode::Read, |s| {
+                        Ok(invoices::never_attempted(s, &a, 500)?
+                            .into_iter()
+                            .map(|i| i.id)
+                            .collect())
+                    })
+                })
+                .await?;
+            let Some(last) = ids.last().cloned() else {
+                return Ok(());
+            };
+            let results: Vec<AppResult<Option<tessera_store::models::payments::PaymentRow>>> =
+                stream::iter(ids)
+                    .map(|id| async move { charge_invoice(self, ctx, tenant, provider, &id).await })
+                    .buffer_unordered(concurrency)
+                    .collect()
+                    .await;
+            for result in results {
+                if let Some(payment) = result? {
+                    report.charged += 1;
+                    match payment.status.as_str() {
+                        "succeeded" => report.succeeded += 1,
+                        "failed" => report.failed += 1,
+                        "unknown" => report.unknown += 1,
+                        _ => report.pending += 1,
+                    }
+                }
+            }
+            progress("charge", report.charged as u64, 0);
+            after = last;
+        }
+    }
+
+    async fn dun(
+        &self,
+        ctx: &Ctx,
+        tenant: &Arc<Tenant>,
+        provider: Option<&Arc<dyn PaymentProvider>>,
+        day: NaiveDate,
+        report: &mut RunReport,
+    ) -> AppResult<()> {
+        let tid = tenant.id.clone();
+        let ids = self
+            .blocking(move |db| {
+                db.scoped(&tid, TxMode::Read, |s| {
+                    Ok(invoices::memberships_in_dunning(s)?)
+                })
+            })
+            .await?;
+        let now = self.clock().now();
+        for id in ids {
+            let (t, c, app, mid) = (tenant.clone(), ctx.clone(), self.clone(), id.clone());
+            let (retry, changed) = self
+                .blocking(move |db| {
+                    db.scoped(&t.id, TxMode::Write, |s| {
+                        let before = memberships::find(s, &mid)?.map(|m| m.status);
+                        let retry = dunning_in(s, &c, &app, &t, &mid, day, true, now)?;
+                        let after = memberships::find(s, &mid)?.map(|m| m.status);
+                        Ok((retry, before != after))
+                    })
+                })
+                .await?;
+            report.dunning_changes += usize::from(changed);
+            if let (Some(invoice), Some(provider)) = (retry, provider) {
+                if charge_invoice(self, ctx, tenant, provider, &invoice.id)
+                    .await?
+                    .is_some()
+                {
+                    report.retries += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn warn_expiring_cards(
+        &self,
+        ctx: &Ctx,
+        tenant: &Arc<Tenant>,
+        day: NaiveDate,
+        report: &mut RunReport,
+    ) -> AppResult<()> {
+        // A card is valid through the end of its expiry month: warn once when that end is within the notice.
+        let horizon =
+            day + Duration::days(i64::from(tenant.config.billing.card_expiry_notice_days));
+        let months: Vec<(i32, i32)> = {
+            let mut m = Vec::new();
+            let mut d = NaiveDate::from_ymd_opt(day.year(), day.month(), 1).unwrap_or(day);
+            while d <= horizon {
+                m.push((d.year(), i32::try_from(d.month()).unwrap_or(1)));
+                d = tessera_domain::gym::dates::add_months(d, 1);
+            }
+            m
+        };
+        let now = self.clock().now();
+        let (t, c) = (tenant.clone(), ctx.clone());
+        report.cards_expiring = self
+            .blocking(move |db| {
+                db.scoped(&t.id, TxMode::Write, |s| {
+                    let mut n = 0;
+                    for (year, month) in months {
+                        for mut p in payments::cards_expiring(s, year, month)? {
+                            p.expiry_notified_on = Some(day);
+                            payments::save_profile(s, &p)?;
+                            let data = serde_json::json!({ "brand": p.card_brand, "last4": p.card_last4,
+                                "exp_month": p.card_exp_month, "exp_year": p.card_exp_year });
+                            crate::events::publish(s, &c, "billing.card_expiring", Some(&p.account_id), data, now)?;
+                            n += 1;
+                        }
+                    }
+                    Ok(n)
+                })
+            })
+            .await?;
+        Ok(())
+    }
+}
