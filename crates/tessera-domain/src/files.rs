@@ -206,7 +206,9 @@ mod tests {
                 "signed_contract",
                 "health_report",
                 "video_recording",
-                "personal_data_export"
+                "personal_data_export",
+                // Issue 6: 3D body scans are stored encrypted.
+                "body_scan"
             ]
         );
     }
