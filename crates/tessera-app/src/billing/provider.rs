@@ -473,6 +473,14 @@ impl PaymentProvider for StripeProvider {
                     message: e.message.unwrap_or_default(),
                 }
             }
+            // async-stripe 0.41 cannot read some declines (an off-session `authentication_required` 402 has a
+            // code its enum lacks): the answer came, so the PaymentIntent exists; read it back by its metadata.
+            Err(StripeError::JSONSerialize(e)) => {
+                match self.find_payment(&r.customer, &r.payment_id).await {
+                    Ok(Some(outcome)) => outcome,
+                    _ => Outcome::Unknown { reason: e.to_string() },
+                }
+            }
             Err(e) => Outcome::Unknown {
                 reason: e.to_string(),
             },
