@@ -78,6 +78,9 @@ pub enum Command {
     /// Memberships of a brand.
     #[command(subcommand)]
     Memberships(MembershipsCommand),
+    /// Devices: pairing codes, and the reference door simulator.
+    #[command(subcommand)]
+    Device(DeviceCommand),
     /// Billing of a brand: runs and reconciliation.
     #[command(subcommand)]
     Billing(BillingCommand),
@@ -398,6 +401,75 @@ pub enum MembershipsCommand {
         /// The day (YYYY-MM-DD); the brand's today when absent.
         #[arg(long)]
         on: Option<chrono::NaiveDate>,
+    },
+}
+
+/// Kinds of devices.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DeviceKindArg {
+    /// A self-service kiosk.
+    Kiosk,
+    /// A door reader, turnstile or controller.
+    Door,
+    /// A body-composition analyser.
+    BodyAnalyzer,
+}
+
+/// `tessera device ...`
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Make a pairing code (valid ten minutes, usable once) and show it with its QR code.
+    Pair {
+        /// The brand's slug.
+        #[arg(long)]
+        tenant: String,
+        /// Kind of device.
+        #[arg(long, value_enum)]
+        kind: DeviceKindArg,
+        /// The location, by name or id (required for a door).
+        #[arg(long)]
+        location: Option<String>,
+        /// A name for the device.
+        #[arg(long)]
+        name: Option<String>,
+        /// A door lets a member in again without an exit (anti-passback off).
+        #[arg(long)]
+        no_anti_passback: bool,
+        /// The door's NFC reader writes UIDs least significant byte first.
+        #[arg(long)]
+        nfc_lsb: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The reference door: pairs, syncs its signed allowlist, decides offline, uploads what it decided. Steps run in
+    /// that order, each when asked; the door's state (credential, allowlist, pending entries) lives in --state.
+    SimulateDoor {
+        /// The door's state file (created by --pair).
+        #[arg(long, value_name = "FILE")]
+        state: PathBuf,
+        /// The server's base URL (with --pair).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// The brand's slug: requests go to `<slug>.localhost` (with --pair).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Pair with this code.
+        #[arg(long, value_name = "CODE")]
+        pair: Option<String>,
+        /// Fetch the allowlist (changes since the version held, or a full snapshot) and check its signature.
+        #[arg(long)]
+        sync: bool,
+        /// Decide offline for each line of FILE: `in|out barcode|qr|nfc VALUE [hex|decimal]`. Prints one JSON line
+        /// per decision.
+        #[arg(long, value_name = "FILE")]
+        decide: Option<PathBuf>,
+        /// Upload the decisions made offline.
+        #[arg(long)]
+        upload: bool,
+        /// Keep the uploaded decisions pending (to show that a second upload adds nothing).
+        #[arg(long)]
+        keep_pending: bool,
     },
 }
 

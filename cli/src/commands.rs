@@ -12,9 +12,9 @@ use tessera_config::{LogFormat, Settings};
 use tessera_domain::values::NewPassword;
 
 use crate::args::{
-    AuditCommand, AuditRealmArgs, BillingCommand, Cli, Command, ConfigCommand, JobsCommand,
-    KeysCommand, LogFormatArg, MemberCommand, MembershipsCommand, RealmArgs, TenantCommand,
-    UserCommand,
+    AuditCommand, AuditRealmArgs, BillingCommand, Cli, Command, ConfigCommand, DeviceCommand,
+    DeviceKindArg, JobsCommand, KeysCommand, LogFormatArg, MemberCommand, MembershipsCommand,
+    RealmArgs, TenantCommand, UserCommand,
 };
 use crate::output;
 
@@ -127,6 +127,71 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             let created = app.import_members(&tenant, rows).await?;
             println!("{tenant}: {created} members imported");
             Ok(())
+        }
+        Command::Device(DeviceCommand::Pair {
+            tenant,
+            kind,
+            location,
+            name,
+            no_anti_passback,
+            nfc_lsb,
+            json,
+        }) => {
+            use tessera_app::devices::{DeviceKind, PairingRequest};
+            let kind = match kind {
+                DeviceKindArg::Kiosk => DeviceKind::Kiosk,
+                DeviceKindArg::Door => DeviceKind::Door,
+                DeviceKindArg::BodyAnalyzer => DeviceKind::BodyAnalyzer,
+            };
+            let app = open_app(settings).await?;
+            let request = PairingRequest {
+                kind,
+                name,
+                location_id: None,
+                anti_passback: no_anti_passback.then_some(false),
+                nfc_byte_order: nfc_lsb
+                    .then_some(tessera_domain::access::credential::ByteOrder::Lsb),
+            };
+            let code = app
+                .create_pairing_from_cli(&tenant, location.as_deref(), request)
+                .await?;
+            if json {
+                return output::json(&code);
+            }
+            println!(
+                "{}",
+                tessera_app::access::images::terminal_qr(&code.pairing_uri)?
+            );
+            println!("pairing code: {}", code.code);
+            println!(
+                "for a {} named {:?}, valid until {} (once)",
+                code.kind.as_str(),
+                code.name,
+                code.expires_at.to_rfc3339()
+            );
+            Ok(())
+        }
+        Command::Device(DeviceCommand::SimulateDoor {
+            state,
+            server,
+            tenant,
+            pair,
+            sync,
+            decide,
+            upload,
+            keep_pending,
+        }) => {
+            crate::door::run(crate::door::Steps {
+                state,
+                server,
+                tenant,
+                pair,
+                sync,
+                decide,
+                upload,
+                keep_pending,
+            })
+            .await
         }
         Command::Memberships(MembershipsCommand::Roll { tenant, on }) => {
             let app = open_app(settings).await?;

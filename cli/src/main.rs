@@ -6,6 +6,7 @@
 mod args;
 mod commands;
 mod demo;
+mod door;
 mod output;
 
 use clap::Parser;

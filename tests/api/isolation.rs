@@ -26,7 +26,23 @@ const PUBLIC: &[&str] = &[
 /// refused on another brand's host and that events never cross brands).
 /// The caller's own member profile (tests/api/members.rs: a member reads and edits only their own; an admin
 /// has no member profile).
-const OWN_TEST: &[&str] = &["/api/v1/events/ws", "/api/v1/me/profile"];
+/// Device routes and access reports (tests/api/devices.rs, `device_and_access_routes_stay_in_their_brand`: a door's
+/// credential is refused on another brand's host, another brand's location is not found, decisions are listed only
+/// in their brand).
+const OWN_TEST: &[&str] = &[
+    "/api/v1/events/ws",
+    "/api/v1/me/profile",
+    "/api/v1/device",
+    "/api/v1/access/allowlist",
+    "/api/v1/access/events",
+    "/api/v1/access/occupancy",
+    "/api/v1/access/occupancy/peaks",
+    // Body measurements (tests/api/body.rs: an unmatched measurement is listed in its brand only; a measurement
+    // id of another brand is not found).
+    "/api/v1/body-measurements/unmatched",
+    "/api/v1/body-measurements/{id}/match",
+    "/api/v1/body-measurements/{id}/report",
+];
 const PUBLIC_PREFIXES: &[&str] = &["/api/v1/auth/"];
 /// Routes of the group realm only.
 const GROUP_ONLY: &[&str] = &["/api/v1/tenants", "/api/v1/tenants/{slug}"];
@@ -108,6 +124,25 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
             Some(json!({"plan_id": "pln_probe", "timing": "now"}))
         }
         ("post", "/api/v1/memberships/{id}/cancellation") => Some(json!({})),
+        // Devices and door access.
+        ("post", "/api/v1/devices/pairings") => Some(json!({"kind": "kiosk"})),
+        ("post", "/api/v1/devices/pair" | "/api/v1/device/heartbeat") => None,
+        ("patch", "/api/v1/devices/{id}") => Some(json!({"name": "Renamed by another brand"})),
+        ("post", "/api/v1/devices/{id}/revoke") => None,
+        (
+            "post",
+            "/api/v1/access/check" | "/api/v1/access/checkins/batch" | "/api/v1/access/overrides",
+        ) => None,
+        ("post", "/api/v1/members/{id}/credentials") => Some(json!({"kind": "card"})),
+        ("post", "/api/v1/credentials/{id}/replace" | "/api/v1/credentials/{id}/revoke") => {
+            Some(json!({}))
+        }
+        ("post", "/api/v1/me/app-keys") => None,
+        ("post", "/api/v1/body-measurements") => None,
+        ("post", "/api/v1/body-measurements/{id}/match") => Some(json!({"member_id": "acc_probe"})),
+        ("put", "/api/v1/members/{id}/body-goals") => {
+            Some(json!({"metric": "weight_kg", "target": 70.0}))
+        }
         ("post", "/api/v1/invoices") => Some(json!({"member_id": "acc_probe", "lines": [
             {"description": "probe", "quantity": 1, "unit_price": 100, "vat_code": "standard"}]})),
         ("post", "/api/v1/credit-notes") => {
@@ -278,6 +313,27 @@ async fn every_tenant_scoped_route_hides_other_brands() {
     }
     let (own_billing, foreign_billing) = (billing[0].clone(), billing[1].clone());
     let (own_gym, foreign_gym) = (gym[0].clone(), gym[1].clone());
+    // A card and a paired kiosk in each brand, for the credential and device routes.
+    let mut door_ids = Vec::new();
+    for (brand, member) in [("atlas", &own_gym.0), ("lumiere", &foreign_gym.0)] {
+        let token = if brand == "atlas" {
+            &atlas_admin
+        } else {
+            &lumiere_admin
+        };
+        let (status, card) = app
+            .post_json(
+                Some(brand),
+                &format!("/api/v1/members/{member}/credentials"),
+                Some(token.as_str()),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, 201, "{card}");
+        let kiosk = crate::devices::pair(&app, brand, json!({"kind": "kiosk"})).await;
+        door_ids.push((card["id"].as_str().unwrap().to_owned(), kiosk.id));
+    }
+    let (own_access, foreign_access) = (door_ids[0].clone(), door_ids[1].clone());
     let mut lumiere_ids = lumiere_ids;
     lumiere_ids.extend([
         lumiere_schedule.location.clone(),
@@ -294,6 +350,8 @@ async fn every_tenant_scoped_route_hides_other_brands() {
         foreign_gym.0.clone(),
         foreign_gym.1.clone(),
         foreign_gym.2.clone(),
+        foreign_access.0.clone(),
+        foreign_access.1.clone(),
         foreign_billing.0.clone(),
         foreign_billing.1.clone(),
         foreign_billing.2.clone(),
@@ -333,6 +391,16 @@ async fn every_tenant_scoped_route_hides_other_brands() {
             (
                 vec![("id", foreign_gym.2.clone())],
                 vec![("id", own_gym.2.clone())],
+            )
+        } else if path.starts_with("/api/v1/credentials/") {
+            (
+                vec![("id", foreign_access.0.clone())],
+                vec![("id", own_access.0.clone())],
+            )
+        } else if path.starts_with("/api/v1/devices/") {
+            (
+                vec![("id", foreign_access.1.clone())],
+                vec![("id", own_access.1.clone())],
             )
         } else if path.starts_with("/api/v1/invoices/") {
             (

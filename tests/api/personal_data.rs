@@ -341,7 +341,10 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
     assert_eq!(holding(&app.db.url, EMAIL), Vec::<String>::new());
     // Only the invoice of the membership keeps the buyer's name, as French law requires for ten years.
     assert_eq!(holding(&app.db.url, NAME), ["invoices.buyer_json"]);
-    assert!(line("invoices")["kept"].as_str().unwrap().contains("10 years"));
+    assert!(line("invoices")["kept"]
+        .as_str()
+        .unwrap()
+        .contains("10 years"));
     assert_eq!(
         holding(&app.db.url, "gdpr-unique-subject"),
         Vec::<String>::new()

@@ -55,6 +55,7 @@ pub fn record(
             match actor.kind {
                 ActorKind::Account => "account",
                 ActorKind::Operator => "operator",
+                ActorKind::Device => "device",
             },
             Some(actor.subject_id.clone()),
         ),

@@ -55,6 +55,16 @@ fn parse_roles(names: &[String]) -> Vec<Role> {
     names.iter().filter_map(|n| Role::parse(n).ok()).collect()
 }
 
+/// What a device gets on a route made for people.
+pub(crate) fn device_forbidden() -> AppError {
+    AppError::Denied {
+        code: "device_not_permitted",
+        detail: "a device credential may only call the device routes (pairing, access checks, allowlist, \
+                 check-in uploads, body measurements)"
+            .into(),
+    }
+}
+
 fn unauthenticated() -> AppError {
     AppError::Unauthenticated {
         code: "unauthenticated",
@@ -192,6 +202,9 @@ fn load_principal(s: &mut Scoped<'_>, actor: &Actor) -> AppResult<Principal> {
                 person_id: account.person_id,
             })
         }
+        // A device holds no role: it may call only the routes made for devices, which check it with
+        // `crate::devices::authorize_device`.
+        ActorKind::Device => Err(device_forbidden()),
         ActorKind::Operator => {
             let operator = operators::find(s.conn(), &actor.subject_id)?
                 .filter(|o| o.status == "active")
@@ -414,6 +427,8 @@ impl App {
                             .is_some_and(|o| o.status == "active"),
                         ActorKind::Account => accounts::find(s, &row.subject_id)?
                             .is_some_and(|a| a.status == "active"),
+                        // Devices never hold refresh tokens.
+                        ActorKind::Device => false,
                     };
                     if !active {
                         tokens::revoke_family(s, &row.family_id)?;
@@ -523,5 +538,6 @@ fn target_kind(kind: ActorKind) -> &'static str {
     match kind {
         ActorKind::Account => "account",
         ActorKind::Operator => "operator",
+        ActorKind::Device => "device",
     }
 }

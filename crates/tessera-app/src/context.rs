@@ -11,6 +11,8 @@ pub enum ActorKind {
     Account,
     /// A group-level operator.
     Operator,
+    /// A paired device (door, kiosk, body analyser), with its own credential from pairing.
+    Device,
 }
 
 /// An authenticated caller, from a verified access token.

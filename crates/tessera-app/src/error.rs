@@ -45,6 +45,14 @@ pub enum AppError {
     /// Authenticated, not allowed.
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// Authenticated, not allowed, with a code of its own (a device on a route made for people).
+    #[error("{detail}")]
+    Denied {
+        /// Stable code.
+        code: &'static str,
+        /// Explanation.
+        detail: String,
+    },
     /// Nothing with that id here.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -103,6 +111,7 @@ impl AppError {
             AppError::BadRequest { code, .. }
             | AppError::Unauthenticated { code, .. }
             | AppError::Conflict { code, .. }
+            | AppError::Denied { code, .. }
             | AppError::TooLarge { code, .. }
             | AppError::UnsupportedMediaType { code, .. } => code,
             AppError::FileCorrupt => "file_corrupt",
@@ -121,7 +130,7 @@ impl AppError {
             AppError::Validation(_) | AppError::IdempotencyKeyReused => 422,
             AppError::BadRequest { .. } => 400,
             AppError::Unauthenticated { .. } => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::Denied { .. } => 403,
             AppError::NotFound(_) => 404,
             AppError::Conflict { .. } => 409,
             AppError::TooLarge { .. } => 413,

@@ -29,6 +29,8 @@ struct LoadedKey {
     status: String,
     public_x: String,
     encoding: Option<EncodingKey>,
+    /// The same private key for signing raw bytes (door allowlists).
+    raw: Option<ed25519_dalek::SigningKey>,
     decoding: DecodingKey,
     retired_at: Option<DateTime<Utc>>,
 }
@@ -132,6 +134,23 @@ impl KeyRing {
             .map_err(|e| AppError::Internal(format!("signing: {e}")))
     }
 
+    /// Signs raw bytes with the current key (Ed25519): returns the key id and the signature, base64url. Callers
+    /// prefix what they sign with their own format name, so that nothing signed here can pass for a token.
+    pub fn sign_raw(&self, message: &[u8]) -> AppResult<(String, String)> {
+        use ed25519_dalek::Signer;
+        let keys = self.snapshot();
+        let (kid, key) = keys
+            .iter()
+            .find(|k| k.status == "current")
+            .and_then(|k| k.raw.as_ref().map(|r| (k.kid.clone(), r)))
+            .ok_or_else(|| AppError::Internal("no current signing key".into()))?;
+        let signature = key.sign(message);
+        Ok((
+            kid,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature.to_bytes()),
+        ))
+    }
+
     /// Verifies an access token: EdDSA only, a known `kid`, `typ` `at+jwt`, our issuer, one of `audiences`, not
     /// expired. Every failure is the same 401 to the client; the reason is for the logs.
     pub fn verify(
@@ -228,6 +247,10 @@ fn load(row: &SigningKeyRow, master: &MasterKey) -> AppResult<LoadedKey> {
         status: row.status.clone(),
         public_x: row.public_key.clone(),
         encoding: Some(EncodingKey::from_ed_der(&der)),
+        raw: {
+            use ed25519_dalek::pkcs8::DecodePrivateKey;
+            ed25519_dalek::SigningKey::from_pkcs8_der(&der).ok()
+        },
         decoding,
         retired_at: row.retired_at.map(tessera_store::utc),
     })
@@ -384,6 +407,7 @@ impl App {
             kind: match kind {
                 crate::ActorKind::Account => "account".into(),
                 crate::ActorKind::Operator => "operator".into(),
+                crate::ActorKind::Device => "device".into(),
             },
             roles,
         };

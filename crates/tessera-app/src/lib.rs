@@ -6,11 +6,14 @@
 //! ([`App::blocking`]), so that diesel never blocks the async workers.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod body;
 pub mod clients;
 mod context;
+pub mod devices;
 pub mod email;
 pub mod error;
 pub mod events;
@@ -60,6 +63,7 @@ struct AppInner {
     passwords: passwords::Passwords,
     throttle: throttle::LoginThrottle,
     principals: auth::PrincipalCache,
+    devices: devices::DeviceCache,
     master: sealing::MasterKey,
     job_outcomes: jobs::OutcomeCounts,
     webhook_outcomes: jobs::OutcomeCounts,
@@ -97,6 +101,9 @@ impl App {
         let principals = auth::PrincipalCache::new(std::time::Duration::from_millis(
             settings.auth.principal_cache_ttl_ms,
         ));
+        let devices = devices::DeviceCache::new(std::time::Duration::from_millis(
+            settings.auth.principal_cache_ttl_ms,
+        ));
         let settings_buffer = settings.events.subscriber_buffer;
         let app = App {
             inner: Arc::new(AppInner {
@@ -107,6 +114,7 @@ impl App {
                 passwords,
                 throttle,
                 principals,
+                devices,
                 master,
                 job_outcomes: jobs::OutcomeCounts::default(),
                 webhook_outcomes: jobs::OutcomeCounts::default(),

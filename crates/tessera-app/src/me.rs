@@ -92,6 +92,7 @@ fn view(ctx: &Ctx, principal: auth::Principal, tenant: Option<MeTenant>) -> MeVi
     let kind = match principal.kind {
         ActorKind::Account => "account",
         ActorKind::Operator => "operator",
+        ActorKind::Device => "device",
     };
     MeView {
         account: MeAccount {

@@ -25,6 +25,8 @@ pub enum FilePurpose {
     PersonalDataExport,
     /// An invoice as PDF.
     InvoicePdf,
+    /// A 3D body scan (OBJ, PLY or glTF) or its measurements JSON, owned by the member.
+    BodyScan,
 }
 
 /// The rules of one purpose.
@@ -42,7 +44,7 @@ pub struct PurposeRules {
 
 impl FilePurpose {
     /// Every purpose.
-    pub const ALL: [FilePurpose; 8] = [
+    pub const ALL: [FilePurpose; 9] = [
         FilePurpose::MemberPhoto,
         FilePurpose::Document,
         FilePurpose::IdentityDocument,
@@ -51,6 +53,7 @@ impl FilePurpose {
         FilePurpose::VideoRecording,
         FilePurpose::PersonalDataExport,
         FilePurpose::InvoicePdf,
+        FilePurpose::BodyScan,
     ];
 
     /// The stable name.
@@ -64,6 +67,7 @@ impl FilePurpose {
             FilePurpose::VideoRecording => "video_recording",
             FilePurpose::PersonalDataExport => "personal_data_export",
             FilePurpose::InvoicePdf => "invoice_pdf",
+            FilePurpose::BodyScan => "body_scan",
         }
     }
 
@@ -98,6 +102,18 @@ impl FilePurpose {
                     false,
                 ),
                 FilePurpose::InvoicePdf => (&["application/pdf"], 10 * MIB, false, false),
+                FilePurpose::BodyScan => (
+                    &[
+                        "model/obj",
+                        "model/gltf+json",
+                        "model/gltf-binary",
+                        "application/x-ply",
+                        "application/json",
+                    ],
+                    500 * MIB,
+                    true,
+                    true,
+                ),
             };
         PurposeRules {
             content_types,
@@ -190,7 +206,9 @@ mod tests {
                 "signed_contract",
                 "health_report",
                 "video_recording",
-                "personal_data_export"
+                "personal_data_export",
+                // Issue 6: 3D body scans are stored encrypted.
+                "body_scan"
             ]
         );
     }

@@ -70,6 +70,18 @@ pub enum IdKind {
     Freeze,
     /// An entry of a membership's history.
     MembershipChange,
+    /// A paired device (kiosk, door, body analyser).
+    Device,
+    /// A device pairing code.
+    DevicePairing,
+    /// A member's door credential (card, NFC tag, app key).
+    Credential,
+    /// A door decision, check-in or override.
+    AccessEvent,
+    /// A body-composition measurement.
+    BodyMeasurement,
+    /// A body-composition goal.
+    BodyGoal,
     /// An invoice or credit note.
     Invoice,
     /// A payment or payment attempt.
@@ -115,6 +127,12 @@ impl IdKind {
             IdKind::Membership => "mem",
             IdKind::Freeze => "frz",
             IdKind::MembershipChange => "mch",
+            IdKind::Device => "dev",
+            IdKind::DevicePairing => "dpr",
+            IdKind::Credential => "crd",
+            IdKind::AccessEvent => "acx",
+            IdKind::BodyMeasurement => "bdm",
+            IdKind::BodyGoal => "bdg",
             IdKind::Invoice => "inv",
             IdKind::Payment => "pay",
             IdKind::Refund => "rfd",

@@ -5,7 +5,9 @@
 //! tested exhaustively without a server.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod billing;
+pub mod body;
 pub mod clock;
 pub mod field;
 pub mod files;

@@ -182,6 +182,16 @@ pub enum Permission {
     TimesheetsRead,
     /// Read the brand's today view and any pro's agenda.
     DashboardRead,
+    /// Make pairing codes, list, rename, move and revoke devices.
+    DevicesManage,
+    /// Read door decisions, flagged offline entries and occupancy.
+    AccessRead,
+    /// Issue, replace and revoke members' door credentials; override a door's refusal.
+    AccessManage,
+    /// Read members' body measurements (health data; each read is audited).
+    BodyRead,
+    /// Upload and match body measurements and 3D scans, set body goals.
+    BodyManage,
     /// Read anyone's invoices, credit notes and payments (clients read their own).
     InvoicesRead,
     /// Draft and finalise invoices, resend them.
@@ -196,7 +206,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 29] = [
+    pub const ALL: [Permission; 34] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
@@ -221,6 +231,11 @@ impl Permission {
         Permission::AttendanceConfirm,
         Permission::TimesheetsRead,
         Permission::DashboardRead,
+        Permission::DevicesManage,
+        Permission::AccessRead,
+        Permission::AccessManage,
+        Permission::BodyRead,
+        Permission::BodyManage,
         Permission::InvoicesRead,
         Permission::InvoicesManage,
         Permission::InvoicesCredit,
@@ -255,6 +270,11 @@ impl Permission {
             Permission::AttendanceConfirm => "attendance.confirm",
             Permission::TimesheetsRead => "timesheets.read",
             Permission::DashboardRead => "dashboard.read",
+            Permission::DevicesManage => "devices.manage",
+            Permission::AccessRead => "access.read",
+            Permission::AccessManage => "access.manage",
+            Permission::BodyRead => "body.read",
+            Permission::BodyManage => "body.manage",
             Permission::InvoicesRead => "invoices.read",
             Permission::InvoicesManage => "invoices.manage",
             Permission::InvoicesCredit => "invoices.credit",
@@ -295,6 +315,11 @@ impl Permission {
             Permission::AttendanceConfirm => &[Admin, Staff, Pro],
             Permission::TimesheetsRead => &[Admin],
             Permission::DashboardRead => &[Admin, Staff],
+            Permission::DevicesManage => &[Admin, Staff],
+            Permission::AccessRead => &[Admin, Staff],
+            Permission::AccessManage => &[Admin, Staff],
+            Permission::BodyRead => &[Admin, Staff, Pro],
+            Permission::BodyManage => &[Admin, Staff, Pro],
             Permission::InvoicesRead => &[Admin, Staff],
             Permission::InvoicesManage => &[Admin, Staff],
             Permission::InvoicesCredit => &[Admin],

@@ -239,7 +239,12 @@ impl<const GROUP_CAPABLE: bool> FromRequestParts<App> for Caller<GROUP_CAPABLE> 
                 code: "unauthenticated",
                 detail: "send a bearer access token".into(),
             })?;
-        authenticate(&mut ctx, app, token, GROUP_CAPABLE)?;
+        if token.starts_with(tessera_app::devices::TOKEN_PREFIX) {
+            // A paired device's own credential: it may call only device routes (the services refuse the rest).
+            ctx.actor = Some(app.authenticate_device(&ctx.realm, token).await?);
+        } else {
+            authenticate(&mut ctx, app, token, GROUP_CAPABLE)?;
+        }
         Ok(Caller(ctx))
     }
 }

@@ -16,6 +16,9 @@ use utoipa::{Modify, OpenApi};
         (name = "tenants", description = "The group's brands (operators, group realm)"),
         (name = "audit", description = "The tamper-evident audit log"),
         (name = "files", description = "Stored files: streaming upload and download, signed URLs"),
+        (name = "devices", description = "Paired devices: kiosks, doors, body analysers; pairing codes and the device's own calls"),
+        (name = "access", description = "Door access: credentials, checks, the signed offline allowlist, offline uploads, overrides, occupancy"),
+        (name = "body", description = "Body composition: analyser uploads, matching, history, trends, goals, reports"),
         (name = "scheduling", description = "Locations, services, pros' hours and slots, appointments, classes, attendance, dashboards, calendar feeds"),
     )
 )]
@@ -32,6 +35,16 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "device",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("tdv.<device id>.<secret>")
+                    .description(Some("A device's credential from pairing"))
                     .build(),
             ),
         );

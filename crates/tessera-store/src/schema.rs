@@ -790,3 +790,151 @@ diesel::allow_tables_to_appear_in_same_query!(
     memberships,
     billing_profiles,
 );
+
+diesel::table! {
+    devices (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        kind -> Text,
+        name -> Text,
+        location_id -> Nullable<Text>,
+        status -> Text,
+        secret_hash -> Text,
+        anti_passback -> Bool,
+        nfc_byte_order -> Text,
+        firmware -> Nullable<Text>,
+        app_version -> Nullable<Text>,
+        last_seen_at -> Nullable<Timestamp>,
+        config_version -> BigInt,
+        paired_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    device_pairings (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        code_hash -> Text,
+        kind -> Text,
+        name -> Text,
+        location_id -> Nullable<Text>,
+        anti_passback -> Bool,
+        nfc_byte_order -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        device_id -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    access_credentials (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        member_id -> Text,
+        kind -> Text,
+        value -> Text,
+        status -> Text,
+        label -> Nullable<Text>,
+        replaced_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    access_events (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        device_id -> Nullable<Text>,
+        location_id -> Nullable<Text>,
+        member_id -> Nullable<Text>,
+        credential_id -> Nullable<Text>,
+        credential_kind -> Text,
+        direction -> Text,
+        decision -> Text,
+        reason -> Nullable<Text>,
+        source -> Text,
+        client_event_id -> Nullable<Text>,
+        flagged -> Bool,
+        flag_reason -> Nullable<Text>,
+        override_of -> Nullable<Text>,
+        override_by -> Nullable<Text>,
+        override_reason -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    access_presence (tenant_id, location_id, member_id) {
+        tenant_id -> Text,
+        location_id -> Text,
+        member_id -> Text,
+        entered_at -> Timestamp,
+        device_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    access_qr_uses (tenant_id, credential_id, issued_at) {
+        tenant_id -> Text,
+        credential_id -> Text,
+        issued_at -> BigInt,
+        device_id -> Nullable<Text>,
+        used_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    access_versions (tenant_id) {
+        tenant_id -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    access_changes (tenant_id, version) {
+        tenant_id -> Text,
+        version -> BigInt,
+        member_id -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    body_measurements (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        member_id -> Nullable<Text>,
+        status -> Text,
+        source -> Text,
+        format -> Text,
+        device_id -> Nullable<Text>,
+        uploaded_by -> Nullable<Text>,
+        member_hint -> Nullable<Text>,
+        measured_at -> Timestamp,
+        data_key_id -> Text,
+        sealed -> Text,
+        created_at -> Timestamp,
+        matched_at -> Nullable<Timestamp>,
+        matched_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    body_goals (tenant_id, id) {
+        tenant_id -> Text,
+        id -> Text,
+        member_id -> Text,
+        metric -> Text,
+        target_milli -> BigInt,
+        due_on -> Nullable<Date>,
+        set_by -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -14,8 +14,14 @@ pub(crate) fn export(s: &mut Scoped<'_>, subject: &Subject<'_>) -> AppResult<ser
     let id = &subject.account.id;
     let mut docs = Vec::new();
     for filter in [
-        InvoiceFilter { account_id: Some(id.clone()), ..Default::default() },
-        InvoiceFilter { payer_account_id: Some(id.clone()), ..Default::default() },
+        InvoiceFilter {
+            account_id: Some(id.clone()),
+            ..Default::default()
+        },
+        InvoiceFilter {
+            payer_account_id: Some(id.clone()),
+            ..Default::default()
+        },
     ] {
         for row in invoices::list(s, &filter, None, 10_000)? {
             if !docs.iter().any(|d: &super::InvoiceView| d.id == row.id) {

@@ -192,6 +192,61 @@ pub const TYPES: &[EventType] = &[
         visible_with: Permission::EventsReadAll,
     },
     EventType {
+        name: "device.paired",
+        description: "A device exchanged its pairing code for its credential.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "device.revoked",
+        description: "A device was revoked; its next call is refused.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "credential.issued",
+        description: "A door credential (card, NFC tag, app key) was issued to a member.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "credential.revoked",
+        description: "A door credential was revoked or replaced (`status`).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "access.checked_in",
+        description: "A door let a member in or out: member, photo reference, plan and warnings for the desk.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "access.denied",
+        description: "A door refused a credential, with its reason code.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "access.overridden",
+        description: "Staff let in a member a door had refused, with a reason.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "access.flagged",
+        description: "An entry a door allowed offline breaks a rule the server knows (revoked credential, anti-passback...).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "access.offline_uploaded",
+        description: "A door uploaded the decisions it made offline (counts).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "body.measured",
+        description: "A body-composition measurement was stored for a member (ids only: no health values).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "body.unmatched",
+        description: "An analyser's measurement matched no member and waits for staff.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
         name: "invoice.finalised",
         description: "An invoice or credit note was finalised with its number.",
         visible_with: Permission::EventsReadAll,

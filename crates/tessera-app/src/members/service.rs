@@ -368,6 +368,10 @@ fn apply_changes(
     errors.into_result()?;
     profile.updated_at = naive(now);
     members::update(s, &profile)?;
+    if changes.status.is_some() {
+        // A blocked member is refused at the doors: offline ones learn it from the allowlist's next delta.
+        crate::access::touch(s, member_id, now)?;
+    }
     let display = format!("{} {}", profile.given_name, profile.family_name);
     if let Ok(name) = DisplayName::parse(&display) {
         let account_changes = accounts::AccountChanges {

@@ -150,6 +150,8 @@ fn append_history(
         "status": row.status, "from_status": from, "detail": detail,
     });
     crate::events::publish(s, ctx, audit_action, Some(&row.account_id), data, now)?;
+    // Every membership change may change what doors decide: move the allowlist's version in this transaction.
+    crate::access::touch(s, &row.account_id, now)?;
     Ok(())
 }
 

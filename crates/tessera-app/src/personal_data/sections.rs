@@ -36,6 +36,16 @@ pub static SECTIONS: &[Section] = &[
         },
     },
     Section {
+        name: "door_access",
+        export: crate::access::personal::export,
+        erase: crate::access::personal::erase,
+    },
+    Section {
+        name: "body_measurements",
+        export: crate::body::personal::export,
+        erase: crate::body::personal::erase,
+    },
+    Section {
         name: "invoices",
         export: crate::billing::personal::export,
         erase: crate::billing::personal::erase,

@@ -11,7 +11,7 @@ use crate::{naive, AppError, AppResult};
 
 /// The tenant's current data key, creating the first one when there is none. Two requests racing to create it
 /// both insert generation 1; the unique key lets one win and both then load the winner's.
-pub(super) fn current(s: &mut Scoped<'_>, master: &MasterKey) -> AppResult<crypto::DataKey> {
+pub(crate) fn current(s: &mut Scoped<'_>, master: &MasterKey) -> AppResult<crypto::DataKey> {
     if let Some(row) = files::current_data_key(s)? {
         return open(&row, master);
     }
@@ -36,7 +36,7 @@ pub(crate) fn data_key_context(tenant_id: &str, key_id: &str) -> String {
 }
 
 /// Unwraps a stored data key.
-pub(super) fn open(row: &files::DataKeyRow, master: &MasterKey) -> AppResult<crypto::DataKey> {
+pub(crate) fn open(row: &files::DataKeyRow, master: &MasterKey) -> AppResult<crypto::DataKey> {
     let bytes = master.open(&row.wrapped_key, &data_key_context(&row.tenant_id, &row.id))?;
     crypto::DataKey::from_bytes(row.id.clone(), &bytes).map_err(app_error)
 }

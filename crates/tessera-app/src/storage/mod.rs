@@ -172,7 +172,7 @@ fn too_large(limit: u64) -> AppError {
 }
 
 /// The service error for a storage error.
-fn app_error(error: StorageError) -> AppError {
+pub(crate) fn app_error(error: StorageError) -> AppError {
     match error {
         StorageError::TooLarge { limit } => too_large(limit),
         StorageError::Corrupt(detail) => {

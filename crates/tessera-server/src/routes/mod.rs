@@ -1,8 +1,11 @@
 //! Every route, registered with its OpenAPI description in one place.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod billing;
+pub mod body;
+pub mod devices;
 pub mod docs;
 pub mod events;
 pub mod files;
@@ -141,6 +144,36 @@ pub fn api_router() -> OpenApiRouter<App> {
             memberships::confirm_cancellation
         ))
         .routes(routes!(memberships::withdraw))
+        .routes(routes!(devices::create_pairing))
+        .routes(routes!(devices::pair_device))
+        .routes(routes!(devices::list_devices))
+        .routes(routes!(devices::get_device, devices::update_device))
+        .routes(routes!(devices::revoke_device))
+        .routes(routes!(devices::device_self))
+        .routes(routes!(devices::heartbeat))
+        .routes(routes!(access::check))
+        .routes(routes!(access::allowlist))
+        .routes(routes!(access::upload_batch))
+        .routes(routes!(access::override_refusal))
+        .routes(routes!(access::list_events))
+        .routes(routes!(access::occupancy))
+        .routes(routes!(access::occupancy_peaks))
+        .routes(routes!(
+            access::member_credentials,
+            access::issue_credential
+        ))
+        .routes(routes!(access::replace_credential))
+        .routes(routes!(access::revoke_credential))
+        .routes(routes!(access::credential_image))
+        .routes(routes!(access::my_credentials))
+        .routes(routes!(access::register_app_key))
+        .routes(routes!(body::upload))
+        .routes(routes!(body::unmatched))
+        .routes(routes!(body::match_measurement))
+        .routes(routes!(body::report))
+        .routes(routes!(body::member_health))
+        .routes(routes!(body::set_goal))
+        .routes(routes!(body::my_health))
         .routes(routes!(billing::list_invoices, billing::create_invoice))
         .routes(routes!(billing::get_invoice, billing::delete_invoice))
         .routes(routes!(billing::finalise_invoice))

@@ -1,11 +1,14 @@
 //! Rows and the queries over them, one module per table group. Functions over tenant-owned tables take a
 //! [`crate::Scoped`] connection and filter by its realm key; functions over group tables take any connection.
 
+pub mod access;
 pub mod accounts;
 pub mod appointments;
 pub mod audit;
+pub mod body;
 pub mod calendar_feeds;
 pub mod classes;
+pub mod devices;
 pub mod events;
 pub mod files;
 pub mod idempotency;

@@ -1,0 +1,557 @@
+//! Door access: members' credentials, decisions (check-ins and refusals), presence, used rotating QR codes, and the
+//! allowlist's version counter with the members each version concerned.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::schema::{
+    access_changes, access_credentials, access_events, access_presence, access_qr_uses,
+    access_versions,
+};
+use crate::{Scoped, StoreResult};
+
+/// A member's credential.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = access_credentials)]
+pub struct CredentialRow {
+    /// Tenant.
+    pub tenant_id: String,
+    /// `crd_...`.
+    pub id: String,
+    /// The member.
+    pub member_id: String,
+    /// `card`, `nfc` or `app`.
+    pub kind: String,
+    /// Card number, UID (hex, most significant byte first) or the app's public key (base64url).
+    pub value: String,
+    /// `active`, `revoked` or `replaced`.
+    pub status: String,
+    /// A note ("lost card", "wristband").
+    pub label: Option<String>,
+    /// The credential that replaced it.
+    pub replaced_by: Option<String>,
+    /// Issued.
+    pub created_at: NaiveDateTime,
+    /// Revoked or replaced.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// One door decision or override.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = access_events)]
+pub struct AccessEventRow {
+    /// Tenant.
+    pub tenant_id: String,
+    /// `acx_...`.
+    pub id: String,
+    /// The door (none for a staff override at the desk).
+    pub device_id: Option<String>,
+    /// Where.
+    pub location_id: Option<String>,
+    /// The member, when the credential was known.
+    pub member_id: Option<String>,
+    /// The credential, when known.
+    pub credential_id: Option<String>,
+    /// `card`, `nfc`, `app` or `override`.
+    pub credential_kind: String,
+    /// `in` or `out`.
+    pub direction: String,
+    /// `allow` or `deny`.
+    pub decision: String,
+    /// Reason code of a refusal.
+    pub reason: Option<String>,
+    /// `online`, `offline` or `override`.
+    pub source: String,
+    /// The door's own id for an offline entry (idempotent uploads).
+    pub client_event_id: Option<String>,
+    /// Needs a look from staff.
+    pub flagged: bool,
+    /// Why it is flagged.
+    pub flag_reason: Option<String>,
+    /// The refusal an override overrode.
+    pub override_of: Option<String>,
+    /// Who overrode.
+    pub override_by: Option<String>,
+    /// Why.
+    pub override_reason: Option<String>,
+    /// When it happened.
+    pub occurred_at: NaiveDateTime,
+    /// When the server learnt of it.
+    pub recorded_at: NaiveDateTime,
+}
+
+/// A member inside a location.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = access_presence)]
+pub struct PresenceRow {
+    /// Tenant.
+    pub tenant_id: String,
+    /// Where.
+    pub location_id: String,
+    /// Who.
+    pub member_id: String,
+    /// Since when.
+    pub entered_at: NaiveDateTime,
+    /// Through which door.
+    pub device_id: Option<String>,
+}
+
+/// Stores a credential.
+pub fn insert_credential(s: &mut Scoped<'_>, row: &CredentialRow) -> StoreResult<()> {
+    diesel::insert_into(access_credentials::table)
+        .values(row)
+        .execute(s.conn())?;
+    Ok(())
+}
+
+/// One credential by id.
+pub fn find_credential(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<CredentialRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(access_credentials::table
+        .filter(access_credentials::tenant_id.eq(tenant))
+        .filter(access_credentials::id.eq(id))
+        .select(CredentialRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The credential of this kind and value: the live one if any, else the latest revoked one.
+pub fn find_by_value(
+    s: &mut Scoped<'_>,
+    kind: &str,
+    value: &str,
+) -> StoreResult<Option<CredentialRow>> {
+    let (tenant, conn) = s.parts();
+    let rows: Vec<CredentialRow> = access_credentials::table
+        .filter(access_credentials::tenant_id.eq(tenant))
+        .filter(access_credentials::kind.eq(kind))
+        .filter(access_credentials::value.eq(value))
+        .select(CredentialRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .iter()
+        .find(|r| r.status == "active")
+        .or_else(|| rows.iter().max_by(|a, b| a.created_at.cmp(&b.created_at)))
+        .cloned())
+}
+
+/// A member's credentials, oldest first.
+pub fn of_member(s: &mut Scoped<'_>, member_id: &str) -> StoreResult<Vec<CredentialRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(access_credentials::table
+        .filter(access_credentials::tenant_id.eq(tenant))
+        .filter(access_credentials::member_id.eq(member_id))
+        .order(access_credentials::id.asc())
+        .select(CredentialRow::as_select())
+        .load(conn)?)
+}
+
+/// The live credentials of several members.
+pub fn active_of_members(
+    s: &mut Scoped<'_>,
+    member_ids: &[String],
+) -> StoreResult<Vec<CredentialRow>> {
+    let (tenant, conn) = s.parts();
+    let mut out = Vec::new();
+    for chunk in member_ids.chunks(500) {
+        out.extend(
+            access_credentials::table
+                .filter(access_credentials::tenant_id.eq(tenant))
+                .filter(access_credentials::member_id.eq_any(chunk))
+                .filter(access_credentials::status.eq("active"))
+                .select(CredentialRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Every live credential of the realm.
+pub fn all_active(s: &mut Scoped<'_>) -> StoreResult<Vec<CredentialRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(access_credentials::table
+        .filter(access_credentials::tenant_id.eq(tenant))
+        .filter(access_credentials::status.eq("active"))
+        .select(CredentialRow::as_select())
+        .load(conn)?)
+}
+
+/// Ends a live credential (`revoked` or `replaced`); false when it was not live.
+pub fn end_credential(
+    s: &mut Scoped<'_>,
+    id: &str,
+    status: &str,
+    replaced_by: Option<&str>,
+    at: NaiveDateTime,
+) -> StoreResult<bool> {
+    let (tenant, conn) = s.parts();
+    let n = diesel::update(
+        access_credentials::table
+            .filter(access_credentials::tenant_id.eq(tenant))
+            .filter(access_credentials::id.eq(id))
+            .filter(access_credentials::status.eq("active")),
+    )
+    .set((
+        access_credentials::status.eq(status),
+        access_credentials::replaced_by.eq(replaced_by),
+        access_credentials::revoked_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Deletes a member's credentials (erasure).
+pub fn delete_of_member(s: &mut Scoped<'_>, member_id: &str) -> StoreResult<usize> {
+    let (tenant, conn) = s.parts();
+    Ok(diesel::delete(
+        access_credentials::table
+            .filter(access_credentials::tenant_id.eq(tenant))
+            .filter(access_credentials::member_id.eq(member_id)),
+    )
+    .execute(conn)?)
+}
+
+/// Stores a decision.
+pub fn insert_event(s: &mut Scoped<'_>, row: &AccessEventRow) -> StoreResult<()> {
+    diesel::insert_into(access_events::table)
+        .values(row)
+        .execute(s.conn())?;
+    Ok(())
+}
+
+/// One decision.
+pub fn find_event(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<AccessEventRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(access_events::table
+        .filter(access_events::tenant_id.eq(tenant))
+        .filter(access_events::id.eq(id))
+        .select(AccessEventRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A door's offline entry already uploaded.
+pub fn find_client_event(
+    s: &mut Scoped<'_>,
+    device_id: &str,
+    client_event_id: &str,
+) -> StoreResult<Option<AccessEventRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(access_events::table
+        .filter(access_events::tenant_id.eq(tenant))
+        .filter(access_events::device_id.eq(device_id))
+        .filter(access_events::client_event_id.eq(client_event_id))
+        .select(AccessEventRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Decisions filtered by member, location, flag, after a cursor (by id, newest first).
+pub fn list_events(
+    s: &mut Scoped<'_>,
+    member_id: Option<&str>,
+    location_id: Option<&str>,
+    flagged: Option<bool>,
+    before: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<AccessEventRow>> {
+    let (tenant, conn) = s.parts();
+    let mut query = access_events::table
+        .filter(access_events::tenant_id.eq(tenant.to_owned()))
+        .into_boxed();
+    if let Some(member) = member_id {
+        query = query.filter(access_events::member_id.eq(member.to_owned()));
+    }
+    if let Some(location) = location_id {
+        query = query.filter(access_events::location_id.eq(location.to_owned()));
+    }
+    if let Some(flagged) = flagged {
+        query = query.filter(access_events::flagged.eq(flagged));
+    }
+    if let Some(before) = before {
+        query = query.filter(access_events::id.lt(before.to_owned()));
+    }
+    Ok(query
+        .order(access_events::id.desc())
+        .limit(limit)
+        .select(AccessEventRow::as_select())
+        .load(conn)?)
+}
+
+/// When a member was let in (allowed entries) between two instants.
+pub fn entries_between(
+    s: &mut Scoped<'_>,
+    member_id: &str,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> StoreResult<Vec<NaiveDateTime>> {
+    let (tenant, conn) = s.parts();
+    Ok(access_events::table
+        .filter(access_events::tenant_id.eq(tenant))
+        .filter(access_events::member_id.eq(member_id))
+        .filter(access_events::occurred_at.ge(from))
+        .filter(access_events::occurred_at.lt(until))
+        .filter(access_events::direction.eq("in"))
+        .filter(access_events::decision.eq("allow"))
+        .select(access_events::occurred_at)
+        .load(conn)?)
+}
+
+/// Allowed entries and exits at a location between two instants, oldest first: (member, direction, when).
+pub fn movements_between(
+    s: &mut Scoped<'_>,
+    location_id: &str,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> StoreResult<Vec<(Option<String>, String, NaiveDateTime)>> {
+    let (tenant, conn) = s.parts();
+    Ok(access_events::table
+        .filter(access_events::tenant_id.eq(tenant))
+        .filter(access_events::location_id.eq(location_id))
+        .filter(access_events::occurred_at.ge(from))
+        .filter(access_events::occurred_at.lt(until))
+        .filter(access_events::decision.eq("allow"))
+        .order(access_events::occurred_at.asc())
+        .select((
+            access_events::member_id,
+            access_events::direction,
+            access_events::occurred_at,
+        ))
+        .load(conn)?)
+}
+
+/// Forgets the member of their decisions (erasure keeps the counts, not the person).
+pub fn anonymise_events(s: &mut Scoped<'_>, member_id: &str) -> StoreResult<usize> {
+    let (tenant, conn) = s.parts();
+    Ok(diesel::update(
+        access_events::table
+            .filter(access_events::tenant_id.eq(tenant))
+            .filter(access_events::member_id.eq(member_id)),
+    )
+    .set((
+        access_events::member_id.eq(None::<String>),
+        access_events::credential_id.eq(None::<String>),
+    ))
+    .execute(conn)?)
+}
+
+/// A member's decisions (export), oldest first.
+pub fn events_of_member(s: &mut Scoped<'_>, member_id: &str) -> StoreResult<Vec<AccessEventRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(access_events::table
+        .filter(access_events::tenant_id.eq(tenant))
+        .filter(access_events::member_id.eq(member_id))
+        .order(access_events::id.asc())
+        .select(AccessEventRow::as_select())
+        .load(conn)?)
+}
+
+/// The member's presence at a location.
+pub fn presence(
+    s: &mut Scoped<'_>,
+    location_id: &str,
+    member_id: &str,
+) -> StoreResult<Option<PresenceRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(access_presence::table
+        .filter(access_presence::tenant_id.eq(tenant))
+        .filter(access_presence::location_id.eq(location_id))
+        .filter(access_presence::member_id.eq(member_id))
+        .select(PresenceRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Records an entry. Fails with a unique violation when the member is already inside: the database's
+/// guarantee behind anti-passback.
+pub fn enter(s: &mut Scoped<'_>, row: &PresenceRow) -> StoreResult<()> {
+    diesel::insert_into(access_presence::table)
+        .values(row)
+        .execute(s.conn())?;
+    Ok(())
+}
+
+/// Records an exit (or forgets a stale presence).
+pub fn leave(s: &mut Scoped<'_>, location_id: &str, member_id: &str) -> StoreResult<usize> {
+    let (tenant, conn) = s.parts();
+    Ok(diesel::delete(
+        access_presence::table
+            .filter(access_presence::tenant_id.eq(tenant))
+            .filter(access_presence::location_id.eq(location_id))
+            .filter(access_presence::member_id.eq(member_id)),
+    )
+    .execute(conn)?)
+}
+
+/// Forgets a member's presence older than `before` (timed out), so that a new entry can take its place.
+pub fn leave_before(
+    s: &mut Scoped<'_>,
+    location_id: &str,
+    member_id: &str,
+    before: NaiveDateTime,
+) -> StoreResult<usize> {
+    let (tenant, conn) = s.parts();
+    Ok(diesel::delete(
+        access_presence::table
+            .filter(access_presence::tenant_id.eq(tenant))
+            .filter(access_presence::location_id.eq(location_id))
+            .filter(access_presence::member_id.eq(member_id))
+            .filter(access_presence::entered_at.le(before)),
+    )
+    .execute(conn)?)
+}
+
+/// Moves a presence's time and door (a new entry of someone inside, where anti-passback is off).
+pub fn move_presence(
+    s: &mut Scoped<'_>,
+    location_id: &str,
+    member_id: &str,
+    at: NaiveDateTime,
+    device_id: Option<&str>,
+) -> StoreResult<usize> {
+    let (tenant, conn) = s.parts();
+    Ok(diesel::update(
+        access_presence::table
+            .filter(access_presence::tenant_id.eq(tenant))
+            .filter(access_presence::location_id.eq(location_id))
+            .filter(access_presence::member_id.eq(member_id)),
+    )
+    .set((
+        access_presence::entered_at.eq(at),
+        access_presence::device_id.eq(device_id),
+    ))
+    .execute(conn)?)
+}
+
+/// Who is inside a location, entered since `since` (older presences have timed out).
+pub fn inside(
+    s: &mut Scoped<'_>,
+    location_id: &str,
+    since: NaiveDateTime,
+) -> StoreResult<Vec<PresenceRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(access_presence::table
+        .filter(access_presence::tenant_id.eq(tenant))
+        .filter(access_presence::location_id.eq(location_id))
+        .filter(access_presence::entered_at.ge(since))
+        .order(access_presence::entered_at.asc())
+        .select(PresenceRow::as_select())
+        .load(conn)?)
+}
+
+/// Deletes a member's presence everywhere (erasure).
+pub fn delete_presence_of(s: &mut Scoped<'_>, member_id: &str) -> StoreResult<usize> {
+    let (tenant, conn) = s.parts();
+    Ok(diesel::delete(
+        access_presence::table
+            .filter(access_presence::tenant_id.eq(tenant))
+            .filter(access_presence::member_id.eq(member_id)),
+    )
+    .execute(conn)?)
+}
+
+/// Records a rotating QR code's use; fails with a unique violation when it was used already.
+pub fn use_qr(
+    s: &mut Scoped<'_>,
+    credential_id: &str,
+    issued_at: i64,
+    device_id: Option<&str>,
+    at: NaiveDateTime,
+) -> StoreResult<()> {
+    let tenant = s.realm_key().to_owned();
+    diesel::insert_into(access_qr_uses::table)
+        .values((
+            access_qr_uses::tenant_id.eq(tenant),
+            access_qr_uses::credential_id.eq(credential_id),
+            access_qr_uses::issued_at.eq(issued_at),
+            access_qr_uses::device_id.eq(device_id),
+            access_qr_uses::used_at.eq(at),
+        ))
+        .execute(s.conn())?;
+    Ok(())
+}
+
+/// True when this rotating QR code was used already.
+pub fn qr_used(s: &mut Scoped<'_>, credential_id: &str, issued_at: i64) -> StoreResult<bool> {
+    let (tenant, conn) = s.parts();
+    let n: i64 = access_qr_uses::table
+        .filter(access_qr_uses::tenant_id.eq(tenant))
+        .filter(access_qr_uses::credential_id.eq(credential_id))
+        .filter(access_qr_uses::issued_at.eq(issued_at))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// The realm's allowlist version (0 before any change).
+pub fn version(s: &mut Scoped<'_>) -> StoreResult<i64> {
+    let (tenant, conn) = s.parts();
+    Ok(access_versions::table
+        .filter(access_versions::tenant_id.eq(tenant))
+        .select(access_versions::version)
+        .first(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Bumps the realm's allowlist version for a change to `member_id`'s access, in the caller's transaction; returns
+/// the new version. The counter row is locked until the transaction ends, so versions are gap-free and ordered
+/// by commit.
+pub fn bump(s: &mut Scoped<'_>, member_id: &str, at: NaiveDateTime) -> StoreResult<i64> {
+    let tenant = s.realm_key().to_owned();
+    // The first change of a brand creates its counter; concurrent first changes meet on the key, not on an error.
+    crate::on_backend!(s.conn(), |c| diesel::insert_into(access_versions::table)
+        .values((
+            access_versions::tenant_id.eq(&tenant),
+            access_versions::version.eq(0_i64),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    let current = {
+        let conn = s.conn();
+        crate::load_locked!(
+            conn,
+            access_versions::table
+                .filter(access_versions::tenant_id.eq(&tenant))
+                .select(access_versions::version),
+            i64
+        )?
+    };
+    let next = current.first().copied().unwrap_or(0) + 1;
+    diesel::update(access_versions::table.filter(access_versions::tenant_id.eq(&tenant)))
+        .set(access_versions::version.eq(next))
+        .execute(s.conn())?;
+    diesel::insert_into(access_changes::table)
+        .values((
+            access_changes::tenant_id.eq(&tenant),
+            access_changes::version.eq(next),
+            access_changes::member_id.eq(member_id),
+            access_changes::changed_at.eq(at),
+        ))
+        .execute(s.conn())?;
+    Ok(next)
+}
+
+/// The members whose access changed after `since`, each once.
+pub fn changed_since(s: &mut Scoped<'_>, since: i64) -> StoreResult<Vec<String>> {
+    let (tenant, conn) = s.parts();
+    let mut ids: Vec<String> = access_changes::table
+        .filter(access_changes::tenant_id.eq(tenant))
+        .filter(access_changes::version.gt(since))
+        .select(access_changes::member_id)
+        .load(conn)?;
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Members whose profile is blocked by staff.
+pub fn blocked_members(s: &mut Scoped<'_>) -> StoreResult<Vec<String>> {
+    use crate::schema::member_profiles;
+    let (tenant, conn) = s.parts();
+    Ok(member_profiles::table
+        .filter(member_profiles::tenant_id.eq(tenant))
+        .filter(member_profiles::member_status.eq("blocked"))
+        .select(member_profiles::account_id)
+        .load(conn)?)
+}

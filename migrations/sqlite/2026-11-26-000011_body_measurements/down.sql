@@ -1,0 +1,2 @@
+DROP TABLE body_goals;
+DROP TABLE body_measurements;
