@@ -207,7 +207,11 @@ async fn export_holds_everything_and_erasure_leaves_nothing_personal() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| !f["filename"].as_str().is_some_and(|n| n.starts_with("ATL-")))
+        .filter(|f| {
+            !f["filename"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("ATL-"))
+        })
         .collect();
     assert_eq!(listed.len(), 2, "{listed:?}");
     let entry = listed

@@ -478,7 +478,9 @@ impl PaymentProvider for StripeProvider {
             Err(StripeError::JSONSerialize(e)) => {
                 match self.find_payment(&r.customer, &r.payment_id).await {
                     Ok(Some(outcome)) => outcome,
-                    _ => Outcome::Unknown { reason: e.to_string() },
+                    _ => Outcome::Unknown {
+                        reason: e.to_string(),
+                    },
                 }
             }
             Err(e) => Outcome::Unknown {
