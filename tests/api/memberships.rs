@@ -7,6 +7,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tessera_tests::{count, TestApp};
 
+use crate::billing::member_id;
+
 /// A monthly plan: 12 months' commitment, 30 days' notice, 30 freeze days a year, yoga included.
 pub(crate) fn monthly_plan(code: &str) -> Value {
     json!({"code": code, "name": "Mensuel 12 mois", "description": "Accès illimité",
@@ -14,14 +16,6 @@ pub(crate) fn monthly_plan(code: &str) -> Value {
            "kind": "recurring", "price": {"amount": 4990, "currency": "EUR"}, "billing_period": "month",
            "commitment_months": 12, "notice_days": 30, "enrolment_fee": 2900, "freeze_max_days_per_year": 30,
            "access": {"class_types": ["yoga"]}})
-}
-
-async fn member_id(app: &TestApp, local: &str) -> String {
-    let token = app.token("atlas", local).await;
-    let (_, me) = app
-        .get_json(Some("atlas"), "/api/v1/me/profile", &token)
-        .await;
-    me["id"].as_str().unwrap().to_owned()
 }
 
 async fn sell(app: &TestApp, staff: &str, member: &str, plan: &str) -> Value {

@@ -199,18 +199,15 @@ pub(crate) fn paid_up(s: &mut Scoped<'_>, row: &MembershipRow) -> AppResult<bool
 
 /// Applies today's dunning step to an unpaid membership; returns the unpaid invoice to retry when the
 /// schedule says so (and `with_retry`; the caller charges it outside the transaction).
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn dunning_in(
     s: &mut Scoped<'_>,
     ctx: &Ctx,
-    app: &App,
     tenant: &Tenant,
     membership_id: &str,
     today: NaiveDate,
     with_retry: bool,
     now: DateTime<Utc>,
 ) -> AppResult<Option<InvoiceRow>> {
-    let _ = app;
     let Some(mut row) = memberships::find_locked(s, membership_id)? else {
         return Ok(None);
     };

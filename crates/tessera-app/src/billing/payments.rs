@@ -125,7 +125,7 @@ pub(crate) fn apply_failure_in(
         now,
     )?;
     if let Some(membership_id) = invoice.membership_id.clone() {
-        super::memberships::dunning_in(s, ctx, app, tenant, &membership_id, today, false, now)?;
+        super::memberships::dunning_in(s, ctx, tenant, &membership_id, today, false, now)?;
     }
     Ok(())
 }

@@ -34,24 +34,7 @@ pub(crate) fn document_of(
     corrected: Option<&InvoiceRow>,
 ) -> AppResult<InvoiceDocument> {
     let missing = |what: &str| AppError::Internal(format!("invoice {} has no {what}", row.id));
-    let doc_lines = lines
-        .iter()
-        .map(|l| tessera_invoicing::InvoiceLine {
-            description: l.description.clone(),
-            kind: if l.goods {
-                tessera_invoicing::LineKind::Goods
-            } else {
-                tessera_invoicing::LineKind::Service
-            },
-            quantity: l.quantity,
-            unit_price_minor: l.unit_price,
-            vat: tessera_invoicing::VatRate {
-                code: l.vat_code.clone(),
-                rate_bps: l.vat_rate_bps,
-                exemption_note: l.exemption_note.clone(),
-            },
-        })
-        .collect::<Vec<_>>();
+    let doc_lines: Vec<_> = lines.iter().map(super::view::doc_line).collect();
     let totals =
         compute_totals(&doc_lines, &row.currency).map_err(|e| AppError::Internal(e.to_string()))?;
     let buyer: Buyer = serde_json::from_str(&row.buyer_json)

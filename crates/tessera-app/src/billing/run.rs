@@ -298,12 +298,12 @@ impl App {
             .await?;
         let now = self.clock().now();
         for id in ids {
-            let (t, c, app, mid) = (tenant.clone(), ctx.clone(), self.clone(), id.clone());
+            let (t, c, mid) = (tenant.clone(), ctx.clone(), id.clone());
             let (retry, changed) = self
                 .blocking(move |db| {
                     db.scoped(&t.id, TxMode::Write, |s| {
                         let before = memberships::find(s, &mid)?.map(|m| m.status);
-                        let retry = dunning_in(s, &c, &app, &t, &mid, day, true, now)?;
+                        let retry = dunning_in(s, &c, &t, &mid, day, true, now)?;
                         let after = memberships::find(s, &mid)?.map(|m| m.status);
                         Ok((retry, before != after))
                     })

@@ -216,26 +216,28 @@ fn money(amount: i64, currency: &str) -> Money {
     }
 }
 
+/// A stored line as the invoicing crate sees it (the rate stored on the line, never today's).
+pub(crate) fn doc_line(l: &LineRow) -> InvoiceLine {
+    InvoiceLine {
+        description: l.description.clone(),
+        kind: if l.goods {
+            LineKind::Goods
+        } else {
+            LineKind::Service
+        },
+        quantity: l.quantity,
+        unit_price_minor: l.unit_price,
+        vat: tessera_invoicing::VatRate {
+            code: l.vat_code.clone(),
+            rate_bps: l.vat_rate_bps,
+            exemption_note: l.exemption_note.clone(),
+        },
+    }
+}
+
 /// Totals per rate of stored lines, by the one rule of `tessera_invoicing::compute_totals`.
 pub(crate) fn vat_totals(lines: &[LineRow], currency: &str) -> Vec<VatTotalView> {
-    let doc_lines: Vec<InvoiceLine> = lines
-        .iter()
-        .map(|l| InvoiceLine {
-            description: l.description.clone(),
-            kind: if l.goods {
-                LineKind::Goods
-            } else {
-                LineKind::Service
-            },
-            quantity: l.quantity,
-            unit_price_minor: l.unit_price,
-            vat: tessera_invoicing::VatRate {
-                code: l.vat_code.clone(),
-                rate_bps: l.vat_rate_bps,
-                exemption_note: l.exemption_note.clone(),
-            },
-        })
-        .collect();
+    let doc_lines: Vec<InvoiceLine> = lines.iter().map(doc_line).collect();
     compute_totals(&doc_lines, currency)
         .map(|t| {
             t.per_rate
