@@ -84,6 +84,9 @@ pub enum Command {
     /// Billing of a brand: runs and reconciliation.
     #[command(subcommand)]
     Billing(BillingCommand),
+    /// A report (revenue, mrr, members, attendance, pro-hours, receivables, checkins, group) of a brand or of
+    /// every brand, as a table, CSV or JSON. Local days FROM to TO included; this month so far by default.
+    Report(ReportArgs),
     /// Run the demo: a SQLite database in DATA_DIR, the brands of tenants/, demo accounts, and the server.
     Demo {
         /// Folder of the demo's data.
@@ -498,4 +501,42 @@ pub enum BillingCommand {
         #[arg(long)]
         tenant: String,
     },
+}
+
+/// `tessera report ...`
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The report.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(
+        ["revenue", "mrr", "members", "attendance", "pro-hours", "receivables", "checkins", "group"]))]
+    pub name: String,
+    /// The brand's slug.
+    #[arg(long, conflicts_with = "all")]
+    pub tenant: Option<String>,
+    /// Every brand: one report with a brand column (`group` always covers every brand).
+    #[arg(long)]
+    pub all: bool,
+    /// First local day (YYYY-MM-DD); the first of this month by default.
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Last local day, included (YYYY-MM-DD); today by default.
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// `revenue` only: group by month, plan, vat or method.
+    #[arg(long, value_parser = ["month", "plan", "vat", "method"])]
+    pub by: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+}
+
+/// How `tessera report` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned columns for people.
+    Table,
+    /// RFC 4180 CSV with a header of column keys.
+    Csv,
+    /// The report as the API returns it.
+    Json,
 }

@@ -205,6 +205,10 @@ pub async fn run(cli: Cli, mut settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Billing(command) => billing(settings, command).await,
+        Command::Report(args) => {
+            let app = open_app(settings).await?;
+            crate::report::run(&app, args).await
+        }
         Command::Schedules { json } => {
             let app = open_app(settings).await?;
             let schedules = app.list_schedules().await?;

@@ -8,6 +8,7 @@ mod commands;
 mod demo;
 mod door;
 mod output;
+mod report;
 
 use clap::Parser;
 

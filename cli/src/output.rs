@@ -17,6 +17,11 @@ fn out(line: &str) {
     }
 }
 
+/// Prints `text` as it is (it carries its own line ends).
+pub fn raw(text: &str) {
+    out(text.strip_suffix('\n').unwrap_or(text));
+}
+
 /// Prints `value` as pretty JSON.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     out(&serde_json::to_string_pretty(value)?);

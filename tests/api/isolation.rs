@@ -445,7 +445,33 @@ async fn every_tenant_scoped_route_hides_other_brands() {
         for (method, _) in item.as_object().unwrap() {
             let body = body_for(method, path);
             let method_http: reqwest::Method = method.to_uppercase().parse().unwrap();
-            if path.contains('{') {
+            if path == "/api/v1/reports/{name}" {
+                // Not an id: every report of the brand shows none of another brand's rows.
+                for name in [
+                    "revenue",
+                    "mrr",
+                    "members",
+                    "attendance",
+                    "pro-hours",
+                    "receivables",
+                    "checkins",
+                ] {
+                    let url = format!("/api/v1/reports/{name}");
+                    let (status, report) = app.get_json(Some("atlas"), &url, &atlas_admin).await;
+                    assert_eq!(status, 200, "{url}: {report}");
+                    let text = report.to_string();
+                    for id in &lumiere_ids {
+                        assert!(
+                            !text.contains(id.as_str()),
+                            "{url} shows another brand's row {id}"
+                        );
+                    }
+                    assert!(
+                        !text.contains("of lumiere"),
+                        "{url} shows another brand's data"
+                    );
+                }
+            } else if path.contains('{') {
                 let (foreign, own) = ids_for(path);
                 // Another brand's id: 404, whatever the method.
                 let url = replace_params(path, &foreign);

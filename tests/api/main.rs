@@ -22,6 +22,7 @@ mod members;
 mod memberships;
 mod openapi;
 mod personal_data;
+mod reports;
 mod scheduling;
 mod scheduling_classes;
 mod scheduling_demo;

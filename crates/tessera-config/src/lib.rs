@@ -53,6 +53,8 @@ pub struct Settings {
     pub events: EventSettings,
     /// Payment providers (process-wide; which provider a brand uses is in its tenant file).
     pub payments: PaymentSettings,
+    /// Reports.
+    pub reports: ReportSettings,
     /// Folder of tenant files applied by `tessera demo`.
     pub tenants_dir: PathBuf,
 }
@@ -241,6 +243,16 @@ pub struct PaymentSettings {
     pub portal_url: String,
 }
 
+/// Reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    /// Euros per unit of each other currency (`GBP = "1.17"`), as decimal strings: the `group` report converts
+    /// every brand's figures to EUR with them. A currency without a rate is left out of the EUR figures and
+    /// named in the report.
+    pub eur_rates: std::collections::BTreeMap<String, String>,
+}
+
 /// Live events.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -369,6 +381,11 @@ stripe_api_base = "https://api.stripe.com/"
 request_timeout_ms = 20000
 run_concurrency = 8
 portal_url = "http://localhost:8080"
+
+[reports.eur_rates]
+GBP = "1.17"
+USD = "0.92"
+CHF = "1.06"
 
 [events]
 retention_days = 30
@@ -589,6 +606,9 @@ impl Settings {
                 "request_timeout_ms": self.payments.request_timeout_ms,
                 "run_concurrency": self.payments.run_concurrency,
                 "portal_url": self.payments.portal_url,
+            },
+            "reports": {
+                "eur_rates": self.reports.eur_rates,
             },
             "events": {
                 "retention_days": self.events.retention_days,

@@ -202,11 +202,17 @@ pub enum Permission {
     PaymentsRecord,
     /// Read the brand's money figures: outstanding, overdue, revenue with VAT.
     MoneyRead,
+    /// Read the brand's operational reports: members by plan, attendance, pro hours, check-ins.
+    ReportsRead,
+    /// Read the brand's money reports: revenue, recurring revenue, receivables.
+    ReportsFinance,
+    /// Read the cross-brand report of the group realm.
+    ReportsGroup,
 }
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 34] = [
+    pub const ALL: [Permission; 37] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
@@ -241,6 +247,9 @@ impl Permission {
         Permission::InvoicesCredit,
         Permission::PaymentsRecord,
         Permission::MoneyRead,
+        Permission::ReportsRead,
+        Permission::ReportsFinance,
+        Permission::ReportsGroup,
     ];
 
     /// The permission's stable name, as written in `docs/permissions.md`.
@@ -280,6 +289,9 @@ impl Permission {
             Permission::InvoicesCredit => "invoices.credit",
             Permission::PaymentsRecord => "payments.record",
             Permission::MoneyRead => "money.read",
+            Permission::ReportsRead => "reports.read",
+            Permission::ReportsFinance => "reports.finance",
+            Permission::ReportsGroup => "reports.group",
         }
     }
 
@@ -325,6 +337,9 @@ impl Permission {
             Permission::InvoicesCredit => &[Admin],
             Permission::PaymentsRecord => &[Admin, Staff],
             Permission::MoneyRead => &[Admin],
+            Permission::ReportsRead => &[Admin, Staff],
+            Permission::ReportsFinance => &[Admin],
+            Permission::ReportsGroup => &[Operator],
         }
     }
 

@@ -31,5 +31,5 @@ pub use model::{
     Seller, VatRate,
 };
 pub use pdf::render_pdf;
-pub use totals::{compute_totals, Totals, VatBreakdown, VatCategory};
+pub use totals::{compute_totals, tax_half_up, Totals, VatBreakdown, VatCategory};
 pub use wording::RECOVERY_INDEMNITY_EUR_CENTS;

@@ -76,8 +76,9 @@ pub fn line_net_minor(line: &InvoiceLine) -> Result<i64, InvoiceError> {
         .ok_or(InvoiceError::Overflow)
 }
 
-/// `taxable × rate_bps / 10000`, rounded half up; both are non-negative.
-fn tax_half_up(taxable: i64, rate_bps: i64) -> Result<i64, InvoiceError> {
+/// `taxable × rate_bps / 10000`, rounded half up; both are non-negative. The one VAT rounding rule: documents
+/// apply it once per rate, and reports re-apply it per document and rate to add VAT up exactly.
+pub fn tax_half_up(taxable: i64, rate_bps: i64) -> Result<i64, InvoiceError> {
     let exact = i128::from(taxable) * i128::from(rate_bps);
     i64::try_from((exact + 5_000) / 10_000).map_err(|_| InvoiceError::Overflow)
 }

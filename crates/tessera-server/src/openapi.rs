@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "devices", description = "Paired devices: kiosks, doors, body analysers; pairing codes and the device's own calls"),
         (name = "access", description = "Door access: credentials, checks, the signed offline allowlist, offline uploads, overrides, occupancy"),
         (name = "body", description = "Body composition: analyser uploads, matching, history, trends, goals, reports"),
+        (name = "reports", description = "Reports shared with the CLI and the console: revenue, MRR, members, attendance, pro hours, receivables, check-ins, group"),
         (name = "scheduling", description = "Locations, services, pros' hours and slots, appointments, classes, attendance, dashboards, calendar feeds"),
     )
 )]

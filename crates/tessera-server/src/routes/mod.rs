@@ -15,6 +15,7 @@ pub mod members;
 pub mod memberships;
 pub mod personal_data;
 pub mod plans;
+pub mod reports;
 pub mod scheduling;
 pub mod staff;
 pub mod tenants;
@@ -193,6 +194,8 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(billing::money_summary))
         .routes(routes!(billing::balances))
         .routes(routes!(billing::revenue))
+        .routes(routes!(reports::list_reports))
+        .routes(routes!(reports::get_report))
         .routes(routes!(docs::openapi_json))
         .routes(routes!(crate::metrics::metrics))
 }

@@ -23,6 +23,7 @@ pub mod personal_data;
 pub mod persons;
 pub mod plans;
 pub mod pro_hours;
+pub mod reports;
 pub mod schedules;
 pub mod sealed;
 pub mod services;

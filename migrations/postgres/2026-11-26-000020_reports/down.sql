@@ -1,0 +1,3 @@
+DROP INDEX payments_settled;
+DROP INDEX invoices_issued;
+DROP INDEX access_events_time;
