@@ -8,20 +8,7 @@ source "$(dirname "$0")/lib.sh"
 HELLO=$BIN  # this benchmark has no baseline server
 need
 backend=${1:-sqlite}
-work=$(mktemp -d); chmod 755 "$work"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ "$backend" = postgres ] && pg_cluster_stop "$work/pg"; rm -rf "$work"; }
-trap cleanup EXIT
-cd "$ROOT"
-
-case "$backend" in
-  sqlite) url="sqlite://$work/tessera.db" ;;
-  postgres) pg_cluster_start "$work/pg"; url="${TESSERA_TEST_PG_URL%/postgres}/postgres" ;;
-  *) echo "usage: $0 sqlite|postgres" >&2; exit 2 ;;
-esac
-export TESSERA_DATABASE_URL=$url
-"$BIN" migrate >/dev/null
-"$BIN" tenant apply tenants >/dev/null
+bench_database "$backend"
 echo "bench-password-2026" | "$BIN" user create --tenant atlas --email admin@bench.test --name Admin --role admin --password-stdin >/dev/null
 echo "bench-password-2026" | "$BIN" user create --tenant atlas --email coach@bench.test --name Coach --role pro --specialty coach --password-stdin >/dev/null
 

@@ -48,3 +48,33 @@ errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 print(f"{rps:.0f} {p50:.2f} {p99:.2f} {errors.group(1) if errors else 0}")
 PY
 }
+
+# bench_database BACKEND: a throwaway database of BACKEND (sqlite or postgres) in a fresh folder $work, migrated,
+# with the brands of tenants/ applied. Sets work, url and TESSERA_DATABASE_URL and works from the repository's
+# root. When the script exits, the servers whose pids it added to `pids` are stopped, the PostgreSQL cluster too,
+# and the folder is removed.
+bench_database() {
+  case "$1" in
+    sqlite|postgres) backend=$1 ;;
+    *) sed -n 's/^#.*Usage: /usage: /p' "$0" >&2; exit 2 ;;
+  esac
+  work=$(mktemp -d); chmod 755 "$work"
+  pids=()
+  trap bench_cleanup EXIT
+  cd "$ROOT"
+  if [ "$backend" = sqlite ]; then
+    url="sqlite://$work/tessera.db"
+  else
+    pg_cluster_start "$work/pg"
+    url="${TESSERA_TEST_PG_URL%/postgres}/postgres"
+  fi
+  export TESSERA_DATABASE_URL=$url
+  "$BIN" migrate >/dev/null
+  "$BIN" tenant apply tenants >/dev/null
+}
+
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ "$backend" = postgres ] && pg_cluster_stop "$work/pg"
+  rm -rf "$work"
+}

@@ -9,19 +9,7 @@ need
 backend=${1:-sqlite}
 members=${2:-100000}
 seconds=${3:-10}
-work=$(mktemp -d); chmod 755 "$work"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ "$backend" = postgres ] && pg_cluster_stop "$work/pg"; rm -rf "$work"; }
-trap cleanup EXIT
-cd "$ROOT"
-case "$backend" in
-  sqlite) url="sqlite://$work/tessera.db" ;;
-  postgres) pg_cluster_start "$work/pg"; url="${TESSERA_TEST_PG_URL%/postgres}/postgres" ;;
-  *) echo "usage: $0 sqlite|postgres [MEMBERS] [SECONDS]" >&2; exit 2 ;;
-esac
-export TESSERA_DATABASE_URL=$url
-"$BIN" migrate >/dev/null
-"$BIN" tenant apply tenants >/dev/null
+bench_database "$backend"
 echo "bench-password-2026" | "$BIN" user create --tenant atlas --email desk@atlas.test --name Desk --role staff --password-stdin >/dev/null
 
 python3 - "$members" "$work" <<'PY'
