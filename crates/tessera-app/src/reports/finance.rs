@@ -15,8 +15,8 @@ use crate::AppResult;
 /// Invoiced less credited over some grouping key.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Invoiced {
-    pub documents: BTreeSet<String>,
-    pub credit_notes: BTreeSet<String>,
+    pub documents: i64,
+    pub credit_notes: i64,
     pub net: i64,
     pub vat: i64,
     /// Rate (basis points) → (taxable, VAT).
@@ -26,34 +26,51 @@ pub(crate) struct Invoiced {
 impl Invoiced {
     fn add(&mut self, row: &store::DocumentRate) {
         let sign = if row.kind == "credit_note" { -1 } else { 1 };
-        if sign < 0 {
-            self.credit_notes.insert(row.invoice_id.clone());
-        } else {
-            self.documents.insert(row.invoice_id.clone());
-        }
         // The documents were computed with this rule, so it cannot overflow here; 0 keeps the report going
         // if a stored row were ever corrupt.
         let vat = tessera_invoicing::tax_half_up(row.taxable, row.rate_bps).unwrap_or(0);
-        self.net += sign * row.taxable;
-        self.vat += sign * vat;
+        let (taxable, vat) = (
+            sign * row.taxable * row.documents,
+            sign * vat * row.documents,
+        );
+        self.net += taxable;
+        self.vat += vat;
         let rate = self.rates.entry(row.rate_bps).or_default();
-        rate.0 += sign * row.taxable;
-        rate.1 += sign * vat;
+        rate.0 += taxable;
+        rate.1 += vat;
+        if sign < 0 {
+            self.credit_notes += row.first_lines;
+        } else {
+            self.documents += row.first_lines;
+        }
     }
 }
 
-/// Invoiced figures grouped by `key` of each document-and-rate row, then by currency.
+/// A document's month, kind, currency and plan: what the revenue reports group by.
+pub(crate) struct DocumentKey<'a> {
+    pub month: &'a str,
+    pub plan_name: Option<&'a str>,
+}
+
+/// The documents issued in the range, grouped by `key` (and currency); `with_plan` when the key reads the plan.
 pub(crate) fn invoiced_by<K: Ord>(
-    rows: &[store::DocumentRate],
-    key: impl Fn(&store::DocumentRate) -> K,
-) -> BTreeMap<(K, String), Invoiced> {
+    s: &mut Scoped<'_>,
+    range: &Range,
+    with_plan: bool,
+    key: impl Fn(DocumentKey<'_>, i64) -> K,
+) -> AppResult<BTreeMap<(K, String), Invoiced>> {
     let mut out: BTreeMap<(K, String), Invoiced> = BTreeMap::new();
-    for row in rows {
-        out.entry((key(row), row.currency.clone()))
-            .or_default()
-            .add(row);
+    for row in store::document_rates(s, range.from, range.end(), with_plan)? {
+        let k = key(
+            DocumentKey {
+                month: &row.month,
+                plan_name: row.plan_name.as_deref(),
+            },
+            row.rate_bps,
+        );
+        out.entry((k, row.currency.clone())).or_default().add(&row);
     }
-    out
+    Ok(out)
 }
 
 fn rate_label(rate_bps: i64) -> String {
@@ -113,9 +130,11 @@ pub(crate) fn parse_minor(text: &str, exponent: u32) -> Option<i64> {
 
 /// `revenue` by month of issue (`by=month`), with the taxable amount and VAT of each rate as columns.
 pub(crate) fn revenue_by_month(s: &mut Scoped<'_>, range: &Range) -> AppResult<Report> {
-    let rows = store::document_rates(s, range.from, range.end())?;
-    let grouped = invoiced_by(&rows, |r| r.month.clone());
-    let rates: BTreeSet<i64> = rows.iter().map(|r| r.rate_bps).collect();
+    let grouped = invoiced_by(s, range, false, |d, _| d.month.to_owned())?;
+    let rates: BTreeSet<i64> = grouped
+        .values()
+        .flat_map(|i| i.rates.keys().copied())
+        .collect();
     let mut columns: Vec<(String, String, ColumnKind)> = vec![
         ("month".into(), "Month".into(), ColumnKind::Date),
         ("currency".into(), "Currency".into(), ColumnKind::Text),
@@ -157,8 +176,8 @@ pub(crate) fn revenue_by_month(s: &mut Scoped<'_>, range: &Range) -> AppResult<R
         let mut row = Row::new()
             .text("month", month)
             .text("currency", currency.clone())
-            .int("invoices", inv.documents.len() as i64)
-            .int("credit_notes", inv.credit_notes.len() as i64)
+            .int("invoices", inv.documents)
+            .int("credit_notes", inv.credit_notes)
             .money("net", inv.net, &currency)
             .money("vat", inv.vat, &currency)
             .money("gross", inv.net + inv.vat, &currency);
@@ -182,10 +201,9 @@ pub(crate) fn revenue_by_month(s: &mut Scoped<'_>, range: &Range) -> AppResult<R
 
 /// `revenue` by plan (`by=plan`); documents of no membership (packs sold alone, appointments) are `other`.
 pub(crate) fn revenue_by_plan(s: &mut Scoped<'_>, range: &Range) -> AppResult<Report> {
-    let rows = store::document_rates(s, range.from, range.end())?;
-    let grouped = invoiced_by(&rows, |r| {
-        r.plan_name.clone().unwrap_or_else(|| "other".into())
-    });
+    let grouped = invoiced_by(s, range, true, |d, _| {
+        d.plan_name.unwrap_or("other").to_owned()
+    })?;
     let mut report = Report::new(
         ReportName::Revenue.as_str(),
         "Revenue by plan",
@@ -206,8 +224,8 @@ pub(crate) fn revenue_by_plan(s: &mut Scoped<'_>, range: &Range) -> AppResult<Re
             Row::new()
                 .text("plan", plan)
                 .text("currency", currency.clone())
-                .int("invoices", inv.documents.len() as i64)
-                .int("credit_notes", inv.credit_notes.len() as i64)
+                .int("invoices", inv.documents)
+                .int("credit_notes", inv.credit_notes)
                 .money("net", inv.net, &currency)
                 .money("vat", inv.vat, &currency)
                 .money("gross", inv.net + inv.vat, &currency)
@@ -224,8 +242,7 @@ pub(crate) fn revenue_by_plan(s: &mut Scoped<'_>, range: &Range) -> AppResult<Re
 
 /// `revenue` by VAT rate (`by=vat`): the VAT return's figures for the range.
 pub(crate) fn revenue_by_vat(s: &mut Scoped<'_>, range: &Range) -> AppResult<Report> {
-    let rows = store::document_rates(s, range.from, range.end())?;
-    let grouped = invoiced_by(&rows, |r| std::cmp::Reverse(r.rate_bps));
+    let grouped = invoiced_by(s, range, false, |_, rate| std::cmp::Reverse(rate))?;
     let mut report = Report::new(
         ReportName::Revenue.as_str(),
         "Revenue by VAT rate",

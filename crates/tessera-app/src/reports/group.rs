@@ -94,14 +94,11 @@ pub(crate) async fn group(app: &App, params: ReportParams) -> AppResult<Report> 
             .blocking(move |db| {
                 db.scoped(&tenant_id, TxMode::Read, |s| {
                     let (from, to) = range.utc_bounds();
-                    let documents = store::document_rates(s, range.from, range.end())?;
+                    let documents = finance::invoiced_by(s, &range, false, |_, _| ())?;
                     let collected = finance::collected(s, &range)?;
-                    let owed = store::receivables(s, today)?;
+                    let owed = store::owed_totals(s, today)?;
                     let spans = store::membership_spans(s)?;
-                    let entries: i64 = store::passages_by_hour(s, from, to)?
-                        .iter()
-                        .map(|p| p.entries)
-                        .sum();
+                    let entries = store::entries_between(s, from, to)?;
                     let on = range.to.min(today);
                     Ok::<_, AppError>((
                         documents,
@@ -127,7 +124,7 @@ pub(crate) async fn group(app: &App, params: ReportParams) -> AppResult<Report> 
                     f.unconverted.insert(currency.to_owned());
                 }
             };
-        for ((_, currency), inv) in finance::invoiced_by(&documents, |_| ()) {
+        for ((_, currency), inv) in documents {
             add(inv.net, &currency, |f| &mut f.revenue);
         }
         for ((_, _, _, currency), c) in collected {

@@ -43,6 +43,16 @@ impl Dialect {
         }
     }
 
+    /// `INDEXED BY index` on SQLite, nothing on PostgreSQL. SQLite's planner prefers a narrower time range on
+    /// `access_events_hourly` and then sorts and looks up every row; the check-in report is faster reading
+    /// `access_events_results` whole, in the order of its groups. PostgreSQL aggregates by hash either way.
+    fn indexed_by(self, index: &str) -> String {
+        match self {
+            Dialect::Postgres => String::new(),
+            Dialect::Sqlite => format!(" INDEXED BY {index}"),
+        }
+    }
+
     /// `YYYY-MM` of a date column.
     fn month(self, column: &str) -> String {
         match self {
@@ -69,8 +79,9 @@ fn sum(expression: &str) -> String {
     format!("CAST(COALESCE(SUM({expression}), 0) AS BIGINT)")
 }
 
-/// The taxable amount of one document at one VAT rate (VAT is rounded per document and rate, so the service
-/// needs this grain to add VAT up exactly).
+/// Documents of one month, kind, currency and plan that have the same taxable amount at one VAT rate. VAT is
+/// rounded per document and rate, so the service needs each document's taxable amount per rate; documents sharing
+/// an amount (the same plan's price) come as one row with their count, which keeps the rows few.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct DocumentRate {
     /// `YYYY-MM` of the issue date.
@@ -82,38 +93,57 @@ pub struct DocumentRate {
     /// ISO 4217.
     #[diesel(sql_type = Text)]
     pub currency: String,
-    /// The plan of the membership invoiced, if any.
+    /// The plan of the membership invoiced, if any (asked for).
     #[diesel(sql_type = Nullable<Text>)]
     pub plan_name: Option<String>,
-    /// The document.
-    #[diesel(sql_type = Text)]
-    pub invoice_id: String,
     /// Basis points.
     #[diesel(sql_type = BigInt)]
     pub rate_bps: i64,
-    /// Sum of the lines' net amounts at that rate, minor units.
+    /// One document's lines at that rate, net, minor units.
     #[diesel(sql_type = BigInt)]
     pub taxable: i64,
+    /// How many documents have exactly that.
+    #[diesel(sql_type = BigInt)]
+    pub documents: i64,
+    /// Of those, how many have their first line at this rate: adding this up counts each document once.
+    #[diesel(sql_type = BigInt)]
+    pub first_lines: i64,
 }
 
-/// Finalised invoices and credit notes issued in `[from, to)`, one row per document and VAT rate.
+/// Finalised invoices and credit notes issued in `[from, to)`, per taxable amount and VAT rate, with the plan of
+/// their membership when `with_plan`.
 pub fn document_rates(
     s: &mut Scoped<'_>,
     from: NaiveDate,
     to: NaiveDate,
+    with_plan: bool,
 ) -> StoreResult<Vec<DocumentRate>> {
     let tenant = s.realm_key().to_owned();
     let d = Dialect::of(s.conn());
+    let (plan, plan_join, plan_group) = if with_plan {
+        (
+            "m.plan_name",
+            "LEFT JOIN memberships m ON m.tenant_id = i.tenant_id AND m.id = i.membership_id",
+            ", m.plan_name",
+        )
+    } else {
+        ("CAST(NULL AS TEXT)", "", "")
+    };
+    // The lines are summed per document and rate first, on their own (they stream in key order), then joined to
+    // their document: much cheaper than grouping the join by document.
+    let month = d.month("i.issued_on");
     let query = format!(
-        "SELECT {month} AS month, i.kind AS kind, i.currency AS currency, m.plan_name AS plan_name,
-                i.id AS invoice_id, l.vat_rate_bps AS rate_bps, {taxable} AS taxable
-           FROM invoices i
-           JOIN invoice_lines l ON l.tenant_id = i.tenant_id AND l.invoice_id = i.id
-           LEFT JOIN memberships m ON m.tenant_id = i.tenant_id AND m.id = i.membership_id
-          WHERE i.tenant_id = $1 AND i.issued_on >= $2 AND i.issued_on < $3 AND i.status <> 'draft'
-          GROUP BY i.id, i.kind, i.currency, i.issued_on, m.plan_name, l.vat_rate_bps",
-        month = d.month("i.issued_on"),
-        taxable = sum("l.net_amount"),
+        "SELECT {month} AS month, i.kind AS kind, i.currency AS currency, {plan} AS plan_name,
+                d.rate_bps AS rate_bps, d.taxable AS taxable, COUNT(*) AS documents,
+                {first_lines} AS first_lines
+           FROM (SELECT invoice_id, vat_rate_bps AS rate_bps, {taxable} AS taxable, MIN(position) AS first_position
+                   FROM invoice_lines WHERE tenant_id = $1 GROUP BY invoice_id, vat_rate_bps) d
+           JOIN invoices i ON i.tenant_id = $1 AND i.id = d.invoice_id
+           {plan_join}
+          WHERE i.issued_on >= $2 AND i.issued_on < $3 AND i.status <> 'draft'
+          GROUP BY {month}, i.kind, i.currency{plan_group}, d.rate_bps, d.taxable",
+        taxable = sum("net_amount"),
+        first_lines = sum("CASE WHEN d.first_position = 1 THEN 1 ELSE 0 END"),
     );
     Ok(diesel::sql_query(d.numbered(query))
         .bind::<Text, _>(tenant)
@@ -498,19 +528,82 @@ pub fn checkins_by_location(
 ) -> StoreResult<Vec<CheckinCount>> {
     let tenant = s.realm_key().to_owned();
     let d = Dialect::of(s.conn());
+    // Grouped by location id first and named after: a join per decision would cost a lookup per row.
     let query = format!(
-        "SELECT l.name AS location, e.decision AS decision, e.reason AS reason, COUNT(*) AS count,
-                {overrides} AS overrides, {flagged} AS flagged
-           FROM access_events e
-           LEFT JOIN locations l ON l.tenant_id = e.tenant_id AND l.id = e.location_id
-          WHERE e.tenant_id = $1 AND e.occurred_at >= $2 AND e.occurred_at < $3 AND e.direction = 'in'
-          GROUP BY l.name, e.decision, e.reason",
-        overrides = sum("CASE WHEN e.override_of IS NOT NULL THEN 1 ELSE 0 END"),
-        flagged = sum("CASE WHEN e.flagged THEN 1 ELSE 0 END"),
+        "SELECT l.name AS location, g.decision AS decision, g.reason AS reason, g.count AS count,
+                g.overrides AS overrides, g.flagged AS flagged
+           FROM (SELECT location_id, decision, reason, COUNT(*) AS count, {overrides} AS overrides,
+                        {flagged} AS flagged
+                   FROM access_events{indexed_by}
+                  WHERE tenant_id = $1 AND direction = 'in' AND occurred_at >= $2 AND occurred_at < $3
+                  GROUP BY location_id, decision, reason) g
+           LEFT JOIN locations l ON l.tenant_id = $1 AND l.id = g.location_id",
+        overrides = sum("CASE WHEN override_of IS NOT NULL THEN 1 ELSE 0 END"),
+        flagged = sum("CASE WHEN flagged THEN 1 ELSE 0 END"),
+        indexed_by = d.indexed_by("access_events_results"),
     );
     Ok(diesel::sql_query(d.numbered(query))
         .bind::<Text, _>(tenant)
         .bind::<Timestamp, _>(from)
         .bind::<Timestamp, _>(to)
         .load(s.conn())?)
+}
+
+/// What is owed in one currency, and how much of it is past due.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct OwedTotal {
+    /// ISO 4217.
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+    /// Owed on open invoices, minor units.
+    #[diesel(sql_type = BigInt)]
+    pub outstanding: i64,
+    /// Of which due before `as_of`.
+    #[diesel(sql_type = BigInt)]
+    pub overdue: i64,
+}
+
+/// Open invoices' totals per currency; `overdue` counts those due before `as_of`.
+pub fn owed_totals(s: &mut Scoped<'_>, as_of: NaiveDate) -> StoreResult<Vec<OwedTotal>> {
+    let tenant = s.realm_key().to_owned();
+    let d = Dialect::of(s.conn());
+    let owed = "(total_incl - amount_paid - amount_credited)";
+    let query = format!(
+        "SELECT currency, {outstanding} AS outstanding, {overdue} AS overdue
+           FROM invoices
+          WHERE tenant_id = $1 AND kind = 'invoice' AND status = 'open'
+          GROUP BY currency",
+        outstanding = sum(owed),
+        overdue = sum(&format!("CASE WHEN due_on < $2 THEN {owed} ELSE 0 END")),
+    );
+    Ok(diesel::sql_query(d.numbered(query))
+        .bind::<Text, _>(tenant)
+        .bind::<Date, _>(as_of)
+        .load(s.conn())?)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Allowed entries through doors in `[from, to)` (UTC).
+pub fn entries_between(
+    s: &mut Scoped<'_>,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> StoreResult<i64> {
+    let tenant = s.realm_key().to_owned();
+    let d = Dialect::of(s.conn());
+    let query = "SELECT COUNT(*) AS n FROM access_events
+          WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3 AND direction = 'in'
+            AND decision = 'allow'"
+        .to_owned();
+    Ok(diesel::sql_query(d.numbered(query))
+        .bind::<Text, _>(tenant)
+        .bind::<Timestamp, _>(from)
+        .bind::<Timestamp, _>(to)
+        .get_result::<Count>(s.conn())?
+        .n)
 }
