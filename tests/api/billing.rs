@@ -630,12 +630,13 @@ async fn a_plan_change_now_invoices_the_remaining_days_and_a_downgrade_is_credit
     assert_eq!(first.len(), 1, "the sale's invoice");
     let first = first[0].clone().unwrap();
     let change = |plan: &str| {
-        app.post_json(
-            Some("atlas"),
-            &format!("/api/v1/memberships/{membership}/plan-change"),
-            Some(&admin),
-            &json!({"plan_id": plan, "timing": "now"}),
-        )
+        let (app, admin, path) = (
+            &app,
+            admin.clone(),
+            format!("/api/v1/memberships/{membership}/plan-change"),
+        );
+        let body = json!({"plan_id": plan, "timing": "now"});
+        async move { app.post_json(Some("atlas"), &path, Some(&admin), &body).await }
     };
     let net_of = |doc: &str| {
         query_column(
