@@ -605,3 +605,81 @@ async fn every_document_is_a_valid_factur_x_pdf_and_a_wrong_total_fails() {
     let (valid, report) = facturx_valid(&dir.path().join("factur-x.xml"));
     assert!(valid, "the untouched XML passes: {report}");
 }
+
+#[tokio::test]
+async fn a_plan_change_now_invoices_the_remaining_days_and_a_downgrade_is_credited() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("atlas", "admin").await;
+    let member = member_id(&app, "member").await;
+    let mut plans = Vec::new();
+    for (code, price) in [("basic", 4990), ("premium", 7990)] {
+        let mut plan = monthly_plan(code);
+        plan["price"] = json!({"amount": price, "currency": "EUR"});
+        let (status, plan) = app
+            .post_json(Some("atlas"), "/api/v1/plans", Some(&admin), &plan)
+            .await;
+        assert_eq!(status, 201, "{plan}");
+        plans.push(plan["id"].as_str().unwrap().to_owned());
+    }
+    let (membership, _) =
+        crate::billing_stripe::active_membership(&app, &admin, &member, &plans[0]).await;
+    let first = query_column(
+        &app.db.url,
+        &format!("SELECT id AS v FROM invoices WHERE membership_id = '{membership}' AND kind = 'invoice'"),
+    );
+    assert_eq!(first.len(), 1, "the sale's invoice");
+    let first = first[0].clone().unwrap();
+    let change = |plan: &str| {
+        let (app, admin, path) = (
+            &app,
+            admin.clone(),
+            format!("/api/v1/memberships/{membership}/plan-change"),
+        );
+        let body = json!({"plan_id": plan, "timing": "now"});
+        async move { app.post_json(Some("atlas"), &path, Some(&admin), &body).await }
+    };
+    let net_of = |doc: &str| {
+        query_column(
+            &app.db.url,
+            &format!("SELECT CAST(unit_price AS TEXT) AS v FROM invoice_lines WHERE invoice_id = '{doc}'"),
+        )
+        .into_iter()
+        .map(|v| v.unwrap().parse::<i64>().unwrap())
+        .collect::<Vec<_>>()
+    };
+
+    // Up: the new plan's remaining days minus the old plan's unused ones, on a finalised invoice of its own.
+    let (status, up) = change(&plans[1]).await;
+    assert_eq!(status, 200, "{up}");
+    let owed =
+        up["proration"]["charge"].as_i64().unwrap() - up["proration"]["credit"].as_i64().unwrap();
+    assert!(owed > 0, "{up}");
+    let extra = query_column(&app.db.url, &format!(
+        "SELECT id AS v FROM invoices WHERE membership_id = '{membership}' AND kind = 'invoice' AND id <> '{first}'"));
+    assert_eq!(extra.len(), 1, "one invoice for the change");
+    let extra = extra[0].clone().unwrap();
+    assert_eq!(net_of(&extra), [owed]);
+    let (_, doc) = app
+        .get_json(Some("atlas"), &format!("/api/v1/invoices/{extra}"), &admin)
+        .await;
+    assert_eq!(doc["status"], "open", "{doc}");
+    assert!(doc["number"].is_string(), "finalised: {doc}");
+
+    // Down again the same day: the difference is credited on the current period's invoice.
+    let (status, down) = change(&plans[0]).await;
+    assert_eq!(status, 200, "{down}");
+    let back = down["proration"]["credit"].as_i64().unwrap()
+        - down["proration"]["charge"].as_i64().unwrap();
+    assert!(back > 0, "{down}");
+    let notes = query_column(&app.db.url, &format!(
+        "SELECT id AS v FROM invoices WHERE kind = 'credit_note' AND corrects_invoice_id = '{first}'"));
+    assert_eq!(notes.len(), 1, "one credit note for the downgrade");
+    assert_eq!(net_of(notes[0].as_deref().unwrap()), [back]);
+    assert_eq!(
+        count(
+            &app.db.url,
+            "SELECT count(*) FROM events WHERE event_type = 'invoice.credited'"
+        ),
+        1
+    );
+}

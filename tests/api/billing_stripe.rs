@@ -150,7 +150,7 @@ pub(crate) async fn app_with_stripe(fake: &Fake) -> TestApp {
     app
 }
 
-async fn until(what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) async fn until(what: &str, mut check: impl FnMut() -> bool) {
     assert!(
         tessera_tests::eventually(Duration::from_secs(20), &mut check).await,
         "timed out waiting for {what}"
@@ -200,7 +200,7 @@ pub(crate) async fn save_card(
 }
 
 /// A monthly plan sold at the desk and paid there: an active membership billed until next month.
-async fn active_membership(
+pub(crate) async fn active_membership(
     app: &TestApp,
     admin: &str,
     member: &str,
@@ -240,7 +240,12 @@ async fn active_membership(
     (id, until[0].clone().unwrap())
 }
 
-fn run(app: &TestApp, fake: &Fake, date: &str, fault: Option<&str>) -> std::process::Output {
+pub(crate) fn run(
+    app: &TestApp,
+    fake: &Fake,
+    date: &str,
+    fault: Option<&str>,
+) -> std::process::Output {
     let mut env = fake.env();
     if let Some(fault) = fault {
         env.push(("TESSERA_BILLING_FAULT".into(), fault.into()));
@@ -256,7 +261,7 @@ fn run(app: &TestApp, fake: &Fake, date: &str, fault: Option<&str>) -> std::proc
     )
 }
 
-fn run_ok(app: &TestApp, fake: &Fake, date: &str) -> Value {
+pub(crate) fn run_ok(app: &TestApp, fake: &Fake, date: &str) -> Value {
     let out = run(app, fake, date, None);
     assert!(
         out.status.success(),
@@ -266,7 +271,7 @@ fn run_ok(app: &TestApp, fake: &Fake, date: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-async fn status_of(app: &TestApp, admin: &str, membership: &str) -> String {
+pub(crate) async fn status_of(app: &TestApp, admin: &str, membership: &str) -> String {
     let (_, m) = app
         .get_json(
             Some("atlas"),
@@ -277,7 +282,7 @@ async fn status_of(app: &TestApp, admin: &str, membership: &str) -> String {
     m["status"].as_str().unwrap().to_owned()
 }
 
-fn day_after(date: &str, days: i64) -> String {
+pub(crate) fn day_after(date: &str, days: i64) -> String {
     (chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap() + chrono::Duration::days(days))
         .to_string()
 }

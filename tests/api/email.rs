@@ -339,3 +339,102 @@ async fn invoice_emails_attach_the_stored_pdf() {
         )]
     );
 }
+
+#[tokio::test]
+async fn a_finalised_invoice_is_emailed_to_its_payer_with_its_pdf_and_staff_can_resend_it() {
+    use sha2::Digest;
+    let (smtp, app) = with_smtp().await;
+    let admin = app.token("atlas", "admin").await;
+    let member = crate::billing::member_id(&app, "member").await;
+    let line = json!({"description": "Coaching", "quantity": 1, "unit_price": 4000, "vat_code": "standard"});
+    let inv = crate::billing::invoice(
+        &app,
+        &admin,
+        &json!({"member_id": member, "lines": [line], "finalise": true}),
+    )
+    .await;
+    let (id, number) = (
+        inv["id"].as_str().unwrap().to_owned(),
+        inv["number"].as_str().unwrap().to_owned(),
+    );
+    // Once its PDF is rendered, the document goes to the payer, the PDF attached, in their locale (French).
+    let pdf = crate::billing::pdf_of(&app, &admin, &id, "atlas").await;
+    assert!(eventually(Duration::from_secs(20), || smtp.messages().len() == 1).await);
+    let (to, subject, text, _) = read_email(&smtp.messages()[0]);
+    assert_eq!(to, "member@atlas.test");
+    assert!(
+        subject.starts_with(&format!("Votre facture {number}")),
+        "{subject}"
+    );
+    assert!(
+        text.contains("48,00 EUR"),
+        "the total with VAT, as French writes it: {text}"
+    );
+    let pdf_hash = hex::encode(sha2::Sha256::digest(&pdf));
+    assert_eq!(
+        tessera_tests::read_attachments(&smtp.messages()[0]),
+        vec![(
+            format!("{number}.pdf"),
+            "application/pdf".to_owned(),
+            pdf_hash.clone()
+        )]
+    );
+
+    // Staff resend it to another address: 202, the same PDF.
+    let send = |token: &str, body: serde_json::Value| {
+        let (app, token, id) = (&app, token.to_owned(), id.clone());
+        async move {
+            app.post_json(
+                Some("atlas"),
+                &format!("/api/v1/invoices/{id}/send"),
+                Some(&token),
+                &body,
+            )
+            .await
+        }
+    };
+    let (status, body) = send(&admin, json!({"to": "Compta@Example.com"})).await;
+    assert_eq!(status, 202, "{body}");
+    assert!(eventually(Duration::from_secs(20), || smtp.messages().len() == 2).await);
+    let (to, _, _, _) = read_email(&smtp.messages()[1]);
+    assert_eq!(to, "compta@example.com");
+    assert_eq!(
+        tessera_tests::read_attachments(&smtp.messages()[1])[0].2,
+        pdf_hash
+    );
+
+    // Refused: a bad address (422), a member (403), a draft (409); nothing more is sent.
+    let (status, body) = send(&admin, json!({"to": "not an address"})).await;
+    assert_eq!(status, 422, "{body}");
+    let member_token = app.token("atlas", "member").await;
+    let (status, body) = send(&member_token, json!({})).await;
+    assert_eq!(status, 403, "{body}");
+    let draft = crate::billing::invoice(
+        &app,
+        &admin,
+        &json!({"member_id": member, "lines": [{"description": "Draft", "quantity": 1, "unit_price": 100, "vat_code": "standard"}]}),
+    )
+    .await;
+    let (status, body) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/invoices/{}/send", draft["id"].as_str().unwrap()),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("invoice_not_finalised")),
+        "{body}"
+    );
+    assert_eq!(
+        count(
+            &app.db.url,
+            "SELECT count(*) FROM events WHERE event_type = 'invoice.sent'"
+        ),
+        2
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.messages().len(), 2);
+}

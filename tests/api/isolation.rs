@@ -151,6 +151,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("post", "/api/v1/me/payment-methods") => None,
         ("delete", "/api/v1/invoices/{id}") => None,
         ("post", "/api/v1/invoices/{id}/finalise" | "/api/v1/invoices/{id}/pay") => None,
+        ("post", "/api/v1/invoices/{id}/send") => Some(json!({})),
         ("post", "/api/v1/invoices/{id}/payments") => {
             Some(json!({"amount": 1, "currency": "EUR", "method": "cash"}))
         }

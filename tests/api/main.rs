@@ -7,6 +7,7 @@ mod auth;
 mod backup;
 mod bad_input;
 mod billing;
+mod billing_async;
 mod billing_stripe;
 mod body;
 mod cli;

@@ -486,3 +486,70 @@ async fn scheduling_concurrent_appointments_never_overfill_a_room() {
         1
     );
 }
+
+#[tokio::test]
+async fn scheduling_a_member_with_a_past_due_or_suspended_membership_cannot_book() {
+    let app = TestApp::spawn().await;
+    let f = setup(&app, "atlas").await;
+    let one = account_id(&app, "member@atlas.test");
+    grant_plan(&app, &f, std::slice::from_ref(&one), &["yoga"]).await;
+    let member = app.token("atlas", "member").await;
+    let start = (Utc::now() + Duration::days(5))
+        .date_naive()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+        .and_utc();
+    let book_class = || {
+        let (app, member, path) = (
+            &app,
+            member.clone(),
+            format!("/api/v1/class-sessions/{}/bookings", f.session),
+        );
+        async move { app.post_json(Some("atlas"), &path, Some(&member), &json!({})).await }
+    };
+    let appointment = json!({"service_id": f.service, "pro_id": f.coach, "starts_at": start.to_rfc3339(), "member_id": one});
+    // Billing's dunning moved the membership (the run sets these statuses; written here directly).
+    for status in ["past_due", "suspended"] {
+        execute(
+            &app.db.url,
+            &format!("UPDATE memberships SET status = '{status}' WHERE account_id = '{one}'"),
+        );
+        let (code, body) = book_class().await;
+        assert_eq!(
+            (code, body["code"].as_str()),
+            (409, Some("payment_overdue")),
+            "{status}: {body}"
+        );
+        let (code, body) = app
+            .post_json(
+                Some("atlas"),
+                "/api/v1/appointments",
+                Some(&f.admin),
+                &appointment,
+            )
+            .await;
+        assert_eq!(
+            (code, body["code"].as_str()),
+            (409, Some("payment_overdue")),
+            "{status}: {body}"
+        );
+    }
+    assert_eq!(count(&app.db.url, "SELECT count(*) FROM class_bookings"), 0);
+    assert_eq!(count(&app.db.url, "SELECT count(*) FROM appointments"), 0);
+    // Paid up (reinstated): both are accepted again.
+    execute(
+        &app.db.url,
+        &format!("UPDATE memberships SET status = 'active' WHERE account_id = '{one}'"),
+    );
+    let (code, body) = book_class().await;
+    assert_eq!(code, 201, "{body}");
+    let (code, body) = app
+        .post_json(
+            Some("atlas"),
+            "/api/v1/appointments",
+            Some(&f.admin),
+            &appointment,
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+}

@@ -782,6 +782,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    billing_notices (tenant_id, membership_id, kind, day) {
+        tenant_id -> Text,
+        membership_id -> Text,
+        kind -> Text,
+        day -> Date,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     invoices,
     invoice_lines,

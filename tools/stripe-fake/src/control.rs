@@ -24,6 +24,7 @@ use crate::{lock, Shared};
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/_control/accounts", post(set_account))
+        .route("/_control/customers/bulk", post(bulk_customers))
         .route(
             "/_control/faults",
             get(list_faults).post(add_fault).delete(clear_faults),
@@ -80,6 +81,76 @@ async fn set_account(State(shared): State<Arc<Shared>>, Json(body): Json<Account
         .or_insert_with(Account::default);
     acct.webhook = webhook;
     Json(json!({"ok": true})).into_response()
+}
+
+/// Body of `POST /_control/customers/bulk`.
+#[derive(Deserialize)]
+struct BulkBody {
+    api_key: String,
+    count: usize,
+    /// Test token of the card saved for each customer.
+    #[serde(default = "default_bulk_token")]
+    payment_method: String,
+    /// E-mail of customer `i` is `{email_prefix}{i}@bench.test`.
+    #[serde(default = "default_bulk_prefix")]
+    email_prefix: String,
+}
+
+fn default_bulk_token() -> String {
+    "pm_card_visa".to_string()
+}
+
+fn default_bulk_prefix() -> String {
+    "bulk".to_string()
+}
+
+/// The most customers one bulk call creates (the answer lists them all).
+const BULK_MAX: usize = 1_000_000;
+
+/// Creates `count` customers, each with a card PaymentMethod from a test token attached and set as its
+/// default, in one call and without raising events: seeding a benchmark with one API request per object
+/// (and the webhooks they raise) took longer than the benchmark itself. Answers `{"customers": [[cus, pm], …]}`
+/// in creation order.
+async fn bulk_customers(State(shared): State<Arc<Shared>>, Json(body): Json<BulkBody>) -> Response {
+    let Some(card) = crate::objects::test_card(&body.payment_method) else {
+        return bad("payment_method must be a card test token such as pm_card_visa");
+    };
+    if body.count > BULK_MAX {
+        return bad(format!("count is at most {BULK_MAX}"));
+    }
+    let mut store = shared.store();
+    let Some(acct) = store.accounts.get_mut(&body.api_key) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such account"})),
+        )
+            .into_response();
+    };
+    let now = crate::state::now();
+    let mut pairs = Vec::with_capacity(body.count);
+    for i in 0..body.count {
+        let cus = crate::state::new_id("cus");
+        let pm = crate::state::new_id("pm");
+        let mut method = crate::objects::card_payment_method(&pm, &card, now);
+        method["customer"] = Value::String(cus.clone());
+        let mut customer = crate::objects::customer(&cus, now);
+        customer["email"] = Value::String(format!("{}{i}@bench.test", body.email_prefix));
+        customer["invoice_settings"]["default_payment_method"] = Value::String(pm.clone());
+        acct.payment_methods.insert(
+            pm.clone(),
+            crate::state::SavedPm {
+                obj: crate::state::Doc::new(&method),
+                behaviour: card.behaviour,
+            },
+        );
+        acct.pm_order.push(pm.clone());
+        acct.pms_by_customer.insert(cus.clone(), vec![pm.clone()]);
+        acct.customers
+            .insert(cus.clone(), crate::state::Doc::new(&customer));
+        acct.customer_order.push(cus.clone());
+        pairs.push(json!([cus, pm]));
+    }
+    Json(json!({"customers": pairs})).into_response()
 }
 
 async fn list_faults(State(shared): State<Arc<Shared>>) -> Json<Vec<Fault>> {

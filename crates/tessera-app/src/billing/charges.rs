@@ -152,6 +152,10 @@ pub(crate) fn apply_outcome_in(
                 now,
             )?;
         }
+        // Already asked the payer (the run's answer and the provider's webhook both say so): ask once.
+        Outcome::RequiresAction { .. } if payment.status == "requires_action" => {
+            payments::update(s, &payment)?;
+        }
         Outcome::RequiresAction { client_secret, .. } => {
             payment.status = "requires_action".into();
             payment.client_secret = client_secret.clone();

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use tessera_domain::billing::periods::{next_billing, BillingFacts, DueCharge};
 use tessera_domain::billing::{dunning_step, DunningFacts};
 use tessera_domain::gym::dates::BillingPeriod;
-use tessera_domain::gym::membership::{MembershipAction, MembershipStatus};
+use tessera_domain::gym::membership::{MembershipAction, MembershipStatus, Proration};
 use tessera_store::models::invoices::{self, InvoiceRow};
 use tessera_store::models::members;
 use tessera_store::models::memberships::{self, MembershipRow};
@@ -133,6 +133,122 @@ pub(crate) fn invoice_period_in(
     Ok(Some(invoice))
 }
 
+/// Bills a plan change made now, in the caller's transaction, from the gym core's proration: the new plan's
+/// remaining days minus the old plan's unused ones. More to pay: an invoice for the difference (its billing key
+/// names the change, so it is issued once). Less: a credit note on the current period's invoice, capped at what
+/// that invoice can still be credited (nothing when the period was not invoiced). Returns the document issued.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn bill_plan_change_in(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    app: &App,
+    tenant: &Tenant,
+    row: &MembershipRow,
+    old_plan_name: &str,
+    period_start: NaiveDate,
+    proration: &Proration,
+    now: DateTime<Utc>,
+) -> AppResult<Option<InvoiceRow>> {
+    let net = proration.charge - proration.credit;
+    if net == 0 {
+        return Ok(None);
+    }
+    let description = format!(
+        "{old_plan_name} → {} — {}/{} days from {}",
+        row.plan_name, proration.days_left, proration.period_days, proration.effective_on
+    );
+    let line = NewLine {
+        item: "plan_period".into(),
+        description,
+        goods: false,
+        quantity: 1,
+        unit_price: net.abs(),
+        vat_code: tenant.config.billing.membership_vat.clone(),
+    };
+    let period = row.billed_until.map(|end| (proration.effective_on, end));
+    if net > 0 {
+        let key = format!(
+            "membership:{}:change:{}:{}",
+            row.id, proration.effective_on, row.plan_id
+        );
+        if let Some(existing) = invoices::by_billing_key(s, &key)? {
+            return Ok(Some(existing));
+        }
+        let payer = members::find(s, &row.account_id)?
+            .and_then(|p| p.guardian_account_id)
+            .unwrap_or_else(|| row.account_id.clone());
+        let company = super::provider::company_of(s, &payer)?;
+        let spec = DocumentSpec {
+            kind: "invoice",
+            account_id: row.account_id.clone(),
+            buyer: buyer_of(s, &payer, company.as_ref())?,
+            payer_account_id: payer,
+            currency: row.currency.clone(),
+            locale: locale_of(s, tenant, &row.account_id)?,
+            lines: vec![line],
+            membership_id: Some(row.id.clone()),
+            billing_key: Some(key),
+            corrects_invoice_id: None,
+            period,
+            created_by: None,
+        };
+        let (mut invoice, lines) = build(tenant, spec, now)?;
+        invoices::insert(s, &invoice, &lines)?;
+        finalise_in(s, ctx, app, tenant, &mut invoice, now)?;
+        return Ok(Some(invoice));
+    }
+    // A downgrade: credit the current period's invoice.
+    let Some(mut invoice) = invoices::by_billing_key(s, &billing_key(&row.id, period_start))?
+    else {
+        return Ok(None);
+    };
+    let mut line = line;
+    line.unit_price = line
+        .unit_price
+        .min(invoice.total_incl - invoice.amount_credited);
+    if line.unit_price <= 0 || invoice.status == "draft" {
+        return Ok(None);
+    }
+    let buyer = serde_json::from_str(&invoice.buyer_json)
+        .map_err(|e| crate::AppError::Internal(format!("stored buyer: {e}")))?;
+    let spec = DocumentSpec {
+        kind: "credit_note",
+        account_id: invoice.account_id.clone(),
+        payer_account_id: invoice.payer_account_id.clone(),
+        buyer,
+        currency: invoice.currency.clone(),
+        locale: invoice.locale.clone(),
+        lines: vec![line],
+        membership_id: Some(row.id.clone()),
+        billing_key: None,
+        corrects_invoice_id: Some(invoice.id.clone()),
+        period,
+        created_by: None,
+    };
+    let (mut note, lines) = build(tenant, spec, now)?;
+    if note.total_incl > invoice.total_incl - invoice.amount_credited {
+        // VAT rounding of the capped line: credit nothing rather than more than the invoice.
+        return Ok(None);
+    }
+    invoices::insert(s, &note, &lines)?;
+    finalise_in(s, ctx, app, tenant, &mut note, now)?;
+    invoice.amount_credited += note.total_incl;
+    invoice.status = super::documents::settled_status(&invoice).to_owned();
+    invoice.updated_at = crate::naive(now);
+    invoices::update(s, &invoice)?;
+    let data = serde_json::json!({ "invoice_id": invoice.id, "credit_note_id": note.id,
+        "amount": { "amount": note.total_incl, "currency": note.currency } });
+    crate::events::publish(
+        s,
+        ctx,
+        "invoice.credited",
+        Some(&invoice.account_id),
+        data,
+        now,
+    )?;
+    Ok(Some(note))
+}
+
 fn step(
     s: &mut Scoped<'_>,
     ctx: &Ctx,
@@ -254,7 +370,16 @@ pub(crate) fn dunning_in(
             now,
         )?;
     }
-    if decision.warn_suspension {
+    // Once per membership and day, however many times the run passes.
+    if decision.warn_suspension
+        && tessera_store::models::payments::claim_notice(
+            s,
+            &row.id,
+            "suspension_upcoming",
+            today,
+            crate::naive(now),
+        )?
+    {
         let suspends_on =
             facts.first_failed_on + chrono::Duration::days(i64::from(policy.suspend_after_days));
         let data = serde_json::json!({ "membership_id": row.id, "invoice_id": oldest.id,

@@ -9,6 +9,7 @@
 pub mod charges;
 pub mod documents;
 pub mod faults;
+pub mod mail;
 pub mod memberships;
 pub mod money;
 pub mod payments;
@@ -20,6 +21,7 @@ mod view;
 pub mod webhook;
 
 pub use documents::{CompanyBuyer, CreditNoteInput, InvoiceInput, LineInput};
+pub use mail::SendInvoice;
 pub use payments::{ManualPayment, RefundInput};
 pub use view::{InvoiceView, LineView, PaymentView, RefundView, VatTotalView};
 

@@ -162,7 +162,12 @@ pub(crate) async fn render_job(
         .await
         .map_err(|e| JobError::Retry(e.to_string()))?;
     let now = app.clock().now();
-    let (tid, ctx) = (tenant.id.clone(), Ctx::cli(tenant.realm()));
+    let (tid, ctx, app2, t) = (
+        tenant.id.clone(),
+        Ctx::cli(tenant.realm()),
+        app.clone(),
+        tenant.clone(),
+    );
     app.blocking(move |db| {
         db.scoped(&tid, TxMode::Write, |s| {
             let Some(mut row) = invoices::find_locked(s, &id)? else {
@@ -173,6 +178,8 @@ pub(crate) async fn render_job(
             }
             row.pdf_file_id = Some(file.id.clone());
             invoices::update(s, &row)?;
+            // The document goes to the payer with its PDF, in the same transaction: sent once, when ready.
+            super::mail::queue_document_email_in(s, &ctx, &app2, &t, &row, None, now)?;
             let data = serde_json::json!({ "invoice_id": row.id, "file_id": file.id });
             crate::events::publish(
                 s,

@@ -293,6 +293,18 @@ fn outcome_of(pi: &PaymentIntent) -> Outcome {
             client_secret: pi.client_secret.clone(),
         },
         PaymentIntentStatus::Canceled => Outcome::Cancelled { reference },
+        // An off-session payment that needs strong customer authentication is not a refusal: Stripe leaves the
+        // intent waiting for a payment method, and the payer confirms it on-session with the same secret.
+        PaymentIntentStatus::RequiresPaymentMethod
+            if pi.last_payment_error.as_deref().is_some_and(|e| {
+                e.code.as_ref().map(code_name).as_deref() == Some("authentication_required")
+            }) =>
+        {
+            Outcome::RequiresAction {
+                reference,
+                client_secret: pi.client_secret.clone(),
+            }
+        }
         PaymentIntentStatus::RequiresPaymentMethod if pi.last_payment_error.is_some() => {
             let error = pi.last_payment_error.as_deref();
             Outcome::Declined {
@@ -514,17 +526,23 @@ impl PaymentProvider for StripeProvider {
                 .map_err(|e| ProviderError::Unavailable(e.to_string()))?,
         );
         params.limit = Some(100);
-        let list = self
-            .timed(PaymentIntent::list(&self.client, &params))
-            .await
-            .map_err(provider_error)?;
-        Ok(list
-            .data
-            .iter()
-            .find(|pi| {
+        // Every page, newest first: a customer may have made more than a page of payments since (list rather
+        // than search, whose index lags behind by up to a minute).
+        loop {
+            let list = self
+                .timed(PaymentIntent::list(&self.client, &params))
+                .await
+                .map_err(provider_error)?;
+            if let Some(pi) = list.data.iter().find(|pi| {
                 pi.metadata.get("tessera_payment_id").map(String::as_str) == Some(payment_id)
-            })
-            .map(outcome_of))
+            }) {
+                return Ok(Some(outcome_of(pi)));
+            }
+            match list.data.last() {
+                Some(last) if list.has_more => params.starting_after = Some(last.id.clone()),
+                _ => return Ok(None),
+            }
+        }
     }
 
     async fn refund(

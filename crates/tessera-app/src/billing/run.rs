@@ -221,12 +221,18 @@ impl App {
             .blocking(move |db| {
                 db.scoped(&t.id, TxMode::Write, |s| {
                     let rows = memberships::renewing_on(s, renews_on)?;
+                    let mut sent = 0;
                     for r in &rows {
+                        // Once per membership and day, however many times the run passes.
+                        if !payments::claim_notice(s, &r.id, "renewal_upcoming", day, crate::naive(now))? {
+                            continue;
+                        }
                         let data = serde_json::json!({ "membership_id": r.id, "renews_on": renews_on,
                             "amount": { "amount": r.price_amount, "currency": r.currency } });
                         crate::events::publish(s, &c, "billing.renewal_upcoming", Some(&r.account_id), data, now)?;
+                        sent += 1;
                     }
-                    Ok(rows.len())
+                    Ok(sent)
                 })
             })
             .await?;

@@ -267,6 +267,11 @@ pub const TYPES: &[EventType] = &[
         visible_with: Permission::EventsReadAll,
     },
     EventType {
+        name: "invoice.sent",
+        description: "An invoice or credit note was e-mailed with its PDF (to the payer, or again by staff).",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
         name: "payment.succeeded",
         description: "A payment succeeded (provider or desk).",
         visible_with: Permission::EventsReadAll,

@@ -79,8 +79,26 @@ fn running(
         .collect())
 }
 
+/// Refuses a member who owes money: a membership `past_due` or `suspended` (billing's dunning) blocks every
+/// new booking until the overdue invoices are paid (which reinstates it at once).
+fn check_not_overdue(s: &mut Scoped<'_>, member_id: &str) -> AppResult<()> {
+    let overdue = memberships::of_account(s, member_id)?.into_iter().any(|m| {
+        matches!(
+            MembershipStatus::parse(&m.status),
+            Some(MembershipStatus::PastDue | MembershipStatus::Suspended)
+        )
+    });
+    if overdue {
+        return Err(refused(
+            "payment_overdue",
+            "the member has overdue invoices: pay them to book again",
+        ));
+    }
+    Ok(())
+}
+
 /// Finds what covers `need` for `member_id` (times read in the brand's zone `tz`), or refuses with a stable
-/// code (409): `no_active_membership`, `class_not_included`, `location_not_included`, `outside_access_hours`,
+/// code (409): `payment_overdue` (checked first, for classes and appointments alike), `no_active_membership`, `class_not_included`, `location_not_included`, `outside_access_hours`,
 /// `visit_limit_reached`, `pack_exhausted`. Appointments for services no plan includes are not refused: they
 /// are priced.
 pub fn entitlement(
@@ -89,6 +107,7 @@ pub fn entitlement(
     member_id: &str,
     need: &Need<'_>,
 ) -> AppResult<Entitlement> {
+    check_not_overdue(s, member_id)?;
     match need {
         Need::Class {
             class_type,

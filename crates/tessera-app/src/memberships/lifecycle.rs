@@ -261,7 +261,15 @@ impl App {
                 let proration = match timing {
                     ChangeTiming::Now => {
                         let p = prorate(row.price_amount, plan.price_amount, period_start, period_end, today);
+                        let old_name = row.plan_name.clone();
                         apply_plan(&mut row, &plan);
+                        // The remaining days are billed at once (an invoice, or a credit note for a downgrade);
+                        // a membership not billed yet (pending) is billed at the new price by its first invoice.
+                        if row.billed_until.is_some_and(|end| end > today) {
+                            crate::billing::memberships::bill_plan_change_in(
+                                s, &ctx, &app, &tenant, &row, &old_name, period_start, &p, now,
+                            )?;
+                        }
                         p
                     }
                     ChangeTiming::NextPeriod => {

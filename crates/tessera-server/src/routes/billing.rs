@@ -11,7 +11,8 @@ use serde::Deserialize;
 use tessera_app::billing::money::{Balance, MoneySummary, RevenuePeriod};
 use tessera_app::billing::webhook::WebhookResult;
 use tessera_app::billing::{
-    CreditNoteInput, InvoiceInput, InvoiceView, ManualPayment, PaymentView, RefundInput, RefundView,
+    CreditNoteInput, InvoiceInput, InvoiceView, ManualPayment, PaymentView, RefundInput,
+    RefundView, SendInvoice,
 };
 use tessera_app::pagination::{Page, PageRequest};
 use tessera_app::{App, AppError};
@@ -172,6 +173,25 @@ pub async fn finalise_invoice(
     Path(id): Path<String>,
 ) -> Result<Json<InvoiceView>, ApiError> {
     Ok(Json(app.finalise_invoice(&caller.0, &id).await?))
+}
+
+/// `POST /api/v1/invoices/{id}/send`: e-mail a finalised document again with its PDF (`invoices.manage`), to
+/// the payer (`{}`) or to `{"to": "addr"}`; 202 once queued.
+#[utoipa::path(post, path = "/api/v1/invoices/{id}/send", tag = "billing", security(("bearer" = [])),
+    request_body = SendInvoice,
+    params(("id" = String, Path, description = "Invoice or credit note id")),
+    responses((status = 202, description = "Queued"), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn send_invoice(
+    State(app): State<App>,
+    caller: RealmCaller,
+    Path(id): Path<String>,
+    body: ApiJson<SendInvoice>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    app.send_invoice(&caller.0, &id, body.value).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "queued": true })),
+    ))
 }
 
 /// `POST /api/v1/invoices/{id}/payments`: record a payment taken at the desk. Accepts `Idempotency-Key`.

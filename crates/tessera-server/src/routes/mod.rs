@@ -181,6 +181,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(billing::invoice_pdf))
         .routes(routes!(billing::record_payment))
         .routes(routes!(billing::pay_invoice))
+        .routes(routes!(billing::send_invoice))
         .routes(routes!(
             billing::list_credit_notes,
             billing::create_credit_note

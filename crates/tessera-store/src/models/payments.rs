@@ -1,10 +1,10 @@
-//! Payments (provider attempts and manual records), refunds, clients' billing profiles, and the Stripe events
-//! already processed.
+//! Payments (provider attempts and manual records), refunds, clients' billing profiles, the Stripe events
+//! already processed, and the billing notices already sent.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::schema::{billing_profiles, payments, refunds, stripe_events};
+use crate::schema::{billing_notices, billing_profiles, payments, refunds, stripe_events};
 use crate::{Scoped, StoreResult};
 
 /// A payment or a payment attempt.
@@ -310,6 +310,30 @@ pub fn claim_stripe_event(
         stripe_events::received_at.eq(at),
     );
     let inserted = crate::on_backend!(conn, |c| diesel::insert_into(stripe_events::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(inserted == 1)
+}
+
+/// Records that the notice `kind` about a membership was sent on `day`; false when it already was that day
+/// (the caller then sends nothing: a run passing twice the same day tells the member once).
+pub fn claim_notice(
+    s: &mut Scoped<'_>,
+    membership_id: &str,
+    kind: &str,
+    day: NaiveDate,
+    at: NaiveDateTime,
+) -> StoreResult<bool> {
+    let (tenant, conn) = s.parts();
+    let row = (
+        billing_notices::tenant_id.eq(tenant),
+        billing_notices::membership_id.eq(membership_id),
+        billing_notices::kind.eq(kind),
+        billing_notices::day.eq(day),
+        billing_notices::created_at.eq(at),
+    );
+    let inserted = crate::on_backend!(conn, |c| diesel::insert_into(billing_notices::table)
         .values(row)
         .on_conflict_do_nothing()
         .execute(c))?;
