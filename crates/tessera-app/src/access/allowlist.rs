@@ -12,9 +12,9 @@ use tessera_domain::access::allowlist::{
 use tessera_domain::access::credential::ROTATING_WINDOW_SECS;
 use tessera_domain::gym::membership::MembershipStatus;
 use tessera_domain::gym::plan::AccessRules;
-use tessera_store::models::access::{self as store, CredentialRow};
+use tessera_store::models::access::{self as store, DoorCredentialRow};
 use tessera_store::models::locations;
-use tessera_store::models::memberships::{self, MembershipRow};
+use tessera_store::models::memberships::{self, DoorMembershipRow};
 use tessera_store::{Scoped, TxMode};
 
 use crate::{App, AppError, AppResult, Ctx};
@@ -37,7 +37,7 @@ pub struct SignedAllowlist {
 }
 
 /// The value a credential is hashed by: an app credential by its id (what its rotating codes name).
-fn hashed_value(c: &CredentialRow) -> &str {
+fn hashed_value(c: &DoorCredentialRow) -> &str {
     if c.kind == "app" {
         &c.id
     } else {
@@ -64,7 +64,7 @@ impl Builder {
         i
     }
 
-    fn add(&mut self, c: &CredentialRow, blocked: bool, memberships: &[&MembershipRow]) {
+    fn add(&mut self, c: &DoorCredentialRow, blocked: bool, memberships: &[DoorMembershipRow]) {
         let mut groups = Vec::new();
         for m in memberships {
             let Some(status) = MembershipStatus::parse(&m.status) else {
@@ -120,30 +120,29 @@ fn build(
     let mut removed = Vec::new();
     match delta_from {
         None => {
-            let mut by_member: HashMap<String, Vec<MembershipRow>> = HashMap::new();
-            for m in memberships::open(s)? {
+            let mut by_member: HashMap<String, Vec<DoorMembershipRow>> = HashMap::new();
+            for m in memberships::open_for_doors(s)? {
                 by_member.entry(m.account_id.clone()).or_default().push(m);
             }
             for c in store::all_active(s)? {
-                let ms: Vec<&MembershipRow> = by_member
-                    .get(&c.member_id)
-                    .map(|v| v.iter().collect())
-                    .unwrap_or_default();
-                builder.add(&c, blocked.contains(&c.member_id), &ms);
+                let ms = by_member.get(&c.member_id).map_or(&[][..], Vec::as_slice);
+                builder.add(&c, blocked.contains(&c.member_id), ms);
             }
         }
         Some(from) => {
             for member in store::changed_since(s, from)? {
                 let ms = memberships::of_account(s, &member)?;
-                let open: Vec<&MembershipRow> = ms
+                let open: Vec<DoorMembershipRow> = ms
                     .iter()
                     .filter(|m| !matches!(m.status.as_str(), "cancelled" | "ended"))
+                    .map(DoorMembershipRow::from)
                     .collect();
                 for c in store::of_member(s, &member)? {
+                    let door = DoorCredentialRow::from(&c);
                     if c.status == "active" {
-                        builder.add(&c, blocked.contains(&member), &open);
+                        builder.add(&door, blocked.contains(&member), &open);
                     } else {
-                        removed.push(entry_hash(&builder.salt, &c.kind, hashed_value(&c)));
+                        removed.push(entry_hash(&builder.salt, &c.kind, hashed_value(&door)));
                     }
                 }
             }
