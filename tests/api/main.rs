@@ -10,6 +10,7 @@ mod billing;
 mod billing_stripe;
 mod body;
 mod cli;
+mod console;
 mod conventions;
 mod devices;
 mod email;

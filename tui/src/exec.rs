@@ -155,7 +155,11 @@ pub fn show(value: &Value) -> String {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         Value::Object(map) if map.contains_key("amount") => {
-            let amount = show(&map["amount"]);
+            // Amounts are integers in minor units (cents); strings are already formatted.
+            let amount = match &map["amount"] {
+                Value::Number(n) => n.as_i64().map_or_else(|| n.to_string(), minor),
+                other => show(other),
+            };
             match map.get("currency").and_then(Value::as_str) {
                 Some(c) => format!("{amount} {c}"),
                 None => amount,
