@@ -51,12 +51,12 @@ impl FrameStats {
         std::fs::write(
             path,
             format!(
-                "count={} p50_ms={:.3} p99_ms={:.3} max_ms={:.3} {}\n",
+                "count={} p50_ms={:.3} p99_ms={:.3} max_ms={:.3} vmhwm_kb={}\n",
                 self.0.len(),
                 at(0.5),
                 at(0.99),
                 at(1.0),
-                rss.split_whitespace().collect::<Vec<_>>().join("=")
+                rss
             ),
         )
     }
