@@ -11,6 +11,7 @@ mod billing_async;
 mod billing_stripe;
 mod body;
 mod cli;
+mod console;
 mod conventions;
 mod devices;
 mod email;

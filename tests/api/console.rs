@@ -1,0 +1,177 @@
+//! `tessera-console` end to end: the real console in tmux against `tessera demo`. Log in as the brand admin,
+//! search a demo member, record a cash payment on their open invoice from the console, and check through the
+//! API that the payment exists.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tessera_tests::{base_env, repo_root, tessera_bin, TestDb};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// One tmux session, killed on drop.
+struct Tmux(String);
+
+impl Tmux {
+    fn keys(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.0])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn text(&self, text: &str) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.0, "-l", text])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Polls the pane until `needle` shows, for at most 30 s.
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = Command::new("tmux")
+                .args(["capture-pane", "-p", "-t", &self.0])
+                .output()
+                .unwrap();
+            let pane = String::from_utf8_lossy(&out.stdout).into_owned();
+            if pane.contains(needle) {
+                return pane;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} never appeared; pane:\n{pane}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn console_logs_in_searches_and_records_a_payment() {
+    let db = TestDb::empty();
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = tokio::process::Command::new(tessera_bin());
+    command
+        .args(["demo", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env("TESSERA_DATABASE_URL", &db.url)
+        .env_remove("TESSERA_CONFIG")
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    for (k, v) in base_env() {
+        command.env(k, v);
+    }
+    let mut demo = command.spawn().unwrap();
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
+    let server = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(url) = line.strip_prefix("listening on ") {
+                return url.trim().to_string();
+            }
+        }
+        panic!("tessera demo exited before listening");
+    })
+    .await
+    .expect("tessera demo did not start in 60 s");
+    // Keep draining stdout so the demo never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let console = tessera_bin().with_file_name("tessera-console");
+    let config = dir.path().join("console.toml");
+    let session = Tmux(format!("tessera-console-{}", std::process::id()));
+    let shell = format!(
+        "TESSERA_CONSOLE_CONFIG={} {} --server {server} --tenant atlas --email admin@atlas.demo; sleep 60",
+        config.display(),
+        console.display()
+    );
+    let status = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-s",
+            &session.0,
+            &shell,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    session.wait_for("Password:");
+    session.text("tessera-demo-2026");
+    session.keys(&["Enter"]);
+    session.wait_for("logged in as admin@atlas.demo");
+    let remembered = std::fs::read_to_string(&config).unwrap();
+    assert!(remembered.contains("admin@atlas.demo") && !remembered.contains("tessera-demo-2026"));
+
+    session.keys(&["2", "/"]);
+    session.text("chloe");
+    session.keys(&["Enter"]);
+    session.wait_for("Martin");
+    session.keys(&["Enter"]);
+    let pane = session.wait_for("Invoices (p pay");
+    assert!(pane.contains("Chloé Martin"), "{pane}");
+    session.keys(&["p"]);
+    session.text("10.00");
+    session.keys(&["Enter"]);
+    session.wait_for("payment of 10.00 recorded");
+
+    // The payment exists for the API too.
+    let http = reqwest::Client::builder()
+        .resolve(
+            "atlas.localhost",
+            server.trim_start_matches("http://").parse().unwrap(),
+        )
+        .build()
+        .unwrap();
+    let base = format!(
+        "http://atlas.localhost:{}",
+        server.rsplit(':').next().unwrap()
+    );
+    let pair: Value = http
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&serde_json::json!({"email": "admin@atlas.demo", "password": "tessera-demo-2026"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let payments: Value = http
+        .get(format!("{base}/api/v1/payments"))
+        .bearer_auth(pair["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = payments.as_array().unwrap();
+    assert!(
+        rows.iter().any(|p| p["amount"]["amount"] == 1000
+            && p["method"] == "cash"
+            && p["provider"] == "manual"),
+        "no 10.00 payment in {payments}"
+    );
+    session.keys(&["q"]);
+    demo.kill().await.unwrap();
+}

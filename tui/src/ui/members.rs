@@ -1,0 +1,127 @@
+//! Member search and the member page.
+
+use super::screens::json_table;
+use super::{alarm, fields, strong};
+use crate::app::{App, Input};
+use crate::exec::show;
+use ratatui::{
+    layout::{Constraint, Layout, Rect},
+    style::Style,
+    text::Line,
+    widgets::{Block, Borders, Paragraph, Wrap},
+    Frame,
+};
+
+/// The search list, or the open member.
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    if let Some(member) = &app.member {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(45), Constraint::Fill(1)]).areas(area);
+        let [profile, side] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(top);
+        let p = &member.profile;
+        let mut lines = vec![Line::styled(
+            format!("{} {}", show(&p["given_name"]), show(&p["family_name"])),
+            strong(),
+        )];
+        lines.extend(fields(p).into_iter().filter(|l| {
+            let t = l.to_string();
+            !t.starts_with("given name") && !t.starts_with("family name")
+        }));
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: true })
+                .block(Block::default().borders(Borders::ALL).title("Profile")),
+            profile,
+        );
+        let mut info = vec![Line::styled("Memberships", strong())];
+        info.extend(member.memberships.iter().map(|m| {
+            Line::from(format!(
+                "{} {} {}",
+                show(&m["plan_name"]),
+                show(&m["status"]),
+                show(&m["ends_on"])
+            ))
+        }));
+        info.push(Line::styled("Check-ins", strong()));
+        info.extend(member.checkins.iter().take(5).map(|c| {
+            let text = format!(
+                "{} {} {}",
+                show(&c["occurred_at"]),
+                show(&c["decision"]),
+                show(&c["reason"])
+            );
+            if c["decision"].as_str().is_some_and(|d| d != "granted") {
+                Line::styled(text, alarm())
+            } else {
+                Line::from(text)
+            }
+        }));
+        info.push(Line::styled("Body measurements", strong()));
+        info.push(match &member.body {
+            None => Line::from("not allowed"),
+            Some(b) => Line::from(format!("{} recorded", b.len())),
+        });
+        info.push(Line::styled("Notes", strong()));
+        info.extend(member.notes.iter().map(|n| Line::from(show(&n["body"]))));
+        frame.render_widget(
+            Paragraph::new(info)
+                .wrap(Wrap { trim: true })
+                .block(Block::default().borders(Borders::ALL).title("Account")),
+            side,
+        );
+        let title = if app.input == Some(Input::Amount) {
+            format!(
+                "Invoices — amount paid: {}_  (Enter record, Esc cancel)",
+                app.amount
+            )
+        } else {
+            "Invoices (p pay, s resend, Esc back)".to_string()
+        };
+        json_table(
+            frame,
+            bottom,
+            &title,
+            &member.invoices,
+            &[
+                ("number", "Number"),
+                ("status", "Status"),
+                ("total_incl", "Total"),
+                ("outstanding", "Outstanding"),
+                ("due_on", "Due"),
+            ],
+            Some(app.selected),
+            |_| Style::new(),
+        );
+        return;
+    }
+    let [search, list] = Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(area);
+    let cursor = if app.input == Some(Input::Search) {
+        "_"
+    } else {
+        ""
+    };
+    frame.render_widget(
+        Paragraph::new(format!("{}{cursor}", app.query)).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title("Search (/ to type, Enter to run)"),
+        ),
+        search,
+    );
+    json_table(
+        frame,
+        list,
+        "Members",
+        &app.members,
+        &[
+            ("given_name", "First name"),
+            ("family_name", "Last name"),
+            ("email", "E-mail"),
+            ("card_number", "Card"),
+            ("status", "Status"),
+        ],
+        Some(app.selected),
+        |_| Style::new(),
+    );
+}

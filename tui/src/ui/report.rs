@@ -1,0 +1,113 @@
+//! Any report of the report API: a table of its columns and, when the report says how, a bar chart or a
+//! sparkline of its first series.
+
+use super::{screens::json_table, selected, strong};
+use crate::app::App;
+use crate::report::{cell, is_numeric, number, Report};
+use ratatui::{
+    layout::{Constraint, Layout, Rect},
+    style::Style,
+    text::Line,
+    widgets::{Bar, BarChart, BarGroup, Block, Borders, Cell, Paragraph, Row, Sparkline, Table},
+    Frame,
+};
+use serde_json::{json, Value};
+
+/// The report list, or the open report.
+pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    match &app.report {
+        Some(report) => draw_report(frame, area, report),
+        None => {
+            let rows: Vec<Value> = app
+                .reports
+                .iter()
+                .map(|r| json!({"title": r.title, "description": r.description}))
+                .collect();
+            json_table(
+                frame,
+                area,
+                "Reports (Enter open)",
+                &rows,
+                &[("title", "Report"), ("description", "What it shows")],
+                Some(app.selected),
+                |_| Style::new(),
+            );
+        }
+    }
+}
+
+fn draw_report(frame: &mut Frame, area: Rect, report: &Report) {
+    let title = format!("{} {} – {}", report.title, report.from, report.to);
+    let chart_height = if report.chart.is_some() && area.height >= 14 {
+        area.height / 2
+    } else {
+        0
+    };
+    let [table_area, chart_area] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(chart_height)]).areas(area);
+    let header = Row::new(report.columns.iter().map(|c| c.label.clone())).style(strong());
+    let line = |row: &serde_json::Map<String, Value>| {
+        Row::new(report.columns.iter().map(|c| {
+            let text = cell(row.get(&c.key));
+            if is_numeric(&c.kind) {
+                Cell::from(Line::from(text).right_aligned())
+            } else {
+                Cell::from(text)
+            }
+        }))
+    };
+    let mut rows: Vec<Row> = report.rows.iter().map(line).collect();
+    if let Some(totals) = &report.totals {
+        rows.push(line(totals).style(selected()));
+    }
+    let widths = report.columns.iter().map(|_| Constraint::Fill(1));
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .block(Block::default().borders(Borders::ALL).title(title)),
+        table_area,
+    );
+    let Some(chart) = &report.chart else {
+        return;
+    };
+    if chart_height == 0 {
+        return;
+    }
+    let Some(series) = chart.series.first() else {
+        return;
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!("{} by {}", series, chart.x));
+    if chart.kind == "bar" {
+        let bars: Vec<Bar> = report
+            .rows
+            .iter()
+            .map(|r| {
+                // Bars take integers; negative values are drawn as 0 (the table has the exact figure).
+                let value = number(r.get(series)).max(0.0).round() as u64;
+                Bar::default()
+                    .value(value)
+                    .label(Line::from(cell(r.get(&chart.x))))
+            })
+            .collect();
+        let width = (chart_area.width.saturating_sub(2) / (bars.len().max(1) as u16)).clamp(1, 10);
+        frame.render_widget(
+            BarChart::default()
+                .block(block)
+                .bar_width(width.saturating_sub(1).max(1))
+                .data(BarGroup::default().bars(&bars)),
+            chart_area,
+        );
+    } else {
+        let data: Vec<u64> = report
+            .rows
+            .iter()
+            .map(|r| number(r.get(series)).max(0.0).round() as u64)
+            .collect();
+        frame.render_widget(Sparkline::default().block(block).data(&data), chart_area);
+    }
+    if report.rows.is_empty() {
+        frame.render_widget(Paragraph::new("(no rows)"), chart_area);
+    }
+}
