@@ -873,13 +873,26 @@ fn read_member_csv(
 
 async fn billing(settings: Settings, command: BillingCommand) -> anyhow::Result<()> {
     // A run for another day runs as of that day: invoice dates, dunning days and reminders all follow it.
-    let day = match &command {
-        BillingCommand::Run { date, .. } => *date,
-        BillingCommand::Reconcile { .. } => None,
+    let (day, slug) = match &command {
+        BillingCommand::Run { date, tenant, .. } => (*date, tenant.clone()),
+        BillingCommand::Reconcile { tenant } => (None, tenant.clone()),
     };
     let app = match day {
         Some(day) => {
-            let offset = day - chrono::Utc::now().date_naive();
+            // The day is the brand's: shift the clock by its distance from the brand's today, not UTC's (they
+            // differ around midnight).
+            let time_zone = {
+                let probe = open_app(settings.clone()).await?;
+                let tenant = probe
+                    .tenants()
+                    .by_slug(&slug)
+                    .ok_or_else(|| anyhow::anyhow!("no brand {slug:?}"))?;
+                tenant.config.time_zone.clone()
+            };
+            let tz: chrono_tz::Tz = time_zone
+                .parse()
+                .map_err(|_| anyhow::anyhow!("the brand's time zone {time_zone:?} is unknown"))?;
+            let offset = day - chrono::Utc::now().with_timezone(&tz).date_naive();
             let url = settings.database.url.expose_secret().to_owned();
             let states =
                 tokio::task::spawn_blocking(move || tessera_store::migrate::status_at(&url))

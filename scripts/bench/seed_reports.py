@@ -187,10 +187,11 @@ else:
     script.write("BEGIN;\n")
     for table in order:
         columns, rows = tables[table]
-        script.write(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv);\n")
+        script.write(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N');\n")
         w = csv.writer(script, lineterminator="\n")
         for r in rows:
-            w.writerow(["" if v is None else v for v in draft(table, columns, r)])
+            # \N is NULL; an empty field is an empty string (descriptions).
+            w.writerow(["\\N" if v is None else v for v in draft(table, columns, r)])
         script.write("\\.\n")
     script.write(finalise + ";\nCOMMIT;\nANALYZE;\n")
     subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1"], input=script.getvalue(), text=True, check=True)

@@ -459,7 +459,10 @@ async fn a_desk_sale_is_invoiced_and_paying_it_starts_the_membership() {
         .get_json(Some("atlas"), "/api/v1/money/summary", &admin)
         .await;
     assert_eq!(summary.as_array().unwrap().len(), 0, "{summary}");
-    let today = Utc::now().date_naive();
+    // The brand's today (Paris), not UTC's: they differ around midnight.
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .date_naive();
     let from = today.with_day(1).unwrap();
     let (status, revenue) = app
         .get_json(
@@ -636,7 +639,10 @@ async fn a_plan_change_now_invoices_the_remaining_days_and_a_downgrade_is_credit
             format!("/api/v1/memberships/{membership}/plan-change"),
         );
         let body = json!({"plan_id": plan, "timing": "now"});
-        async move { app.post_json(Some("atlas"), &path, Some(&admin), &body).await }
+        async move {
+            app.post_json(Some("atlas"), &path, Some(&admin), &body)
+                .await
+        }
     };
     let net_of = |doc: &str| {
         query_column(

@@ -505,7 +505,10 @@ async fn scheduling_a_member_with_a_past_due_or_suspended_membership_cannot_book
             member.clone(),
             format!("/api/v1/class-sessions/{}/bookings", f.session),
         );
-        async move { app.post_json(Some("atlas"), &path, Some(&member), &json!({})).await }
+        async move {
+            app.post_json(Some("atlas"), &path, Some(&member), &json!({}))
+                .await
+        }
     };
     let appointment = json!({"service_id": f.service, "pro_id": f.coach, "starts_at": start.to_rfc3339(), "member_id": one});
     // Billing's dunning moved the membership (the run sets these statuses; written here directly).
