@@ -300,8 +300,8 @@ impl App {
         params: ReportParams,
     ) -> AppResult<Report> {
         let tz: Tz = tenant.config.time_zone.parse().unwrap_or(chrono_tz::UTC);
-        let range = Range::parse(&params, self.today_in(tenant), tz)?;
         let today = self.today_in(tenant);
+        let range = Range::parse(&params, today, tz)?;
         let tenant_id = tenant.id.clone();
         let by = params.by.clone();
         let mut report = self

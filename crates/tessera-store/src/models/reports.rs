@@ -93,6 +93,24 @@ impl Dialect {
     }
 }
 
+/// Runs `query`, whose parameters are the tenant (`$1`) and a UTC range `[from, to)` (`$2`, `$3`).
+fn load_in_range<T>(
+    s: &mut Scoped<'_>,
+    query: String,
+    tenant: String,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> StoreResult<Vec<T>>
+where
+    T: QueryableByName<<crate::DbConnection as diesel::Connection>::Backend> + 'static,
+{
+    Ok(diesel::sql_query(query)
+        .bind::<Text, _>(tenant)
+        .bind::<Timestamp, _>(from)
+        .bind::<Timestamp, _>(to)
+        .load(s.conn())?)
+}
+
 /// `CAST(SUM(x) AS BIGINT)`, `0` over no rows.
 fn sum(expression: &str) -> String {
     format!("CAST(COALESCE(SUM({expression}), 0) AS BIGINT)")
@@ -216,11 +234,7 @@ pub fn collected_by_hour(
         amount = sum("amount"),
         refunded = sum("refunded_amount"),
     );
-    Ok(diesel::sql_query(d.numbered(query))
-        .bind::<Text, _>(tenant)
-        .bind::<Timestamp, _>(from)
-        .bind::<Timestamp, _>(to)
-        .load(s.conn())?)
+    load_in_range(s, d.numbered(query), tenant, from, to)
 }
 
 /// What a membership contributes to membership figures.
@@ -301,11 +315,7 @@ pub fn passages_by_hour(
         entries = sum("CASE WHEN decision = 'allow' THEN 1 ELSE 0 END"),
         refusals = sum("CASE WHEN decision = 'allow' THEN 0 ELSE 1 END"),
     );
-    Ok(diesel::sql_query(d.numbered(query))
-        .bind::<Text, _>(tenant)
-        .bind::<Timestamp, _>(from)
-        .bind::<Timestamp, _>(to)
-        .load(s.conn())?)
+    load_in_range(s, d.numbered(query), tenant, from, to)
 }
 
 /// Classes that started in one UTC hour.
@@ -353,11 +363,7 @@ pub fn classes_by_hour(
         booked = sum("b.booked"),
         attended = sum("b.attended"),
     );
-    Ok(diesel::sql_query(d.numbered(query))
-        .bind::<Text, _>(tenant)
-        .bind::<Timestamp, _>(from)
-        .bind::<Timestamp, _>(to)
-        .load(s.conn())?)
+    load_in_range(s, d.numbered(query), tenant, from, to)
 }
 
 /// Work of one pro.
@@ -420,11 +426,7 @@ pub fn pro_work(
         cs_minutes = sum(&d.minutes("starts_at", "ends_at")),
         ce_minutes = sum(&d.minutes("clock_in_at", "clock_out_at")),
     );
-    Ok(diesel::sql_query(d.numbered(query))
-        .bind::<Text, _>(tenant)
-        .bind::<Timestamp, _>(from)
-        .bind::<Timestamp, _>(to)
-        .load(s.conn())?)
+    load_in_range(s, d.numbered(query), tenant, from, to)
 }
 
 /// What one client owes in one currency.
@@ -512,11 +514,7 @@ pub fn failed_payments(
           GROUP BY p.account_id, a.display_name, p.currency",
         amount = sum("p.amount"),
     );
-    Ok(diesel::sql_query(d.numbered(query))
-        .bind::<Text, _>(tenant)
-        .bind::<Timestamp, _>(from)
-        .bind::<Timestamp, _>(to)
-        .load(s.conn())?)
+    load_in_range(s, d.numbered(query), tenant, from, to)
 }
 
 /// Door decisions of one location, decision and reason.
@@ -564,11 +562,7 @@ pub fn checkins_by_location(
         flagged = sum("CASE WHEN flagged THEN 1 ELSE 0 END"),
         indexed_by = d.indexed_by("access_events_results"),
     );
-    Ok(diesel::sql_query(d.numbered(query))
-        .bind::<Text, _>(tenant)
-        .bind::<Timestamp, _>(from)
-        .bind::<Timestamp, _>(to)
-        .load(s.conn())?)
+    load_in_range(s, d.numbered(query), tenant, from, to)
 }
 
 /// What is owed in one currency, and how much of it is past due.
