@@ -755,3 +755,159 @@ async fn webhooks_are_signed_applied_once_and_order_does_not_matter() {
     assert_eq!(inv["amount_paid"]["amount"], inv["total_incl"]["amount"]);
     assert_eq!(fake.succeeded_by_invoice().await, [(invoice, 1)]);
 }
+
+#[tokio::test]
+async fn an_appointment_paid_online_is_booked_only_once_its_payment_succeeds() {
+    let fake = Fake::start().await;
+    let app = app_with_stripe(&fake).await;
+    let f = crate::scheduling::setup(&app, "atlas").await;
+    let (member, member2) = (
+        app.token("atlas", "member").await,
+        app.token("atlas", "member2").await,
+    );
+    let start = (chrono::Utc::now() + chrono::Duration::days(4))
+        .date_naive()
+        .and_hms_opt(9, 0, 0)
+        .unwrap()
+        .and_utc();
+    let book = |token: &str, at: chrono::DateTime<chrono::Utc>| {
+        let (app, token) = (&app, token.to_owned());
+        let body = json!({"service_id": f.service, "pro_id": f.coach, "starts_at": at.to_rfc3339(), "pay_online": true});
+        async move {
+            app.post_json(Some("atlas"), "/api/v1/appointments", Some(&token), &body)
+                .await
+        }
+    };
+    // Booked with online payment: invoiced at once (60 EUR + 20 % VAT), holding the slot, not booked yet.
+    let (status, apt) = book(&member, start).await;
+    assert_eq!(status, 201, "{apt}");
+    assert_eq!(apt["status"], "pending_payment");
+    assert!(apt["hold_until"].is_string(), "{apt}");
+    let (id, invoice) = (
+        apt["id"].as_str().unwrap().to_owned(),
+        apt["invoice_id"].as_str().unwrap().to_owned(),
+    );
+    let (_, inv) = app
+        .get_json(
+            Some("atlas"),
+            &format!("/api/v1/invoices/{invoice}"),
+            &f.admin,
+        )
+        .await;
+    assert_eq!(inv["status"], "open", "{inv}");
+    assert_eq!(inv["total_incl"]["amount"].as_i64(), Some(7200));
+    assert_eq!(inv["lines"][0]["item"], "service", "{inv}");
+    // The held slot is not offered to anyone else.
+    let (status, body) = book(&member2, start).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("pro_unavailable")),
+        "{body}"
+    );
+    // The member pays on-session: a PaymentIntent whose client secret the app confirms with a card.
+    let (status, payment) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/invoices/{invoice}/pay"),
+            Some(&member),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{payment}");
+    let pi = payment["provider_ref"].as_str().unwrap().to_owned();
+    let (url, sql) = (
+        app.db.url.clone(),
+        format!("SELECT status AS v FROM appointments WHERE id = '{id}'"),
+    );
+    assert_eq!(
+        query_column(&url, &sql)[0].as_deref(),
+        Some("pending_payment")
+    );
+    let confirmed = fake.confirm("payment_intents", &pi, "pm_card_visa").await;
+    assert_eq!(confirmed["status"], "succeeded", "{confirmed}");
+    until("the appointment to be booked", || {
+        query_column(&url, &sql)[0].as_deref() == Some("booked")
+    })
+    .await;
+    let (_, apt) = app
+        .get_json(
+            Some("atlas"),
+            &format!("/api/v1/appointments/{id}"),
+            &member,
+        )
+        .await;
+    assert_eq!(
+        (apt["status"].as_str(), apt["hold_until"].is_null()),
+        (Some("booked"), true),
+        "{apt}"
+    );
+    assert_eq!(fake.succeeded_by_invoice().await, [(invoice.clone(), 1)]);
+    assert_eq!(
+        count(
+            &url,
+            "SELECT count(*) FROM events WHERE event_type = 'booking.confirmed'"
+        ),
+        1
+    );
+
+    // A declined card leaves the booking unpaid; once its hold has ended, the slot is free for someone else and
+    // the unpaid booking is `expired`.
+    let later = start + chrono::Duration::hours(2);
+    let (status, apt) = book(&member, later).await;
+    assert_eq!(status, 201, "{apt}");
+    let (id2, invoice2) = (
+        apt["id"].as_str().unwrap().to_owned(),
+        apt["invoice_id"].as_str().unwrap().to_owned(),
+    );
+    let (_, payment) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/invoices/{invoice2}/pay"),
+            Some(&member),
+            &json!({}),
+        )
+        .await;
+    let pi = payment["provider_ref"].as_str().unwrap().to_owned();
+    let declined = fake
+        .confirm("payment_intents", &pi, "pm_card_chargeDeclined")
+        .await;
+    assert_ne!(declined["status"], "succeeded", "{declined}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sql2 = format!("SELECT status AS v FROM appointments WHERE id = '{id2}'");
+    assert_eq!(
+        query_column(&url, &sql2)[0].as_deref(),
+        Some("pending_payment")
+    );
+    tessera_tests::execute(
+        &url,
+        &format!(
+            "UPDATE appointments SET hold_until = '{}' WHERE id = '{id2}'",
+            crate::scheduling::sql_time(chrono::Utc::now() - chrono::Duration::minutes(1))
+        ),
+    );
+    let (status, body) = book(&member2, later).await;
+    assert_eq!(status, 201, "the expired hold frees the slot: {body}");
+    assert_eq!(query_column(&url, &sql2)[0].as_deref(), Some("expired"));
+
+    // Refused at a brand without an online payment provider, and nothing is written.
+    let brand_without_stripe = TestApp::spawn().await;
+    let g = crate::scheduling::setup(&brand_without_stripe, "atlas").await;
+    let member3 = brand_without_stripe.token("atlas", "member").await;
+    let (status, body) = brand_without_stripe
+        .post_json(Some("atlas"), "/api/v1/appointments", Some(&member3),
+            &json!({"service_id": g.service, "pro_id": g.coach, "starts_at": start.to_rfc3339(), "pay_online": true}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("online_payment_unavailable")),
+        "{body}"
+    );
+    assert_eq!(
+        count(
+            &brand_without_stripe.db.url,
+            "SELECT count(*) FROM appointments"
+        ),
+        0,
+        "nothing written"
+    );
+}

@@ -439,4 +439,39 @@ async fn a_finalised_invoice_is_emailed_to_its_payer_with_its_pdf_and_staff_can_
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(smtp.messages().len(), 2);
+
+    // A credit note on it reaches the payer too, worded as a credit note (not as an invoice), its PDF attached.
+    let (status, note) = app
+        .post_json(
+            Some("atlas"),
+            "/api/v1/credit-notes",
+            Some(&admin),
+            &json!({"invoice_id": id, "reason": "Séance annulée"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{note}");
+    let note_number = note["number"].as_str().unwrap().to_owned();
+    let note_pdf =
+        crate::billing::pdf_of(&app, &admin, note["id"].as_str().unwrap(), "atlas").await;
+    assert!(eventually(Duration::from_secs(20), || smtp.messages().len() == 3).await);
+    let credited: Vec<_> = smtp
+        .messages()
+        .into_iter()
+        .filter(|m| read_email(m).1.contains(&note_number))
+        .collect();
+    assert_eq!(credited.len(), 1, "one message for the credit note");
+    let (to, subject, text, _) = read_email(&credited[0]);
+    assert_eq!(to, "member@atlas.test");
+    assert!(
+        subject.starts_with(&format!("Votre avoir {note_number}")),
+        "{subject}"
+    );
+    assert!(
+        text.contains(&format!("l'avoir {note_number}")) && !text.contains("Votre facture"),
+        "{text}"
+    );
+    assert_eq!(
+        tessera_tests::read_attachments(&credited[0])[0].2,
+        hex::encode(sha2::Sha256::digest(&note_pdf))
+    );
 }

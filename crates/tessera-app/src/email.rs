@@ -76,6 +76,8 @@ pub enum Template {
     VerifyEmail,
     /// An invoice, attached as a PDF, with a link to the customer's account.
     Invoice,
+    /// A credit note (a refund or a correction of an invoice), attached as a PDF.
+    CreditNote,
 }
 
 impl Template {
@@ -85,6 +87,7 @@ impl Template {
             Template::PasswordReset => "password_reset",
             Template::VerifyEmail => "verify_email",
             Template::Invoice => "invoice",
+            Template::CreditNote => "credit_note",
         }
     }
 
@@ -96,6 +99,8 @@ impl Template {
             (Template::VerifyEmail, _) => include_str!("../templates/verify_email.en.txt"),
             (Template::Invoice, "fr") => include_str!("../templates/invoice.fr.txt"),
             (Template::Invoice, _) => include_str!("../templates/invoice.en.txt"),
+            (Template::CreditNote, "fr") => include_str!("../templates/credit_note.fr.txt"),
+            (Template::CreditNote, _) => include_str!("../templates/credit_note.en.txt"),
         }
     }
 
@@ -123,6 +128,13 @@ impl Template {
             (Template::Invoice, _) => {
                 ("Your invoice {{ number }} – {{ brand }}", "View my invoice")
             }
+            (Template::CreditNote, "fr") => {
+                ("Votre avoir {{ number }} – {{ brand }}", "Voir mon avoir")
+            }
+            (Template::CreditNote, _) => (
+                "Your credit note {{ number }} – {{ brand }}",
+                "View my credit note",
+            ),
         }
     }
 
@@ -133,17 +145,18 @@ impl Template {
             Template::PasswordReset | Template::VerifyEmail => {
                 minijinja::context! { name => "Camille", brand, link, minutes => 60 }
             }
-            Template::Invoice => {
+            Template::Invoice | Template::CreditNote => {
                 minijinja::context! { name => "Camille", brand, link, number => "ATL-2026-000042", total => "49,00 €", due_date => "2026-12-01" }
             }
         }
     }
 
     /// Every message.
-    const ALL: [Template; 3] = [
+    const ALL: [Template; 4] = [
         Template::PasswordReset,
         Template::VerifyEmail,
         Template::Invoice,
+        Template::CreditNote,
     ];
 }
 
@@ -183,9 +196,11 @@ pub fn link_message(m: &LinkMessage<'_>) -> AppResult<OutgoingEmail> {
     )
 }
 
-/// An invoice e-mail: the PDF attached, a link to the customer's account. Billing sends it when an invoice is
-/// finalised (and on "resend").
+/// An invoice or credit-note e-mail: the PDF attached, a link to the customer's account. Billing sends it when
+/// the document's PDF is rendered (and on "resend").
 pub struct InvoiceMessage<'a> {
+    /// [`Template::Invoice`] or [`Template::CreditNote`].
+    pub template: Template,
     /// The brand.
     pub tenant: &'a Tenant,
     /// Base of the brand's links.
@@ -215,7 +230,7 @@ pub fn invoice_message(m: &InvoiceMessage<'_>) -> AppResult<OutgoingEmail> {
         number => m.number, total => m.total, due_date => m.due_date,
     };
     compose(
-        Template::Invoice,
+        m.template,
         m.tenant,
         m.base,
         m.locale,
@@ -451,6 +466,7 @@ pub(crate) async fn diagnostic_invoice(
     let base = link_base(app, &tenant);
     let number = text("number");
     let email = invoice_message(&InvoiceMessage {
+        template: Template::Invoice,
         tenant: &tenant,
         base: &base,
         locale: &tenant.config.default_locale,
@@ -566,6 +582,7 @@ mod tests {
             content_type: "application/pdf".into(),
         };
         let message = |locale| InvoiceMessage {
+            template: Template::Invoice,
             tenant: &tenant,
             base: "https://atlas-gym.example",
             locale,
@@ -588,5 +605,25 @@ mod tests {
         let en = invoice_message(&message("en-GB")).unwrap();
         assert!(en.subject.starts_with("Your invoice ATL-2026-000042"));
         assert!(en.text.contains("https://atlas-gym.example/invoices/inv_1"));
+        let credit = |locale| InvoiceMessage {
+            template: Template::CreditNote,
+            number: "ATL-AV-2026-000003",
+            ..message(locale)
+        };
+        let fr = invoice_message(&credit("fr-FR")).unwrap();
+        assert_eq!(
+            fr.subject,
+            "Votre avoir ATL-AV-2026-000003 – Atlas Gym & Wellness"
+        );
+        assert!(fr.text.contains("l'avoir ATL-AV-2026-000003") && !fr.text.contains("facture ATL"));
+        assert!(fr.html.contains("Voir mon avoir"));
+        let en = invoice_message(&credit("en-GB")).unwrap();
+        assert!(en
+            .subject
+            .starts_with("Your credit note ATL-AV-2026-000003"));
+        assert!(en
+            .text
+            .contains("credit note ATL-AV-2026-000003 for 49,00 €"));
+        assert_eq!(en.attachments.len(), 1);
     }
 }

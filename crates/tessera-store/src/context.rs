@@ -1,5 +1,6 @@
 //! The pool and the two transaction contexts: realm-scoped ([`Scoped`]) and cross-tenant ([`System`]).
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::{
@@ -48,6 +49,11 @@ pub struct Database {
     backend: Backend,
     /// Opens connections outside the pool (listeners).
     manager: ConnectionManager,
+    /// On SQLite, writing transactions of this process take turns here before `BEGIN IMMEDIATE`. SQLite has one
+    /// writer at a time anyway; without this, waiting writers poll the lock with SQLite's busy handler, which
+    /// sleeps in growing steps (up to 100 ms), so many concurrent writers spend most of their time asleep. Other
+    /// processes on the same file still wait through the busy timeout.
+    sqlite_writer: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -139,6 +145,17 @@ impl Database {
             pool,
             backend,
             manager,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    /// Takes this process's SQLite writer turn for a writing transaction; nothing on PostgreSQL or for reads.
+    fn writer_turn(&self, mode: TxMode) -> Option<std::sync::MutexGuard<'_, ()>> {
+        (self.backend == Backend::Sqlite && mode == TxMode::Write).then(|| {
+            // The mutex guards no data, so a panic of a previous holder leaves nothing inconsistent: take it back.
+            self.sqlite_writer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         })
     }
 
@@ -164,6 +181,7 @@ impl Database {
     where
         E: From<StoreError>,
     {
+        let _turn = self.writer_turn(mode);
         let mut conn = self.pool.get().map_err(StoreError::from)?;
         transaction(&mut conn, mode, |conn| {
             if let DbConnection::Postgres(_) = conn {
@@ -185,6 +203,7 @@ impl Database {
     where
         E: From<StoreError>,
     {
+        let _turn = self.writer_turn(mode);
         let mut conn = self.pool.get().map_err(StoreError::from)?;
         transaction(&mut conn, mode, |conn| {
             if let DbConnection::Postgres(_) = conn {

@@ -554,6 +554,8 @@ diesel::table! {
         updated_at -> Timestamp,
         cancelled_at -> Nullable<Timestamp>,
         attendance_at -> Nullable<Timestamp>,
+        invoice_id -> Nullable<Text>,
+        hold_until -> Nullable<Timestamp>,
     }
 }
 

@@ -12,7 +12,7 @@ use tessera_store::{Scoped, TxMode};
 
 use crate::audit::{self, Event};
 use crate::auth::authorize;
-use crate::email::{self, EmailAttachment, InvoiceMessage};
+use crate::email::{self, EmailAttachment, InvoiceMessage, Template};
 use crate::tenants::Tenant;
 use crate::{App, AppError, AppResult, Ctx};
 
@@ -58,7 +58,13 @@ pub(crate) fn queue_document_email_in(
             d.to_string()
         }
     });
+    let template = if row.kind == "credit_note" {
+        Template::CreditNote
+    } else {
+        Template::Invoice
+    };
     let message = email::invoice_message(&InvoiceMessage {
+        template,
         tenant,
         base: &base,
         locale: &row.locale,

@@ -16,6 +16,7 @@ pub mod payments;
 pub mod pdf;
 pub(crate) mod personal;
 pub mod provider;
+pub(crate) mod purchases;
 pub mod run;
 mod view;
 pub mod webhook;

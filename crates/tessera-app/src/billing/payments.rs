@@ -87,6 +87,14 @@ pub(crate) fn apply_success_in(
         if let Some(membership_id) = invoice.membership_id.clone() {
             super::memberships::settle_in(s, ctx, app, tenant, &membership_id, now)?;
         }
+        // Only appointment invoices carry this key: other paid invoices skip the lookup.
+        if invoice
+            .billing_key
+            .as_deref()
+            .is_some_and(|k| k.starts_with("appointment:"))
+        {
+            super::purchases::confirm_paid_in(s, ctx, tenant, &invoice.id, now)?;
+        }
     }
     Ok(())
 }

@@ -182,6 +182,16 @@ pub const TYPES: &[EventType] = &[
         visible_with: Permission::EventsReadAll,
     },
     EventType {
+        name: "booking.confirmed",
+        description: "An appointment booked with online payment was paid: it is `booked` now.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
+        name: "booking.paid_after_expiry",
+        description: "An appointment was paid after its hold ended and its slot was taken meanwhile: staff refund or rebook it.",
+        visible_with: Permission::EventsReadAll,
+    },
+    EventType {
         name: "booking.promoted",
         description: "A waitlisted member got a place in a class session that freed up.",
         visible_with: Permission::EventsReadAll,

@@ -42,7 +42,15 @@ pub struct NewAppointment {
     pub starts_at: String,
     /// The member, when the desk or a pro books for them; a member booking for themself leaves it out.
     pub member_id: Option<String>,
+    /// Pay online now: the booking is invoiced at once and holds its slot as `pending_payment` for
+    /// [`PAYMENT_HOLD_MINUTES`]; paying the invoice (`POST /api/v1/invoices/{id}/pay`) books it. Only for a
+    /// price no membership covers, at a brand with an online payment provider.
+    #[serde(default)]
+    pub pay_online: bool,
 }
+
+/// How long an appointment booked with online payment holds its slot while the member pays.
+pub const PAYMENT_HOLD_MINUTES: i64 = 15;
 
 /// A move.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -162,6 +170,7 @@ impl App {
                     .filter(|p| pros.contains(&p.id))
                     .ok_or_else(|| AppError::invalid("pro_id", FieldError::new("", "pro_not_offering", "this pro does not deliver this service")))?;
                 check_start(&rules, start, now)?;
+                appointments::release_expired_holds(s, naive(now))?;
                 let location = check_fits(s, tz, &service, &pro.id, start, None)?;
                 let location = (service.mode != "video").then_some(location);
                 let price = Money { amount: service.price_amount, currency: service.price_currency.clone() };
@@ -171,8 +180,22 @@ impl App {
                     &member_id,
                     &Need::Service { service_id: &service.id, location_id: location.as_deref(), at: start, list_price: &price },
                 )?;
+                if input.pay_online {
+                    if covered.price.amount <= 0 || covered.membership_id.is_some() {
+                        return Err(AppError::invalid("pay_online", FieldError::new("", "nothing_to_pay",
+                            "a membership covers this appointment: there is nothing to pay online")));
+                    }
+                    if crate::billing::provider::provider_for(&app, &tenant)?.is_none() {
+                        return Err(conflict("online_payment_unavailable", "this brand takes no online payments: book and pay at the desk"));
+                    }
+                }
+                let (status, hold_until) = if input.pay_online {
+                    ("pending_payment", Some(naive(now + chrono::Duration::minutes(PAYMENT_HOLD_MINUTES))))
+                } else {
+                    ("booked", None)
+                };
                 let block = block_of(&service, start);
-                let row = AppointmentRow {
+                let mut row = AppointmentRow {
                     tenant_id: tenant_id.clone(),
                     id: IdKind::Appointment.new_id(),
                     service_id: service.id.clone(),
@@ -184,7 +207,7 @@ impl App {
                     ends_at: naive(start + chrono::Duration::minutes(i64::from(service.duration_minutes))),
                     block_start: naive(block.start),
                     block_end: naive(block.end),
-                    status: "booked".into(),
+                    status: status.into(),
                     price_amount: covered.price.amount,
                     price_currency: covered.price.currency.clone(),
                     membership_id: covered.membership_id.clone(),
@@ -195,12 +218,23 @@ impl App {
                     updated_at: naive(now),
                     cancelled_at: None,
                     attendance_at: None,
+                    invoice_id: None,
+                    hold_until,
                 };
                 appointments::insert(s, &row)?;
+                if input.pay_online {
+                    let local = start.with_timezone(&tz).format("%Y-%m-%d %H:%M");
+                    let description = format!("{} — {local}", service.name);
+                    let invoice = crate::billing::purchases::invoice_appointment_in(
+                        s, &ctx, &app, &tenant, &row, description, now,
+                    )?;
+                    row.invoice_id = Some(invoice.id);
+                    appointments::update(s, &row)?;
+                }
                 audit::record(s, &ctx, Event::on("appointment.booked", "appointment", &row.id), now)?;
                 let data = serde_json::json!({
                     "kind": "appointment", "appointment_id": row.id, "member_id": member_id, "pro_id": pro.id,
-                    "service_id": service.id, "starts_at": start, "status": "booked",
+                    "service_id": service.id, "starts_at": start, "status": row.status,
                 });
                 crate::events::publish(s, &ctx, "booking.created", Some(&member_id), data, now)?;
                 Ok(row.into())
@@ -320,5 +354,29 @@ impl App {
             })
         })
         .await
+    }
+}
+
+/// Whether an appointment whose hold ended could still take its slot (its pro, room and hours), for one paid late;
+/// the pro is locked as for a booking. Any refusal means "no": the payment is recorded either way.
+pub(crate) fn slot_still_free_in(
+    s: &mut Scoped<'_>,
+    tenant: &crate::tenants::Tenant,
+    appointment: &AppointmentRow,
+) -> AppResult<bool> {
+    let Some(service) = services::find(s, &appointment.service_id)? else {
+        return Ok(false);
+    };
+    match check_fits(
+        s,
+        tenant_tz(tenant),
+        &service,
+        &appointment.pro_id,
+        utc(appointment.starts_at),
+        Some(&appointment.id),
+    ) {
+        Ok(_) => Ok(true),
+        Err(AppError::Conflict { .. } | AppError::Validation(_)) => Ok(false),
+        Err(other) => Err(other),
     }
 }

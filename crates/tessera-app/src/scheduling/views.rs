@@ -234,7 +234,8 @@ pub struct AppointmentView {
     pub starts_at: DateTime<Utc>,
     /// End.
     pub ends_at: DateTime<Utc>,
-    /// `booked`, `cancelled`, `late_cancelled`, `attended`, `no_show`.
+    /// `booked`, `pending_payment` (booked with online payment, not paid yet), `expired` (not paid in time),
+    /// `cancelled`, `late_cancelled`, `attended`, `no_show`.
     pub status: String,
     /// What the member owes for it.
     pub price: Money,
@@ -242,6 +243,10 @@ pub struct AppointmentView {
     pub membership_id: Option<String>,
     /// A late-cancellation or no-show fee.
     pub fee: Option<Money>,
+    /// The invoice to pay, for one booked with online payment.
+    pub invoice_id: Option<String>,
+    /// Until when a `pending_payment` booking holds its slot.
+    pub hold_until: Option<DateTime<Utc>>,
 }
 
 impl From<AppointmentRow> for AppointmentView {
@@ -262,6 +267,8 @@ impl From<AppointmentRow> for AppointmentView {
                 currency: row.price_currency,
             },
             membership_id: row.membership_id,
+            invoice_id: row.invoice_id,
+            hold_until: row.hold_until.map(utc),
         }
     }
 }

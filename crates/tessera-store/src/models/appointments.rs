@@ -7,8 +7,9 @@ use diesel::prelude::*;
 use crate::schema::appointments;
 use crate::{Scoped, StoreResult};
 
-/// Statuses that hold time (everything but the cancellations).
-pub const HOLDING: [&str; 3] = ["booked", "attended", "no_show"];
+/// Statuses that hold time (everything but the cancellations and expired holds). A `pending_payment` booking holds
+/// its slot until `hold_until`; [`release_expired_holds`] turns it `expired` after that.
+pub const HOLDING: [&str; 4] = ["booked", "attended", "no_show", "pending_payment"];
 
 /// An appointment.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -58,6 +59,10 @@ pub struct AppointmentRow {
     pub cancelled_at: Option<NaiveDateTime>,
     /// Attendance confirmed.
     pub attendance_at: Option<NaiveDateTime>,
+    /// The invoice paying for it, when paid online at booking.
+    pub invoice_id: Option<String>,
+    /// Until when an unpaid (`pending_payment`) booking holds its slot.
+    pub hold_until: Option<NaiveDateTime>,
 }
 
 /// Stores an appointment.
@@ -209,4 +214,30 @@ pub fn member_booked_with(s: &mut Scoped<'_>, member_id: &str, pro_id: &str) -> 
         .count()
         .get_result(conn)?;
     Ok(found > 0)
+}
+
+/// Turns the unpaid bookings whose hold ended by `now` into `expired`, freeing their slots; returns how many.
+pub fn release_expired_holds(s: &mut Scoped<'_>, now: NaiveDateTime) -> StoreResult<usize> {
+    let (tenant, conn) = s.parts();
+    Ok(diesel::update(
+        appointments::table
+            .filter(appointments::tenant_id.eq(tenant))
+            .filter(appointments::status.eq("pending_payment"))
+            .filter(appointments::hold_until.le(now)),
+    )
+    .set((
+        appointments::status.eq("expired"),
+        appointments::updated_at.eq(now),
+    ))
+    .execute(conn)?)
+}
+
+/// The appointments an invoice pays for.
+pub fn of_invoice(s: &mut Scoped<'_>, invoice_id: &str) -> StoreResult<Vec<AppointmentRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(appointments::table
+        .filter(appointments::tenant_id.eq(tenant))
+        .filter(appointments::invoice_id.eq(invoice_id))
+        .select(AppointmentRow::as_select())
+        .load(conn)?)
 }

@@ -269,25 +269,31 @@ pub fn open_of(s: &mut Scoped<'_>, account_id: Option<&str>) -> StoreResult<Vec<
     let mut query = invoices::table
         .filter(invoices::tenant_id.eq(tenant.to_owned()))
         .filter(invoices::status.eq("open"))
-        .order((invoices::due_on.asc(), invoices::id.asc()))
         .select(InvoiceRow::as_select())
         .into_boxed();
     if let Some(account) = account_id {
         query = query.filter(invoices::account_id.eq(account.to_owned()));
     }
-    Ok(query.load(conn)?)
+    // Sorted here, not by SQL: an ORDER BY due_on lures SQLite into walking all open invoices of the brand in
+    // `invoices_status` order even when one client's few are asked for.
+    let mut rows = query.load(conn)?;
+    rows.sort_by(|a, b| (a.due_on, &a.id).cmp(&(b.due_on, &b.id)));
+    Ok(rows)
 }
 
 /// Open invoices of a membership, oldest first.
 pub fn open_of_membership(s: &mut Scoped<'_>, membership_id: &str) -> StoreResult<Vec<InvoiceRow>> {
     let (tenant, conn) = s.parts();
-    Ok(invoices::table
+    // Sorted here, not by SQL: an ORDER BY id lures SQLite into walking every invoice of the brand in primary-key
+    // order instead of looking the membership up in `invoices_membership`.
+    let mut rows = invoices::table
         .filter(invoices::tenant_id.eq(tenant))
         .filter(invoices::status.eq("open"))
         .filter(invoices::membership_id.eq(membership_id))
-        .order(invoices::id.asc())
         .select(InvoiceRow::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(rows)
 }
 
 /// Finalised documents issued in `[from, to)`, for revenue figures.

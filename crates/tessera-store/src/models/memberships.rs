@@ -341,12 +341,14 @@ pub fn record(s: &mut Scoped<'_>, row: &HistoryRow) -> StoreResult<()> {
 /// A membership's history, oldest first.
 pub fn history(s: &mut Scoped<'_>, membership_id: &str) -> StoreResult<Vec<HistoryRow>> {
     let (tenant, conn) = s.parts();
-    Ok(membership_history::table
+    // Sorted here: an ORDER BY id would lure SQLite into the primary key instead of the membership's index.
+    let mut rows = membership_history::table
         .filter(membership_history::tenant_id.eq(tenant))
         .filter(membership_history::membership_id.eq(membership_id))
-        .order(membership_history::id.asc())
         .select(HistoryRow::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(rows)
 }
 
 /// History entries with one of `actions` in `[from, to)` (the today view's counts).

@@ -170,12 +170,15 @@ pub fn by_provider_ref_locked(
 /// An invoice's payments, oldest first.
 pub fn of_invoice(s: &mut Scoped<'_>, invoice_id: &str) -> StoreResult<Vec<PaymentRow>> {
     let (tenant, conn) = s.parts();
-    Ok(payments::table
+    // Sorted here, not by SQL: an ORDER BY lures SQLite into walking the brand's payments in `payments_created`
+    // order instead of looking the invoice up in `payments_invoice` (a few rows).
+    let mut rows = payments::table
         .filter(payments::tenant_id.eq(tenant))
         .filter(payments::invoice_id.eq(invoice_id))
-        .order(payments::created_at.asc())
         .select(PaymentRow::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(rows)
 }
 
 /// Payments whose outcome is not known yet (asked and not answered, or timed out), for reconciliation.
