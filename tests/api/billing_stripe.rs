@@ -889,6 +889,27 @@ async fn an_appointment_paid_online_is_booked_only_once_its_payment_succeeds() {
     assert_eq!(status, 201, "the expired hold frees the slot: {body}");
     assert_eq!(query_column(&url, &sql2)[0].as_deref(), Some("expired"));
 
+    // A free service has nothing to pay online: 422, nothing written.
+    let (status, free) = app
+        .post_json(
+            Some("atlas"),
+            "/api/v1/services",
+            Some(&f.admin),
+            &json!({"name": "Welcome tour", "duration_minutes": 30, "price": {"amount": 0, "currency": "EUR"},
+                    "pro_ids": [f.coach]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{free}");
+    let before = count(&url, "SELECT count(*) FROM appointments");
+    let (status, body) = app
+        .post_json(Some("atlas"), "/api/v1/appointments", Some(&member2),
+            &json!({"service_id": free["id"], "pro_id": f.coach,
+                    "starts_at": (start + chrono::Duration::hours(5)).to_rfc3339(), "pay_online": true}))
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("nothing_to_pay"), "{body}");
+    assert_eq!(count(&url, "SELECT count(*) FROM appointments"), before);
+
     // Refused at a brand without an online payment provider, and nothing is written.
     let brand_without_stripe = TestApp::spawn().await;
     let g = crate::scheduling::setup(&brand_without_stripe, "atlas").await;
