@@ -450,6 +450,53 @@ pub(crate) fn settled_status(row: &InvoiceRow) -> &'static str {
     }
 }
 
+/// An invoice billing issues by itself (a period, a plan change, an appointment), in the caller's transaction.
+pub(crate) struct OwnInvoice {
+    /// The member it is for; the payer is their guardian when they have one.
+    pub account_id: String,
+    pub currency: String,
+    pub lines: Vec<NewLine>,
+    pub membership_id: Option<String>,
+    pub billing_key: String,
+    pub period: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+    pub created_by: Option<String>,
+}
+
+/// Issues `own`: the buyer is the payer (the member's guardian, else the member, as a company when their billing
+/// profile says so), in the member's locale; inserted, then finalised with its number.
+pub(crate) fn issue_own_invoice_in(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    app: &App,
+    tenant: &Tenant,
+    own: OwnInvoice,
+    now: DateTime<Utc>,
+) -> AppResult<InvoiceRow> {
+    let payer = members::find(s, &own.account_id)?
+        .and_then(|p| p.guardian_account_id)
+        .unwrap_or_else(|| own.account_id.clone());
+    let company = super::provider::company_of(s, &payer)?;
+    let spec = DocumentSpec {
+        kind: "invoice",
+        buyer: buyer_of(s, &payer, company.as_ref())?,
+        payer_account_id: payer,
+        locale: locale_of(s, tenant, &own.account_id)?,
+        account_id: own.account_id,
+        currency: own.currency,
+        lines: own.lines,
+        membership_id: own.membership_id,
+        billing_key: Some(own.billing_key),
+        corrects_invoice_id: None,
+        period: own.period,
+        created_by: own.created_by,
+    };
+    let (mut invoice, lines) = build(tenant, spec, now)?;
+    invoices::insert(s, &invoice, &lines)?;
+    faults::point("after_invoice_insert");
+    finalise_in(s, ctx, app, tenant, &mut invoice, now)?;
+    Ok(invoice)
+}
+
 /// Finalises a draft in the caller's transaction: the next number of its series (the series row stays locked
 /// until commit), the issue and due dates, the event; queues the PDF job.
 pub(crate) fn finalise_in(

@@ -7,12 +7,12 @@ use tessera_domain::billing::{dunning_step, DunningFacts};
 use tessera_domain::gym::dates::BillingPeriod;
 use tessera_domain::gym::membership::{MembershipAction, MembershipStatus, Proration};
 use tessera_store::models::invoices::{self, InvoiceRow};
-use tessera_store::models::members;
 use tessera_store::models::memberships::{self, MembershipRow};
 use tessera_store::Scoped;
 
-use super::documents::{build, buyer_of, finalise_in, locale_of, DocumentSpec, NewLine};
-use super::faults;
+use super::documents::{
+    build, finalise_in, issue_own_invoice_in, locale_of, DocumentSpec, NewLine, OwnInvoice,
+};
 use crate::memberships::{change, status_of, Change};
 use crate::tenants::Tenant;
 use crate::{App, AppResult, Ctx};
@@ -108,29 +108,16 @@ pub(crate) fn invoice_period_in(
     if lines.iter().all(|l| l.unit_price == 0) {
         return Ok(None);
     }
-    let payer = members::find(s, &row.account_id)?
-        .and_then(|p| p.guardian_account_id)
-        .unwrap_or_else(|| row.account_id.clone());
-    let company = super::provider::company_of(s, &payer)?;
-    let spec = DocumentSpec {
-        kind: "invoice",
+    let own = OwnInvoice {
         account_id: row.account_id.clone(),
-        buyer: buyer_of(s, &payer, company.as_ref())?,
-        payer_account_id: payer,
         currency: row.currency.clone(),
-        locale: locale_of(s, tenant, &row.account_id)?,
         lines,
         membership_id: Some(row.id.clone()),
-        billing_key: Some(key),
-        corrects_invoice_id: None,
+        billing_key: key,
         period: Some((due.period_start, due.period_end)),
         created_by: None,
     };
-    let (mut invoice, lines) = build(tenant, spec, now)?;
-    invoices::insert(s, &invoice, &lines)?;
-    faults::point("after_invoice_insert");
-    finalise_in(s, ctx, app, tenant, &mut invoice, now)?;
-    Ok(Some(invoice))
+    Ok(Some(issue_own_invoice_in(s, ctx, app, tenant, own, now)?))
 }
 
 /// Bills a plan change made now, in the caller's transaction, from the gym core's proration: the new plan's
@@ -174,28 +161,16 @@ pub(crate) fn bill_plan_change_in(
         if let Some(existing) = invoices::by_billing_key(s, &key)? {
             return Ok(Some(existing));
         }
-        let payer = members::find(s, &row.account_id)?
-            .and_then(|p| p.guardian_account_id)
-            .unwrap_or_else(|| row.account_id.clone());
-        let company = super::provider::company_of(s, &payer)?;
-        let spec = DocumentSpec {
-            kind: "invoice",
+        let own = OwnInvoice {
             account_id: row.account_id.clone(),
-            buyer: buyer_of(s, &payer, company.as_ref())?,
-            payer_account_id: payer,
             currency: row.currency.clone(),
-            locale: locale_of(s, tenant, &row.account_id)?,
             lines: vec![line],
             membership_id: Some(row.id.clone()),
-            billing_key: Some(key),
-            corrects_invoice_id: None,
+            billing_key: key,
             period,
             created_by: None,
         };
-        let (mut invoice, lines) = build(tenant, spec, now)?;
-        invoices::insert(s, &invoice, &lines)?;
-        finalise_in(s, ctx, app, tenant, &mut invoice, now)?;
-        return Ok(Some(invoice));
+        return Ok(Some(issue_own_invoice_in(s, ctx, app, tenant, own, now)?));
     }
     // A downgrade: credit the current period's invoice.
     let Some(mut invoice) = invoices::by_billing_key(s, &billing_key(&row.id, period_start))?

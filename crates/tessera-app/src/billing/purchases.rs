@@ -6,10 +6,9 @@
 use chrono::{DateTime, Utc};
 use tessera_store::models::appointments::{self, AppointmentRow};
 use tessera_store::models::invoices::{self, InvoiceRow};
-use tessera_store::models::members;
 use tessera_store::Scoped;
 
-use super::documents::{build, buyer_of, finalise_in, locale_of, DocumentSpec, NewLine};
+use super::documents::{issue_own_invoice_in, NewLine, OwnInvoice};
 use crate::audit::{self, Event};
 use crate::tenants::Tenant;
 use crate::{App, AppResult, Ctx};
@@ -29,17 +28,9 @@ pub(crate) fn invoice_appointment_in(
     if let Some(existing) = invoices::by_billing_key(s, &key)? {
         return Ok(existing);
     }
-    let payer = members::find(s, &appointment.member_id)?
-        .and_then(|p| p.guardian_account_id)
-        .unwrap_or_else(|| appointment.member_id.clone());
-    let company = super::provider::company_of(s, &payer)?;
-    let spec = DocumentSpec {
-        kind: "invoice",
+    let own = OwnInvoice {
         account_id: appointment.member_id.clone(),
-        buyer: buyer_of(s, &payer, company.as_ref())?,
-        payer_account_id: payer,
         currency: appointment.price_currency.clone(),
-        locale: locale_of(s, tenant, &appointment.member_id)?,
         lines: vec![NewLine {
             item: "service".into(),
             description,
@@ -49,15 +40,11 @@ pub(crate) fn invoice_appointment_in(
             vat_code: tenant.config.billing.service_vat.clone(),
         }],
         membership_id: None,
-        billing_key: Some(key),
-        corrects_invoice_id: None,
+        billing_key: key,
         period: None,
         created_by: Some(appointment.created_by.clone()),
     };
-    let (mut invoice, lines) = build(tenant, spec, now)?;
-    invoices::insert(s, &invoice, &lines)?;
-    finalise_in(s, ctx, app, tenant, &mut invoice, now)?;
-    Ok(invoice)
+    issue_own_invoice_in(s, ctx, app, tenant, own, now)
 }
 
 /// Gives what `invoice_id` paid for: its `pending_payment` appointments become `booked`. One whose hold ended
