@@ -102,6 +102,15 @@ pub async fn run(
         if bookings > 0 {
             tracing::info!(bookings, "demo class bookings created");
         }
+        let devices = app.seed_demo_devices("atlas", "admin@atlas.demo").await?;
+        if devices.devices > 0 {
+            tracing::info!(
+                devices = devices.devices,
+                cards = devices.cards,
+                passes = devices.passes,
+                "demo devices paired, cards issued, members let in"
+            );
+        }
     }
     print_banner(&app, created);
     crate::commands::serve(app).await

@@ -373,6 +373,8 @@ fn decide_file(path: &PathBuf, state: &mut State, input: &PathBuf) -> anyhow::Re
             inside,
             visit_days_this_week: visit_days,
             visited_today,
+            // The allowlist carries no billing detail: warnings for the desk are the server's.
+            card_valid_until: None,
         });
         if let Optical2::Rotating(code) = &read {
             if state_of == CredentialState::Active {

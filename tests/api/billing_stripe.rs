@@ -1,6 +1,7 @@
 //! Billing through Stripe, against the Stripe-compatible server (`tools/stripe-fake`) on loopback: online
 //! payment of an invoice that starts the membership, saved cards charged by the billing run exactly once,
-//! dunning from a declined renewal to `past_due` and `suspended` and back at once on payment, crashes of the run
+//! dunning from a declined renewal to `past_due` and `suspended` and back at once on payment (the club's door
+//! refusing and admitting the member with it), crashes of the run
 //! at each named step, and the webhook endpoint's signature, replay and ordering rules.
 
 use std::process::Stdio;
@@ -12,6 +13,7 @@ use tessera_tests::{count, query_column, TestApp};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::billing::member_id;
+use crate::devices::{check, location, pair};
 use crate::memberships::monthly_plan;
 
 const KEY: &str = "sk_test_atlas";
@@ -424,6 +426,29 @@ async fn renewals_are_charged_once_and_dunning_blocks_then_paying_reinstates() {
     let member_token = app.token("atlas", "member").await;
     let card = save_card(&app, &fake, &member_token, &member, "pm_card_visa").await;
     let (membership, renewal_day) = active_membership(&app, &admin, &member, &plan).await;
+    // The club's door, and the member's printed card: the door follows the billing state with no manual step.
+    let centre = location(&app, "atlas", "Centre", "Europe/Paris").await;
+    let door = pair(
+        &app,
+        "atlas",
+        json!({"kind": "door", "location_id": centre, "anti_passback": false}),
+    )
+    .await;
+    let staff = app.token("atlas", "staff").await;
+    let (status, door_card) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/members/{member}/credentials"),
+            Some(&staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{door_card}");
+    let door_card = door_card["value"].as_str().unwrap().to_owned();
+    let door_says = |decision: Value| match decision["decision"].as_str() {
+        Some("allow") => "allow".to_owned(),
+        _ => decision["reason"].as_str().unwrap_or("?").to_owned(),
+    };
 
     // The renewal day: one invoice, charged off-session with the saved card.
     let report = run_ok(&app, &fake, &renewal_day);
@@ -470,6 +495,7 @@ async fn renewals_are_charged_once_and_dunning_blocks_then_paying_reinstates() {
         "active",
         "access goes on during the grace period"
     );
+    assert_eq!(door_says(check(&app, &door, "barcode", &door_card, "in").await), "allow");
     let mut statuses = Vec::new();
     for day in [1, 2, 3, 7, 10] {
         let report = run_ok(&app, &fake, &day_after(&next_day, day));
@@ -477,16 +503,17 @@ async fn renewals_are_charged_once_and_dunning_blocks_then_paying_reinstates() {
             day,
             status_of(&app, &admin, &membership).await,
             report["retries"].as_i64().unwrap(),
+            door_says(check(&app, &door, "barcode", &door_card, "in").await),
         ));
     }
     assert_eq!(
         statuses,
         [
-            (1, "active".into(), 1),
-            (2, "active".into(), 0),
-            (3, "past_due".into(), 1),
-            (7, "past_due".into(), 1),
-            (10, "suspended".into(), 0)
+            (1, "active".into(), 1, "allow".into()),
+            (2, "active".into(), 0, "allow".into()),
+            (3, "past_due".into(), 1, "payment_overdue".into()),
+            (7, "past_due".into(), 1, "payment_overdue".into()),
+            (10, "suspended".into(), 0, "membership_suspended".into())
         ]
     );
     let failed = count(
@@ -536,6 +563,8 @@ async fn renewals_are_charged_once_and_dunning_blocks_then_paying_reinstates() {
         actions.ends_with(&["mark_past_due", "suspend", "reinstate"]),
         "{actions:?}"
     );
+    // Admitted the moment the payment is applied: nobody touched the membership or the door.
+    assert_eq!(door_says(check(&app, &door, "barcode", &door_card, "in").await), "allow");
 }
 
 #[tokio::test]

@@ -1,9 +1,28 @@
 //! Body analysers: a paired analyser's Tanita export (the real BC-601 lines) and a staff InBody upload, parsed with
 //! units converted; a measurement without health-data consent refused with nothing stored; an unmatched one kept
-//! for staff to match; values sealed at rest; history, trends, goals and the report; a truncated export refused.
+//! for staff to match; values sealed at rest; history, trends, goals, the report (HTML and PDF) and 3D scans; a
+//! truncated export refused.
 
 use serde_json::json;
 use tessera_tests::{count, query_column, TestApp};
+
+/// The text of a PDF's pages, extracted by pypdf (a parser independent of the one that wrote it).
+fn pdf_text(path: &std::path::Path) -> String {
+    let output = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, pypdf; print('\\n'.join(p.extract_text() for p in pypdf.PdfReader(sys.argv[1], strict=True).pages))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
 
 const TANITA: &str = include_str!("../fixtures/tanita-bc601.txt");
 const INBODY: &str = include_str!("../fixtures/inbody-lookinbody.csv");
@@ -238,6 +257,90 @@ async fn analysers_upload_with_consent_and_unmatched_measurements_wait() {
         .await,
         404
     );
+    // The same report as a PDF, read back by an independent parser (pypdf).
+    let response = app
+        .get(
+            Some("atlas"),
+            &format!("/api/v1/body-measurements/{id}/report?format=pdf"),
+        )
+        .bearer_auth(&staff)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/pdf");
+    assert_eq!(response.headers()["cache-control"], "private, no-store");
+    let pdf = response.bytes().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("report.pdf"), &pdf).unwrap();
+    let text = pdf_text(&dir.path().join("report.pdf"));
+    for expected in [
+        "Body composition of Tara Body",
+        "72.4",
+        "Since previous",
+        "Health data: confidential",
+        "1 / 1",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in {text}");
+    }
+    let (status, problem) = app
+        .get_json(
+            Some("atlas"),
+            &format!("/api/v1/body-measurements/{id}/report?format=docx"),
+            &staff,
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+
+    // A 3D body scan: uploaded by staff for the member, stored sealed, listed with the member's scans only.
+    let obj = b"# Tessera test scan\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n".to_vec();
+    let response = app
+        .post(
+            Some("atlas"),
+            &format!("/api/v1/files?purpose=body_scan&owner={consenting}"),
+        )
+        .bearer_auth(&staff)
+        .header("content-type", "model/obj")
+        .body(obj.clone())
+        .send()
+        .await
+        .unwrap();
+    let (status, scan) = tessera_tests::json(response).await;
+    assert_eq!(status, 201, "{scan}");
+    assert_eq!(scan["sensitive"], true, "scans are encrypted at rest");
+    let (status, scans) = app
+        .get_json(
+            Some("atlas"),
+            &format!("/api/v1/members/{consenting}/body-scans"),
+            &staff,
+        )
+        .await;
+    assert_eq!(status, 200, "{scans}");
+    let scans = scans.as_array().unwrap();
+    assert_eq!(scans.len(), 1, "{scans:?}");
+    assert_eq!(
+        (&scans[0]["id"], &scans[0]["purpose"], &scans[0]["content_type"]),
+        (&scan["id"], &json!("body_scan"), &json!("model/obj"))
+    );
+    assert_eq!(scans[0]["size_bytes"], obj.len());
+    let (_, others) = app
+        .get_json(
+            Some("atlas"),
+            &format!("/api/v1/members/{refusing}/body-scans"),
+            &staff,
+        )
+        .await;
+    assert_eq!(others, json!([]));
+    assert_eq!(
+        app.get_status(
+            Some("atlas"),
+            &format!("/api/v1/members/{consenting}/body-scans"),
+            &member
+        )
+        .await,
+        404,
+        "another member"
+    );
 
     // Another brand sees none of it.
     let lumiere = app.token("lumiere", "admin").await;
@@ -253,6 +356,15 @@ async fn analysers_upload_with_consent_and_unmatched_measurements_wait() {
         app.get_status(
             Some("lumiere"),
             &format!("/api/v1/body-measurements/{id}/report"),
+            &lumiere
+        )
+        .await,
+        404
+    );
+    assert_eq!(
+        app.get_status(
+            Some("lumiere"),
+            &format!("/api/v1/members/{consenting}/body-scans"),
             &lumiere
         )
         .await,

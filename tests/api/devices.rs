@@ -675,9 +675,66 @@ async fn a_member_whose_payment_fails_is_refused_after_the_grace_period_and_admi
     let unlimited = plan(&app, "pay-door", json!({})).await;
     let (member, card) = member_with_card(&app, "atlas", "Payer").await;
     let id = membership(&app, &member, &unlimited).await;
+    // The sale's first invoice is unpaid and due today: the door opens and tells the desk.
+    let warnings = |decision: &Value| -> Vec<(String, String)> {
+        assert_eq!(decision["decision"], "allow", "{decision}");
+        decision["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                let on = w["on"].as_str().unwrap_or_default().to_owned();
+                (w["code"].as_str().unwrap().to_owned(), on)
+            })
+            .collect()
+    };
+    let (_, open) = app
+        .get_json(
+            Some("atlas"),
+            &format!("/api/v1/invoices?membership_id={id}&status=open"),
+            &app.token("atlas", "admin").await,
+        )
+        .await;
+    let first = &open["data"][0];
+    let due_on = first["due_on"].as_str().unwrap().to_owned();
+    assert!(due_on <= app_today(&app).to_string(), "{first}");
     assert_eq!(
-        check(&app, &door, "barcode", &card, "in").await["decision"],
-        "allow"
+        warnings(&check(&app, &door, "barcode", &card, "in").await),
+        [("payment_due".to_owned(), due_on)]
+    );
+    // A saved card that ends this month is shown too.
+    let today = app_today(&app);
+    execute(
+        &app.db.url,
+        &format!(
+            "INSERT INTO billing_profiles (tenant_id, account_id, provider, method_kind, card_brand, card_last4, \
+             card_exp_month, card_exp_year, updated_at) VALUES ('{}', '{member}', 'stripe', 'card', 'visa', '4242', \
+             {}, {}, '2026-01-01 00:00:00')",
+            tenant_id(&app, "atlas"),
+            today.month(),
+            today.year()
+        ),
+    );
+    let shown = warnings(&check(&app, &door, "barcode", &card, "in").await);
+    assert_eq!(
+        shown.iter().map(|(code, _)| code.as_str()).collect::<Vec<_>>(),
+        ["payment_due", "card_expiring"]
+    );
+    // Paid at the desk: the payment warning is gone at once.
+    let staff = app.token("atlas", "staff").await;
+    let (status, paid) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/invoices/{}/payments", first["id"].as_str().unwrap()),
+            Some(&staff),
+            &json!({"amount": first["total_incl"]["amount"], "currency": "EUR", "method": "cash"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{paid}");
+    let shown = warnings(&check(&app, &door, "barcode", &card, "in").await);
+    assert_eq!(
+        shown.iter().map(|(code, _)| code.as_str()).collect::<Vec<_>>(),
+        ["card_expiring"]
     );
     let (full, _) = allowlist(&app, &door, None).await;
     let version = full["version"].as_i64().unwrap();

@@ -1,5 +1,6 @@
 //! `tessera demo` seeds the gym brand's schedule: a location with two rooms, three services, pros' hours and
-//! weekly classes with sessions, and members' class bookings their plans cover; a second run adds nothing.
+//! weekly classes with sessions, members' class bookings their plans cover, the club's door, kiosk and body
+//! analyser with a card and a first pass for each member; a second run adds nothing.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -66,7 +67,24 @@ async fn scheduling_demo_seeds_the_gym_schedule_once() {
         sessions >= 20,
         "four weeks of five weekly classes: {sessions}"
     );
+    // The club's devices, paired through pairing codes; a card for each demo member and their first pass.
+    assert_eq!(atlas_count(&db, "devices"), 3);
+    let cards = atlas_count(&db, "access_credentials");
+    assert!(cards >= 5, "{cards} cards");
+    assert_eq!(atlas_count(&db, "access_events"), cards);
+    let decisions = |decision: &str| {
+        count(
+            &db.url,
+            &format!("SELECT count(*) FROM access_events x JOIN tenants t ON t.id = x.tenant_id \
+                WHERE t.slug = 'atlas' AND x.decision = '{decision}'"),
+        )
+    };
+    assert!(decisions("allow") > 0 && decisions("deny") > 0, "the feed shows both");
     run_demo_until_listening(&db, dir.path()).await;
     assert_eq!(atlas_count(&db, "locations"), 1);
     assert_eq!(atlas_count(&db, "class_sessions"), sessions);
+    assert_eq!(
+        [atlas_count(&db, "devices"), atlas_count(&db, "access_events")],
+        [3, cards]
+    );
 }

@@ -2,7 +2,7 @@
 //! measurements from a paired analyser or a staff upload, in the canonical JSON or an analyser's export (Tanita,
 //! InBody), matched to a member by member id, card number or phone; stored only with the member's health-data
 //! consent and sealed at rest under the brand's data key; an unmatched measurement waits for staff, never dropped.
-//! History, trends and goals per member, and a report per measurement.
+//! History, trends and goals per member, their 3D body scans, and a report per measurement (HTML or PDF).
 
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -13,7 +13,7 @@ use tessera_domain::ids::IdKind;
 use tessera_domain::role::Permission;
 use tessera_domain::{FieldError, FieldErrors};
 use tessera_store::models::body::{self as store, GoalRow, MeasurementRow};
-use tessera_store::models::members;
+use tessera_store::models::{files, members};
 use tessera_store::{Scoped, TxMode};
 
 use crate::audit::{self, Event};
@@ -476,6 +476,42 @@ impl App {
         .await
     }
 
+    /// `GET /api/v1/members/{id}/body-scans`: the member's 3D body scans and their measurements files (files of
+    /// purpose `body_scan` the member owns), newest first; the same readers as the measurements, staff audited.
+    /// Their content is read through `/api/v1/files/{id}` like any sensitive file.
+    pub async fn member_body_scans(
+        &self,
+        ctx: &Ctx,
+        member_id: &str,
+    ) -> AppResult<Vec<crate::storage::FileView>> {
+        let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
+        let now = self.clock().now();
+        let (ctx, app, member_id) = (ctx.clone(), self.clone(), member_id.to_owned());
+        self.blocking(move |db| {
+            db.scoped(&tenant, TxMode::Write, |s| {
+                let (_, audited) = readable(&app, s, &ctx, &member_id)?;
+                if audited {
+                    audit::record(
+                        s,
+                        &ctx,
+                        Event::on("body.viewed", "member", &member_id)
+                            .with(serde_json::json!({ "what": "body_scans" })),
+                        now,
+                    )?;
+                }
+                let scan = tessera_domain::files::FilePurpose::BodyScan.as_str();
+                let mut scans: Vec<crate::storage::FileView> = files::owned_by(s, &member_id)?
+                    .iter()
+                    .filter(|f| f.purpose == scan)
+                    .map(crate::storage::FileView::from)
+                    .collect();
+                scans.reverse();
+                Ok(scans)
+            })
+        })
+        .await
+    }
+
     /// `GET /api/v1/me/health`: the caller's own.
     pub async fn my_health(&self, ctx: &Ctx) -> AppResult<HealthView> {
         let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
@@ -540,9 +576,14 @@ impl App {
         .await
     }
 
-    /// `GET /api/v1/body-measurements/{id}/report`: one measurement as an HTML report (the member, their
-    /// guardian, or staff with `body.read`).
-    pub async fn body_report(&self, ctx: &Ctx, id: &str) -> AppResult<String> {
+    /// `GET /api/v1/body-measurements/{id}/report`: one measurement as a report, HTML or PDF (the member, their
+    /// guardian, or staff with `body.read`, audited).
+    pub async fn body_report(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        format: ReportFormat,
+    ) -> AppResult<BodyReport> {
         let (tenant, tenant_row) = crate::scheduling::tenant_of(self, ctx)?;
         let now = self.clock().now();
         let (ctx, app, id) = (ctx.clone(), self.clone(), id.to_owned());
@@ -575,14 +616,47 @@ impl App {
                 })
             })
             .await?;
-        report::html(&tenant_row.display_name, &name, &view, &history.trends)
+        let content = report::Content::of(&tenant_row.display_name, &name, &view, &history.trends);
+        match format {
+            ReportFormat::Html => Ok(BodyReport::Html(content.html()?)),
+            ReportFormat::Pdf => {
+                let color = tenant_row.config.branding.primary_color.clone();
+                // Laying out and compressing a PDF is CPU work: off the async workers.
+                let pdf = tokio::task::spawn_blocking(move || content.pdf(&color))
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))??;
+                Ok(BodyReport::Pdf(pdf))
+            }
+        }
     }
 }
 
+/// The forms of a measurement's report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    /// A web page (the default).
+    #[default]
+    Html,
+    /// An A4 PDF, to print or send.
+    Pdf,
+}
+
+/// A rendered report.
+#[derive(Debug, Clone)]
+pub enum BodyReport {
+    /// The web page.
+    Html(String),
+    /// The PDF's bytes.
+    Pdf(Vec<u8>),
+}
+
 mod report {
-    //! The HTML report of one measurement.
+    //! The report of one measurement: its content (the measures with their changes, the segments) laid out
+    //! once, then rendered as an HTML page or an A4 PDF.
 
     use tessera_domain::body::MetricTrend;
+    use tessera_invoicing::{render_report_pdf, ReportDocument, ReportTable};
 
     use super::MeasurementView;
     use crate::{AppError, AppResult};
@@ -593,66 +667,113 @@ mod report {
 <body><h1>{{ brand }}</h1><h2>Body composition of {{ name }}</h2>
 <p>Measured {{ measured_at }} ({{ format }})</p>
 <table><tr><th>Measure</th><th>Value</th><th>Since previous</th><th>Since first</th></tr>
-{% for row in rows %}<tr><td>{{ row.label }}</td><td>{{ row.value }}</td><td>{{ row.previous }}</td><td>{{ row.first }}</td></tr>
+{% for row in rows %}<tr><td>{{ row[0] }}</td><td>{{ row[1] }}</td><td>{{ row[2] }}</td><td>{{ row[3] }}</td></tr>
 {% endfor %}</table>
 {% if segments %}<h3>Segments</h3><table><tr><th>Segment</th><th>Lean, kg</th><th>Fat, %</th><th>Fat, kg</th></tr>
-{% for s in segments %}<tr><td>{{ s.name }}</td><td>{{ s.lean }}</td><td>{{ s.fat_percent }}</td><td>{{ s.fat_kg }}</td></tr>
+{% for s in segments %}<tr><td>{{ s[0] }}</td><td>{{ s[1] }}</td><td>{{ s[2] }}</td><td>{{ s[3] }}</td></tr>
 {% endfor %}</table>{% endif %}
-<p><small>Health data: confidential. Produced by Tessera.</small></p></body></html>"#;
+<p><small>{{ footer }}</small></p></body></html>"#;
+
+    const FOOTER: &str = "Health data: confidential. Produced by Tessera.";
 
     fn show(v: Option<f64>) -> String {
         v.map(|x| format!("{x}")).unwrap_or_default()
     }
 
-    /// Renders the report (values escaped by the template engine).
-    pub fn html(
-        brand: &str,
-        name: &str,
-        view: &MeasurementView,
-        trends: &[MetricTrend],
-    ) -> AppResult<String> {
-        let m = &view.measurement;
-        let rows: Vec<serde_json::Value> = tessera_domain::body::METRICS
-            .iter()
-            .filter_map(|(metric, read)| {
-                let value = read(m)?;
-                let trend = trends.iter().find(|t| t.metric == *metric);
-                Some(serde_json::json!({
-                    "label": metric.replace('_', " "),
-                    "value": value,
-                    "previous": show(trend.and_then(|t| t.since_previous)),
-                    "first": show(trend.and_then(|t| t.since_first)),
-                }))
-            })
-            .collect();
-        let segments: Vec<serde_json::Value> = if m.has_segments() {
-            [
-                ("right arm", m.segmental_lean_kg.right_arm, m.segmental_fat_percent.right_arm, m.segmental_fat_kg.right_arm),
-                ("left arm", m.segmental_lean_kg.left_arm, m.segmental_fat_percent.left_arm, m.segmental_fat_kg.left_arm),
-                ("trunk", m.segmental_lean_kg.trunk, m.segmental_fat_percent.trunk, m.segmental_fat_kg.trunk),
-                ("right leg", m.segmental_lean_kg.right_leg, m.segmental_fat_percent.right_leg, m.segmental_fat_kg.right_leg),
-                ("left leg", m.segmental_lean_kg.left_leg, m.segmental_fat_percent.left_leg, m.segmental_fat_kg.left_leg),
-            ]
-            .into_iter()
-            .map(|(name, lean, pct, kg)| {
-                serde_json::json!({ "name": name, "lean": show(lean), "fat_percent": show(pct), "fat_kg": show(kg) })
-            })
-            .collect()
-        } else {
-            Vec::new()
-        };
-        let mut env = minijinja::Environment::new();
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        env.add_template("report.html", TEMPLATE)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        env.get_template("report.html")
-            .and_then(|t| {
-                t.render(minijinja::context! {
-                    brand => brand, name => name, measured_at => view.measured_at.to_rfc3339(),
-                    format => view.format, rows => rows, segments => segments,
+    /// What a report says, whatever its form.
+    pub struct Content {
+        brand: String,
+        name: String,
+        measured_at: String,
+        format: String,
+        /// Measure, value, change since the previous measurement, since the first.
+        rows: Vec<[String; 4]>,
+        /// Segment, lean kg, fat %, fat kg (empty when the analyser measures no segments).
+        segments: Vec<[String; 4]>,
+    }
+
+    impl Content {
+        /// The content of `view`'s report, with the member's `trends`.
+        pub fn of(brand: &str, name: &str, view: &MeasurementView, trends: &[MetricTrend]) -> Content {
+            let m = &view.measurement;
+            let rows = tessera_domain::body::METRICS
+                .iter()
+                .filter_map(|(metric, read)| {
+                    let value = read(m)?;
+                    let trend = trends.iter().find(|t| t.metric == *metric);
+                    Some([
+                        metric.replace('_', " "),
+                        format!("{value}"),
+                        show(trend.and_then(|t| t.since_previous)),
+                        show(trend.and_then(|t| t.since_first)),
+                    ])
                 })
+                .collect();
+            let segments = if m.has_segments() {
+                [
+                    ("right arm", m.segmental_lean_kg.right_arm, m.segmental_fat_percent.right_arm, m.segmental_fat_kg.right_arm),
+                    ("left arm", m.segmental_lean_kg.left_arm, m.segmental_fat_percent.left_arm, m.segmental_fat_kg.left_arm),
+                    ("trunk", m.segmental_lean_kg.trunk, m.segmental_fat_percent.trunk, m.segmental_fat_kg.trunk),
+                    ("right leg", m.segmental_lean_kg.right_leg, m.segmental_fat_percent.right_leg, m.segmental_fat_kg.right_leg),
+                    ("left leg", m.segmental_lean_kg.left_leg, m.segmental_fat_percent.left_leg, m.segmental_fat_kg.left_leg),
+                ]
+                .into_iter()
+                .map(|(name, lean, pct, kg)| [name.to_owned(), show(lean), show(pct), show(kg)])
+                .collect()
+            } else {
+                Vec::new()
+            };
+            Content {
+                brand: brand.to_owned(),
+                name: name.to_owned(),
+                measured_at: view.measured_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                format: view.format.clone(),
+                rows,
+                segments,
+            }
+        }
+
+        /// The web page (values escaped by the template engine).
+        pub fn html(&self) -> AppResult<String> {
+            let mut env = minijinja::Environment::new();
+            env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+            env.add_template("report.html", TEMPLATE)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            env.get_template("report.html")
+                .and_then(|t| {
+                    t.render(minijinja::context! {
+                        brand => self.brand, name => self.name, measured_at => self.measured_at,
+                        format => self.format, rows => self.rows, segments => self.segments, footer => FOOTER,
+                    })
+                })
+                .map_err(|e| AppError::Internal(e.to_string()))
+        }
+
+        /// The A4 PDF, in the brand's `color`.
+        pub fn pdf(&self, color: &str) -> AppResult<Vec<u8>> {
+            let mut tables = vec![ReportTable {
+                heading: "Measures".into(),
+                columns: ["Measure", "Value", "Since previous", "Since first"].map(String::from).to_vec(),
+                rows: self.rows.iter().map(|r| r.to_vec()).collect(),
+            }];
+            if !self.segments.is_empty() {
+                tables.push(ReportTable {
+                    heading: "Segments".into(),
+                    columns: ["Segment", "Lean, kg", "Fat, %", "Fat, kg"].map(String::from).to_vec(),
+                    rows: self.segments.iter().map(|r| r.to_vec()).collect(),
+                });
+            }
+            render_report_pdf(&ReportDocument {
+                brand: self.brand.clone(),
+                primary_color: color.to_owned(),
+                title: format!("Body composition of {}", self.name),
+                lines: vec![format!("Measured {} ({})", self.measured_at, self.format)],
+                tables,
+                footer: FOOTER.to_owned(),
+                language: "en".to_owned(),
             })
             .map_err(|e| AppError::Internal(e.to_string()))
+        }
     }
 }
 

@@ -8,7 +8,6 @@ use chrono::Duration;
 use tessera_domain::gym::membership::ChangeTiming;
 use tessera_domain::gym::plan::{AccessRules, AccessWindow};
 use tessera_domain::money::Money;
-use tessera_domain::realm::Realm;
 use tessera_domain::tenant::Module;
 use tessera_store::models::{accounts, members, memberships, plans as plan_rows};
 use tessera_store::TxMode;
@@ -121,6 +120,32 @@ fn demo_plans() -> Vec<PlanInput> {
 }
 
 impl App {
+    /// A context acting as the brand `slug`'s demo admin `email`: demo data goes through the services with the
+    /// permissions of a real admin.
+    pub(crate) async fn demo_admin(&self, slug: &str, email: &str) -> AppResult<Ctx> {
+        let tenant = self
+            .tenants()
+            .by_slug(slug)
+            .ok_or(AppError::NotFound("tenant"))?;
+        let (tenant_id, email) = (tenant.id.clone(), email.to_owned());
+        let admin = self
+            .blocking(move |db| {
+                db.scoped(&tenant_id, TxMode::Read, |s| {
+                    accounts::find_by_email(s, &email)?.ok_or(AppError::NotFound("demo admin"))
+                })
+            })
+            .await?;
+        Ok(Ctx {
+            realm: tenant.realm(),
+            actor: Some(Actor {
+                subject_id: admin.id,
+                kind: ActorKind::Account,
+            }),
+            request_id: tessera_domain::ids::IdKind::Request.new_id(),
+            client_ip: None,
+        })
+    }
+
     /// Seeds the plans and memberships of every brand with the gym module; returns how many records were made.
     pub async fn seed_gym_demo(&self, admin_email: impl Fn(&str) -> String) -> AppResult<usize> {
         let mut made = 0;
@@ -128,13 +153,13 @@ impl App {
             if !tenant.config.modules.contains(&Module::Gym) {
                 continue;
             }
-            let email = admin_email(&tenant.slug);
+            let ctx = self
+                .demo_admin(&tenant.slug, &admin_email(&tenant.slug))
+                .await?;
             let tenant_id = tenant.id.clone();
-            let (admin, member_ids) = self
+            let (has_plans, member_ids) = self
                 .blocking(move |db| {
                     db.scoped(&tenant_id, TxMode::Read, |s| {
-                        let admin = accounts::find_by_email(s, &email)?
-                            .ok_or(AppError::NotFound("demo admin"))?;
                         let mut ids = Vec::new();
                         for id in members::search(s, &[], ' ', None, None, None, 100)? {
                             if memberships::of_account(s, &id)?.is_empty()
@@ -145,23 +170,11 @@ impl App {
                             }
                         }
                         let has_plans = !plan_rows::list(s, false, None, 1)?.is_empty();
-                        Ok::<_, AppError>(((admin.id, has_plans), ids))
+                        Ok::<_, AppError>((has_plans, ids))
                     })
                 })
                 .await?;
-            let ctx = Ctx {
-                realm: Realm::Tenant {
-                    id: tenant.id.clone(),
-                    slug: tenant.slug.clone(),
-                },
-                actor: Some(Actor {
-                    subject_id: admin.0,
-                    kind: ActorKind::Account,
-                }),
-                request_id: tessera_domain::ids::IdKind::Request.new_id(),
-                client_ip: None,
-            };
-            if !admin.1 {
+            if !has_plans {
                 for input in demo_plans() {
                     self.create_plan(&ctx, input).await?;
                     made += 1;

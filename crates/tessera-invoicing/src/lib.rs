@@ -13,6 +13,9 @@
 //! # Use
 //! Build the lines, compute the totals with [`compute_totals`], fill an [`InvoiceDocument`], then
 //! [`render_pdf`] (which checks the document with [`InvoiceDocument::check`]) or [`cii_xml`].
+//!
+//! The crate's fonts and painter also serve Tessera's other printed documents: [`render_report_pdf`] lays out
+//! a plain report of tables (the body-composition report of a measurement).
 #![forbid(unsafe_code)]
 
 mod check;
@@ -31,5 +34,6 @@ pub use model::{
     Seller, VatRate,
 };
 pub use pdf::render_pdf;
+pub use pdf::report::{render_report_pdf, ReportDocument, ReportTable};
 pub use totals::{compute_totals, tax_half_up, Totals, VatBreakdown, VatCategory};
 pub use wording::RECOVERY_INDEMNITY_EUR_CENTS;

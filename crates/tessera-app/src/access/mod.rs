@@ -11,6 +11,7 @@
 pub mod allowlist;
 pub mod batch;
 pub mod credentials;
+pub mod demo;
 pub mod images;
 pub mod occupancy;
 
@@ -31,7 +32,7 @@ use tessera_domain::role::Permission;
 use tessera_domain::FieldError;
 use tessera_store::models::access::{self as store, AccessEventRow, CredentialRow, PresenceRow};
 use tessera_store::models::devices::DeviceRow;
-use tessera_store::models::{locations, members, memberships};
+use tessera_store::models::{invoices, locations, members, memberships, payments};
 use tessera_store::{Scoped, TxMode};
 
 use crate::audit::{self, Event};
@@ -182,9 +183,34 @@ fn facts_of(rows: &[memberships::MembershipRow]) -> Vec<MembershipFacts> {
                 ends_on: m.ends_on,
                 plan_name: m.plan_name.clone(),
                 rules: serde_json::from_str::<AccessRules>(&m.access_json).unwrap_or_default(),
+                unpaid_due_on: None,
             })
         })
         .collect()
+}
+
+/// What billing tells the desk: each running membership's oldest unpaid due date (into `memberships`), and the
+/// last day of the member's saved card.
+fn billing_facts(
+    s: &mut Scoped<'_>,
+    member_id: &str,
+    memberships: &mut [MembershipFacts],
+) -> AppResult<Option<NaiveDate>> {
+    for m in memberships.iter_mut() {
+        // Only a membership that may open the door can warn; the others refuse anyway.
+        if matches!(m.status, MembershipStatus::Active | MembershipStatus::PastDue) {
+            m.unpaid_due_on = invoices::open_of_membership(s, &m.id)?
+                .iter()
+                .filter_map(|i| i.due_on)
+                .min();
+        }
+    }
+    let card = payments::profile(s, member_id)?.filter(|p| p.method_kind.as_deref() == Some("card"));
+    Ok(card.and_then(|p| {
+        let (year, month) = (p.card_exp_year?, u32::try_from(p.card_exp_month?).ok()?);
+        let last = tessera_domain::gym::dates::last_day_of_month(year, month);
+        NaiveDate::from_ymd_opt(year, month, last)
+    }))
 }
 
 /// The location's time zone (UTC when unknown).
@@ -304,7 +330,13 @@ pub(crate) fn gather(
         ),
         None => (None, Vec::new(), None, (0, false)),
     };
-    let membership_facts = facts_of(&membership_rows);
+    let mut membership_facts = facts_of(&membership_rows);
+    let card_valid_until = match &credential {
+        Some(c) if state == CredentialState::Active && !membership_facts.is_empty() => {
+            billing_facts(s, &c.member_id, &mut membership_facts)?
+        }
+        _ => None,
+    };
     let facts_inside = inside.is_some();
     let facts = Facts {
         device_ok,
@@ -320,6 +352,7 @@ pub(crate) fn gather(
         inside: inside.is_some(),
         visit_days_this_week: visit_days,
         visited_today,
+        card_valid_until,
     };
     let decision = decide(&facts);
     Ok(Gathered {

@@ -173,6 +173,7 @@ impl Entry {
                     ends_on: (*until != 0).then(|| from_day_number(*until)),
                     plan_name: String::new(),
                     rules: rules.get(*rule).map(RuleSet::rules).unwrap_or_default(),
+                    unpaid_due_on: None,
                 })
             })
             .collect()

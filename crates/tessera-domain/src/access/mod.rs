@@ -159,6 +159,8 @@ pub struct MembershipFacts {
     pub plan_name: String,
     /// The plan's access rules (copied at sale).
     pub rules: AccessRules,
+    /// The due date of its oldest unpaid invoice, if any (an offline door does not know: `None`).
+    pub unpaid_due_on: Option<NaiveDate>,
 }
 
 impl MembershipFacts {
@@ -192,12 +194,15 @@ pub struct Facts<'a> {
     pub visit_days_this_week: u32,
     /// The member already entered today (a second entry the same day is the same visit).
     pub visited_today: bool,
+    /// The last day the member's saved card is valid (the end of its expiry month), when they pay by card.
+    pub card_valid_until: Option<NaiveDate>,
 }
 
 /// Something the desk should see, even when the door opens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Warning {
-    /// `membership_ending`, `last_visit_of_week`.
+    /// `membership_ending`, `last_visit_of_week`, `payment_due` (an invoice of the membership is unpaid past its
+    /// due date, during the grace period), `card_expiring` (the saved card ends within the notice).
     pub code: String,
     /// The day it concerns, when there is one.
     #[schema(value_type = Option<String>, format = Date)]
@@ -232,6 +237,9 @@ impl Decision {
 
 /// Days before a membership's end from which the desk is warned.
 pub const ENDING_WARNING_DAYS: i64 = 14;
+
+/// A saved card ending within this many days is shown to the desk.
+pub const CARD_WARNING_DAYS: i64 = 30;
 
 /// Order in which a member's memberships are tried: running ones that can open first, then those refused by
 /// billing, then frozen ones; so that the refusal shown is the most useful one.
@@ -338,6 +346,20 @@ pub fn decide(f: &Facts<'_>) -> Decision {
             });
         }
     }
+    if let Some(due) = m.unpaid_due_on.filter(|due| *due <= today) {
+        warnings.push(Warning {
+            code: "payment_due".into(),
+            on: Some(due),
+        });
+    }
+    if let Some(until) = f.card_valid_until {
+        if (until - today).num_days() <= CARD_WARNING_DAYS {
+            warnings.push(Warning {
+                code: "card_expiring".into(),
+                on: Some(until),
+            });
+        }
+    }
     Decision {
         reason: None,
         membership: Some(i),
@@ -368,6 +390,7 @@ mod tests {
             ends_on: None,
             plan_name: "Monthly".into(),
             rules: AccessRules::default(),
+            unpaid_due_on: None,
         }
     }
 
@@ -384,6 +407,7 @@ mod tests {
             inside: false,
             visit_days_this_week: 0,
             visited_today: false,
+            card_valid_until: None,
         }
     }
 
@@ -555,5 +579,37 @@ mod tests {
         for r in Reason::ALL {
             assert_eq!(Reason::parse(r.code()), Some(r));
         }
+    }
+
+    #[test]
+    fn an_invoice_unpaid_past_its_due_date_and_a_card_ending_soon_warn_the_desk() {
+        let codes = |d: Decision| {
+            assert!(d.allowed());
+            d.warnings
+                .into_iter()
+                .map(|w| (w.code, w.on))
+                .collect::<Vec<_>>()
+        };
+        let mut m = membership(MembershipStatus::Active);
+        m.unpaid_due_on = Some(day(2026, 11, 27));
+        let not_yet = [m.clone()];
+        assert_eq!(codes(decide(&facts(&not_yet))), [], "due tomorrow: nothing yet");
+        m.unpaid_due_on = Some(day(2026, 11, 26));
+        let due = [m];
+        let mut f = facts(&due);
+        f.card_valid_until = Some(day(2026, 12, 31));
+        assert_eq!(
+            codes(decide(&f)),
+            [("payment_due".to_owned(), Some(day(2026, 11, 26)))],
+            "a card valid 35 more days is not shown"
+        );
+        f.card_valid_until = Some(day(2026, 11, 30));
+        assert_eq!(
+            codes(decide(&f)),
+            [
+                ("payment_due".to_owned(), Some(day(2026, 11, 26))),
+                ("card_expiring".to_owned(), Some(day(2026, 11, 30)))
+            ]
+        );
     }
 }

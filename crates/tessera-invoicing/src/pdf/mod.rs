@@ -4,6 +4,7 @@
 
 mod facturx;
 mod layout;
+pub mod report;
 mod text;
 
 use chrono::Datelike;

@@ -6,10 +6,13 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use tessera_app::body::{BodyUpload, Goal, HealthView, MeasurementView, UploadOutcome};
+use tessera_app::body::{
+    BodyReport, BodyUpload, Goal, HealthView, MeasurementView, ReportFormat, UploadOutcome,
+};
+use tessera_app::storage::FileView;
 use tessera_app::App;
 
-use crate::extract::{ApiJson, RealmCaller};
+use crate::extract::{ApiJson, ApiQuery, RealmCaller};
 use crate::problem::{ApiError, Problem};
 
 /// `POST /api/v1/body-measurements`: from a paired analyser, or staff (`body.manage`). Canonical JSON or an
@@ -63,21 +66,36 @@ pub async fn match_measurement(
     ))
 }
 
-/// `GET /api/v1/body-measurements/{id}/report`: the HTML report of one measurement.
+/// Report parameters.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// `html` (default) or `pdf`.
+    pub format: Option<ReportFormat>,
+}
+
+/// `GET /api/v1/body-measurements/{id}/report`: the report of one measurement, as a web page or (`?format=pdf`)
+/// an A4 PDF. Health data: never cached.
 #[utoipa::path(get, path = "/api/v1/body-measurements/{id}/report", tag = "body", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Measurement id")),
-    responses((status = 200, description = "HTML", content_type = "text/html"), (status = 404, body = Problem)))]
+    params(("id" = String, Path, description = "Measurement id"), ReportQuery),
+    responses((status = 200, description = "The report: `text/html`, or `application/pdf` with `format=pdf`",
+        content_type = "text/html"),
+        (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn report(
     State(app): State<App>,
     caller: RealmCaller,
     Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let html = app.body_report(&caller.0, &id).await?;
-    let mut response = html.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    let format = query.format.unwrap_or_default();
+    let (mut response, content_type) = match app.body_report(&caller.0, &id, format).await? {
+        BodyReport::Html(html) => (html.into_response(), "text/html; charset=utf-8"),
+        BodyReport::Pdf(pdf) => (pdf.into_response(), "application/pdf"),
+    };
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
@@ -96,6 +114,19 @@ pub async fn member_health(
     Path(id): Path<String>,
 ) -> Result<Json<HealthView>, ApiError> {
     Ok(Json(app.member_health(&caller.0, &id).await?))
+}
+
+/// `GET /api/v1/members/{id}/body-scans`: the member's 3D body scans (files of purpose `body_scan`, uploaded
+/// through `/api/v1/files`), newest first; staff with `body.read` (audited), the member, their guardian.
+#[utoipa::path(get, path = "/api/v1/members/{id}/body-scans", tag = "body", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Member id")),
+    responses((status = 200, body = Vec<FileView>), (status = 404, body = Problem)))]
+pub async fn member_scans(
+    State(app): State<App>,
+    caller: RealmCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<FileView>>, ApiError> {
+    Ok(Json(app.member_body_scans(&caller.0, &id).await?))
 }
 
 /// `PUT /api/v1/members/{id}/body-goals`: a pro sets a goal (`body.manage`).

@@ -173,6 +173,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(body::match_measurement))
         .routes(routes!(body::report))
         .routes(routes!(body::member_health))
+        .routes(routes!(body::member_scans))
         .routes(routes!(body::set_goal))
         .routes(routes!(body::my_health))
         .routes(routes!(billing::list_invoices, billing::create_invoice))
