@@ -495,7 +495,10 @@ async fn renewals_are_charged_once_and_dunning_blocks_then_paying_reinstates() {
         "active",
         "access goes on during the grace period"
     );
-    assert_eq!(door_says(check(&app, &door, "barcode", &door_card, "in").await), "allow");
+    assert_eq!(
+        door_says(check(&app, &door, "barcode", &door_card, "in").await),
+        "allow"
+    );
     let mut statuses = Vec::new();
     for day in [1, 2, 3, 7, 10] {
         let report = run_ok(&app, &fake, &day_after(&next_day, day));
@@ -564,7 +567,10 @@ async fn renewals_are_charged_once_and_dunning_blocks_then_paying_reinstates() {
         "{actions:?}"
     );
     // Admitted the moment the payment is applied: nobody touched the membership or the door.
-    assert_eq!(door_says(check(&app, &door, "barcode", &door_card, "in").await), "allow");
+    assert_eq!(
+        door_says(check(&app, &door, "barcode", &door_card, "in").await),
+        "allow"
+    );
 }
 
 #[tokio::test]

@@ -319,7 +319,11 @@ async fn analysers_upload_with_consent_and_unmatched_measurements_wait() {
     let scans = scans.as_array().unwrap();
     assert_eq!(scans.len(), 1, "{scans:?}");
     assert_eq!(
-        (&scans[0]["id"], &scans[0]["purpose"], &scans[0]["content_type"]),
+        (
+            &scans[0]["id"],
+            &scans[0]["purpose"],
+            &scans[0]["content_type"]
+        ),
         (&scan["id"], &json!("body_scan"), &json!("model/obj"))
     );
     assert_eq!(scans[0]["size_bytes"], obj.len());

@@ -717,7 +717,10 @@ async fn a_member_whose_payment_fails_is_refused_after_the_grace_period_and_admi
     );
     let shown = warnings(&check(&app, &door, "barcode", &card, "in").await);
     assert_eq!(
-        shown.iter().map(|(code, _)| code.as_str()).collect::<Vec<_>>(),
+        shown
+            .iter()
+            .map(|(code, _)| code.as_str())
+            .collect::<Vec<_>>(),
         ["payment_due", "card_expiring"]
     );
     // Paid at the desk: the payment warning is gone at once.
@@ -725,7 +728,10 @@ async fn a_member_whose_payment_fails_is_refused_after_the_grace_period_and_admi
     let (status, paid) = app
         .post_json(
             Some("atlas"),
-            &format!("/api/v1/invoices/{}/payments", first["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/invoices/{}/payments",
+                first["id"].as_str().unwrap()
+            ),
             Some(&staff),
             &json!({"amount": first["total_incl"]["amount"], "currency": "EUR", "method": "cash"}),
         )
@@ -733,7 +739,10 @@ async fn a_member_whose_payment_fails_is_refused_after_the_grace_period_and_admi
     assert_eq!(status, 201, "{paid}");
     let shown = warnings(&check(&app, &door, "barcode", &card, "in").await);
     assert_eq!(
-        shown.iter().map(|(code, _)| code.as_str()).collect::<Vec<_>>(),
+        shown
+            .iter()
+            .map(|(code, _)| code.as_str())
+            .collect::<Vec<_>>(),
         ["card_expiring"]
     );
     let (full, _) = allowlist(&app, &door, None).await;

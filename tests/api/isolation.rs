@@ -152,6 +152,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("delete", "/api/v1/invoices/{id}") => None,
         ("post", "/api/v1/invoices/{id}/finalise" | "/api/v1/invoices/{id}/pay") => None,
         ("post", "/api/v1/invoices/{id}/send") => Some(json!({})),
+        ("post", "/api/v1/jobs/{id}/retry") => Some(json!({})),
         ("post", "/api/v1/invoices/{id}/payments") => {
             Some(json!({"amount": 1, "currency": "EUR", "method": "cash"}))
         }

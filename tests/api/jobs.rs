@@ -361,3 +361,157 @@ async fn the_daily_prune_removes_old_orphaned_objects_only() {
     assert!(folder.join(&fresh).exists(), "a fresh object is left alone");
     assert!(folder.join(&live_id).exists(), "a live file is kept");
 }
+
+#[tokio::test]
+async fn a_brand_sees_and_retries_its_own_failed_jobs_never_their_input() {
+    let app = tessera_tests::TestApp::spawn().await;
+    // A job of Atlas that dies at once (no handler for its kind), with something private in its input.
+    let dead = cli_ok(
+        &app.db.url,
+        &[
+            "jobs",
+            "enqueue",
+            "--tenant",
+            "atlas",
+            "no.such.kind",
+            "--payload",
+            r#"{"email": "private@example.test"}"#,
+        ],
+    )
+    .trim()
+    .to_owned();
+    let dead = dead.split_whitespace().last().unwrap().to_owned();
+    let status = |id: &str| {
+        query_column(
+            &app.db.url,
+            &format!("SELECT status AS v FROM jobs WHERE id = '{id}'"),
+        )[0]
+        .clone()
+    };
+    assert!(
+        eventually(Duration::from_secs(30), || status(&dead).as_deref()
+            == Some("dead"))
+        .await,
+        "the server's workers run it: {:?}",
+        status(&dead)
+    );
+    let admin = app.token("atlas", "admin").await;
+    let (code, page) = app
+        .get_json(Some("atlas"), "/api/v1/jobs?status=dead", &admin)
+        .await;
+    assert_eq!(code, 200, "{page}");
+    let listed = page["data"].as_array().unwrap();
+    let job = listed.iter().find(|j| j["id"] == dead.as_str()).unwrap();
+    assert_eq!(
+        (&job["kind"], &job["status"]),
+        (
+            &serde_json::json!("no.such.kind"),
+            &serde_json::json!("dead")
+        )
+    );
+    assert!(
+        job["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{job}"
+    );
+    assert!(
+        !page.to_string().contains("private@example.test") && job.get("payload").is_none(),
+        "never the input: {page}"
+    );
+    assert!(listed.iter().all(|j| j["status"] == "dead"));
+    // Other brands and roles: not found, forbidden.
+    let lumiere = app.token("lumiere", "admin").await;
+    let (_, theirs) = app
+        .get_json(Some("lumiere"), "/api/v1/jobs", &lumiere)
+        .await;
+    assert!(
+        !theirs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["id"] == dead.as_str()),
+        "{theirs}"
+    );
+    let retry_path = format!("/api/v1/jobs/{dead}/retry");
+    let (code, problem) = app
+        .post_json(
+            Some("lumiere"),
+            &retry_path,
+            Some(&lumiere),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(code, 404, "{problem}");
+    let staff = app.token("atlas", "staff").await;
+    assert_eq!(
+        app.get_status(Some("atlas"), "/api/v1/jobs", &staff).await,
+        403
+    );
+    let (code, problem) = app
+        .get_json(Some("atlas"), "/api/v1/jobs?status=broken", &admin)
+        .await;
+    assert_eq!(
+        (code, problem["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{problem}"
+    );
+    assert_eq!(
+        status(&dead).as_deref(),
+        Some("dead"),
+        "refusals change nothing"
+    );
+
+    // The admin retries it: queued again with a fresh attempt, audited; it dies again (still no handler).
+    let (code, retried) = app
+        .post_json(
+            Some("atlas"),
+            &retry_path,
+            Some(&admin),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(code, 200, "{retried}");
+    assert_eq!(retried["id"], dead.as_str());
+    assert!(
+        eventually(Duration::from_secs(30), || count(
+            &app.db.url,
+            &format!("SELECT count(*) FROM job_attempts WHERE job_id = '{dead}'")
+        ) == 2)
+        .await
+    );
+    assert!(
+        eventually(Duration::from_secs(30), || status(&dead).as_deref()
+            == Some("dead"))
+        .await
+    );
+    assert_eq!(
+        count(
+            &app.db.url,
+            &format!("SELECT count(*) FROM audit_log WHERE action = 'job.retried' AND target_id = '{dead}'")
+        ),
+        1
+    );
+    // A job that is not dead or cancelled cannot be retried.
+    let done = cli_ok(
+        &app.db.url,
+        &["jobs", "enqueue", "--tenant", "atlas", "diagnostic.noop"],
+    );
+    let done = done.trim().split_whitespace().last().unwrap().to_owned();
+    assert!(
+        eventually(Duration::from_secs(30), || status(&done).as_deref()
+            == Some("succeeded"))
+        .await
+    );
+    let (code, problem) = app
+        .post_json(
+            Some("atlas"),
+            &format!("/api/v1/jobs/{done}/retry"),
+            Some(&admin),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        (code, problem["code"].as_str()),
+        (409, Some("job_not_retryable")),
+        "{problem}"
+    );
+}

@@ -75,16 +75,24 @@ async fn scheduling_demo_seeds_the_gym_schedule_once() {
     let decisions = |decision: &str| {
         count(
             &db.url,
-            &format!("SELECT count(*) FROM access_events x JOIN tenants t ON t.id = x.tenant_id \
-                WHERE t.slug = 'atlas' AND x.decision = '{decision}'"),
+            &format!(
+                "SELECT count(*) FROM access_events x JOIN tenants t ON t.id = x.tenant_id \
+                WHERE t.slug = 'atlas' AND x.decision = '{decision}'"
+            ),
         )
     };
-    assert!(decisions("allow") > 0 && decisions("deny") > 0, "the feed shows both");
+    assert!(
+        decisions("allow") > 0 && decisions("deny") > 0,
+        "the feed shows both"
+    );
     run_demo_until_listening(&db, dir.path()).await;
     assert_eq!(atlas_count(&db, "locations"), 1);
     assert_eq!(atlas_count(&db, "class_sessions"), sessions);
     assert_eq!(
-        [atlas_count(&db, "devices"), atlas_count(&db, "access_events")],
+        [
+            atlas_count(&db, "devices"),
+            atlas_count(&db, "access_events")
+        ],
         [3, cards]
     );
 }

@@ -694,7 +694,12 @@ mod report {
 
     impl Content {
         /// The content of `view`'s report, with the member's `trends`.
-        pub fn of(brand: &str, name: &str, view: &MeasurementView, trends: &[MetricTrend]) -> Content {
+        pub fn of(
+            brand: &str,
+            name: &str,
+            view: &MeasurementView,
+            trends: &[MetricTrend],
+        ) -> Content {
             let m = &view.measurement;
             let rows = tessera_domain::body::METRICS
                 .iter()
@@ -711,11 +716,36 @@ mod report {
                 .collect();
             let segments = if m.has_segments() {
                 [
-                    ("right arm", m.segmental_lean_kg.right_arm, m.segmental_fat_percent.right_arm, m.segmental_fat_kg.right_arm),
-                    ("left arm", m.segmental_lean_kg.left_arm, m.segmental_fat_percent.left_arm, m.segmental_fat_kg.left_arm),
-                    ("trunk", m.segmental_lean_kg.trunk, m.segmental_fat_percent.trunk, m.segmental_fat_kg.trunk),
-                    ("right leg", m.segmental_lean_kg.right_leg, m.segmental_fat_percent.right_leg, m.segmental_fat_kg.right_leg),
-                    ("left leg", m.segmental_lean_kg.left_leg, m.segmental_fat_percent.left_leg, m.segmental_fat_kg.left_leg),
+                    (
+                        "right arm",
+                        m.segmental_lean_kg.right_arm,
+                        m.segmental_fat_percent.right_arm,
+                        m.segmental_fat_kg.right_arm,
+                    ),
+                    (
+                        "left arm",
+                        m.segmental_lean_kg.left_arm,
+                        m.segmental_fat_percent.left_arm,
+                        m.segmental_fat_kg.left_arm,
+                    ),
+                    (
+                        "trunk",
+                        m.segmental_lean_kg.trunk,
+                        m.segmental_fat_percent.trunk,
+                        m.segmental_fat_kg.trunk,
+                    ),
+                    (
+                        "right leg",
+                        m.segmental_lean_kg.right_leg,
+                        m.segmental_fat_percent.right_leg,
+                        m.segmental_fat_kg.right_leg,
+                    ),
+                    (
+                        "left leg",
+                        m.segmental_lean_kg.left_leg,
+                        m.segmental_fat_percent.left_leg,
+                        m.segmental_fat_kg.left_leg,
+                    ),
                 ]
                 .into_iter()
                 .map(|(name, lean, pct, kg)| [name.to_owned(), show(lean), show(pct), show(kg)])
@@ -753,13 +783,17 @@ mod report {
         pub fn pdf(&self, color: &str) -> AppResult<Vec<u8>> {
             let mut tables = vec![ReportTable {
                 heading: "Measures".into(),
-                columns: ["Measure", "Value", "Since previous", "Since first"].map(String::from).to_vec(),
+                columns: ["Measure", "Value", "Since previous", "Since first"]
+                    .map(String::from)
+                    .to_vec(),
                 rows: self.rows.iter().map(|r| r.to_vec()).collect(),
             }];
             if !self.segments.is_empty() {
                 tables.push(ReportTable {
                     heading: "Segments".into(),
-                    columns: ["Segment", "Lean, kg", "Fat, %", "Fat, kg"].map(String::from).to_vec(),
+                    columns: ["Segment", "Lean, kg", "Fat, %", "Fat, kg"]
+                        .map(String::from)
+                        .to_vec(),
                     rows: self.segments.iter().map(|r| r.to_vec()).collect(),
                 });
             }

@@ -29,6 +29,7 @@ pub mod password_reset;
 pub mod passwords;
 pub mod personal_data;
 pub mod plans;
+pub mod realm_jobs;
 pub mod reports;
 pub mod rewrap;
 pub mod schedules;

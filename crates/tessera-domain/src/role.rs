@@ -150,6 +150,8 @@ pub enum Permission {
     EventsReadAll,
     /// Register, change and delete webhook endpoints, see and resend their deliveries.
     WebhooksManage,
+    /// See the brand's background jobs (never their input) and retry the failed ones.
+    JobsManage,
     /// Export or erase anyone's personal data in the brand (a data-protection request).
     PersonalDataManage,
     /// Upload files one owns, and read and delete them (sensitive ones included).
@@ -212,7 +214,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in the order of the matrix's rows.
-    pub const ALL: [Permission; 37] = [
+    pub const ALL: [Permission; 38] = [
         Permission::ProfileReadOwn,
         Permission::StaffRead,
         Permission::StaffManage,
@@ -221,6 +223,7 @@ impl Permission {
         Permission::EventsSubscribe,
         Permission::EventsReadAll,
         Permission::WebhooksManage,
+        Permission::JobsManage,
         Permission::PersonalDataManage,
         Permission::FilesOwn,
         Permission::FilesManage,
@@ -263,6 +266,7 @@ impl Permission {
             Permission::EventsSubscribe => "events.subscribe",
             Permission::EventsReadAll => "events.read_all",
             Permission::WebhooksManage => "webhooks.manage",
+            Permission::JobsManage => "jobs.manage",
             Permission::PersonalDataManage => "personal_data.manage",
             Permission::FilesOwn => "files.own",
             Permission::FilesManage => "files.manage",
@@ -311,6 +315,7 @@ impl Permission {
             }
             Permission::EventsReadAll => &[Operator, Admin, Staff],
             Permission::WebhooksManage => &[Operator, Admin],
+            Permission::JobsManage => &[Operator, Admin],
             Permission::PersonalDataManage => &[Operator, Admin],
             Permission::FilesOwn => &[Admin, Staff, Pro, Member, SalesRep, Affiliate],
             Permission::FilesManage => &[Admin, Staff],

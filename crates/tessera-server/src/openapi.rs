@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         (name = "staff", description = "A brand's staff (admins)"),
         (name = "tenants", description = "The group's brands (operators, group realm)"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "jobs", description = "A brand's background jobs: state, failures, retry"),
         (name = "files", description = "Stored files: streaming upload and download, signed URLs"),
         (name = "devices", description = "Paired devices: kiosks, doors, body analysers; pairing codes and the device's own calls"),
         (name = "access", description = "Door access: credentials, checks, the signed offline allowlist, offline uploads, overrides, occupancy"),

@@ -198,14 +198,18 @@ fn billing_facts(
 ) -> AppResult<Option<NaiveDate>> {
     for m in memberships.iter_mut() {
         // Only a membership that may open the door can warn; the others refuse anyway.
-        if matches!(m.status, MembershipStatus::Active | MembershipStatus::PastDue) {
+        if matches!(
+            m.status,
+            MembershipStatus::Active | MembershipStatus::PastDue
+        ) {
             m.unpaid_due_on = invoices::open_of_membership(s, &m.id)?
                 .iter()
                 .filter_map(|i| i.due_on)
                 .min();
         }
     }
-    let card = payments::profile(s, member_id)?.filter(|p| p.method_kind.as_deref() == Some("card"));
+    let card =
+        payments::profile(s, member_id)?.filter(|p| p.method_kind.as_deref() == Some("card"));
     Ok(card.and_then(|p| {
         let (year, month) = (p.card_exp_year?, u32::try_from(p.card_exp_month?).ok()?);
         let last = tessera_domain::gym::dates::last_day_of_month(year, month);

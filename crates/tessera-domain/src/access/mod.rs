@@ -593,7 +593,11 @@ mod tests {
         let mut m = membership(MembershipStatus::Active);
         m.unpaid_due_on = Some(day(2026, 11, 27));
         let not_yet = [m.clone()];
-        assert_eq!(codes(decide(&facts(&not_yet))), [], "due tomorrow: nothing yet");
+        assert_eq!(
+            codes(decide(&facts(&not_yet))),
+            [],
+            "due tomorrow: nothing yet"
+        );
         m.unpaid_due_on = Some(day(2026, 11, 26));
         let due = [m];
         let mut f = facts(&due);

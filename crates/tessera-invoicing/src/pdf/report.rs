@@ -220,7 +220,14 @@ impl Pages {
         // The heading stays with the header and at least one row.
         self.y += 14.0;
         self.room(20.0 + 2.0 * ROW_H);
-        self.text(MARGIN, self.y + 10.0, 12.0, Weight::Bold, INK, &table.heading);
+        self.text(
+            MARGIN,
+            self.y + 10.0,
+            12.0,
+            Weight::Bold,
+            INK,
+            &table.heading,
+        );
         self.y += 18.0;
         self.header_row(table, primary);
         let cols = Self::columns(table.columns.len());

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod events;
 pub mod files;
 pub mod health;
+pub mod jobs;
 pub mod me;
 pub mod members;
 pub mod memberships;
@@ -67,6 +68,8 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(webhooks::ping_endpoint))
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::resend_delivery))
+        .routes(routes!(jobs::list_jobs))
+        .routes(routes!(jobs::retry_job))
         .routes(routes!(
             scheduling::places::list_locations,
             scheduling::places::create_location

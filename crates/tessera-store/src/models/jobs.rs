@@ -300,8 +300,32 @@ pub fn find(sys: &mut System<'_>, id: &str) -> StoreResult<Option<(JobRow, Vec<A
 
 /// Queues a dead or cancelled job again, now, with a fresh set of attempts; true when it was one.
 pub fn retry(sys: &mut System<'_>, id: &str, now: NaiveDateTime) -> StoreResult<bool> {
+    let realm: Option<String> = jobs::table
+        .filter(jobs::id.eq(id))
+        .select(jobs::tenant_id)
+        .first(sys.conn())
+        .optional()?;
+    match realm {
+        Some(realm) => requeue(sys.conn(), &realm, id, now),
+        None => Ok(false),
+    }
+}
+
+/// [`retry`] within the realm of `s`: a job of another realm is not found (false).
+pub fn retry_in(s: &mut Scoped<'_>, id: &str, now: NaiveDateTime) -> StoreResult<bool> {
+    let (realm, conn) = s.parts();
+    requeue(conn, realm, id, now)
+}
+
+fn requeue(
+    conn: &mut DbConnection,
+    realm: &str,
+    id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<bool> {
     Ok(diesel::update(
         jobs::table
+            .filter(jobs::tenant_id.eq(realm))
             .filter(jobs::id.eq(id))
             .filter(jobs::status.eq_any(["dead", "cancelled"])),
     )
@@ -312,8 +336,42 @@ pub fn retry(sys: &mut System<'_>, id: &str, now: NaiveDateTime) -> StoreResult<
         jobs::finished_at.eq(None::<NaiveDateTime>),
         jobs::updated_at.eq(now),
     ))
-    .execute(sys.conn())?
+    .execute(conn)?
         == 1)
+}
+
+/// The realm's jobs, newest first, of `status` when given, after the id `before` (keyset paging).
+pub fn of_realm(
+    s: &mut Scoped<'_>,
+    status: Option<&str>,
+    before: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<JobRow>> {
+    let (realm, conn) = s.parts();
+    let mut query = jobs::table
+        .filter(jobs::tenant_id.eq(realm.to_owned()))
+        .order(jobs::id.desc())
+        .limit(limit)
+        .select(JobRow::as_select())
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(jobs::status.eq(status.to_owned()));
+    }
+    if let Some(before) = before {
+        query = query.filter(jobs::id.lt(before.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// One job of the realm.
+pub fn find_in(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<JobRow>> {
+    let (realm, conn) = s.parts();
+    Ok(jobs::table
+        .filter(jobs::tenant_id.eq(realm))
+        .filter(jobs::id.eq(id))
+        .select(JobRow::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// Cancels a queued job; true when it was one.
