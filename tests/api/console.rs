@@ -1,6 +1,6 @@
 //! `tessera-console` end to end: the real console in tmux against `tessera demo`. Log in as the brand admin,
-//! search a demo member, record a cash payment on their open invoice from the console, and check through the
-//! API that the payment exists.
+//! search a demo member, record a cash payment on their open invoice and issue them a card from the console
+//! (both checked through the API), then watch the live feed show a door's decisions as they happen.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,7 +60,7 @@ impl Drop for Tmux {
 }
 
 #[tokio::test]
-async fn console_logs_in_searches_and_records_a_payment() {
+async fn console_logs_in_records_a_payment_issues_a_card_and_shows_live_checkins() {
     let db = TestDb::empty();
     let dir = tempfile::tempdir().unwrap();
     let mut command = tokio::process::Command::new(tessera_bin());
@@ -126,7 +126,9 @@ async fn console_logs_in_searches_and_records_a_payment() {
     session.keys(&["2", "/"]);
     session.text("chloe");
     session.keys(&["Enter"]);
-    session.wait_for("Martin");
+    // The answer arrives in the background: wait for the results of this search, not the list before it.
+    let pane = session.wait_for("Members matching \"chloe\" (1)");
+    assert!(pane.contains("Martin"), "{pane}");
     session.keys(&["Enter"]);
     let pane = session.wait_for("Invoices (p pay");
     assert!(pane.contains("Chloé Martin"), "{pane}");
@@ -172,6 +174,104 @@ async fn console_logs_in_searches_and_records_a_payment() {
             && p["provider"] == "manual"),
         "no 10.00 payment in {payments}"
     );
+
+    // A member action: a new printed card for Chloé from her page's credentials list.
+    session.keys(&["Right", "Right"]);
+    session.wait_for("Credentials (n new card");
+    session.keys(&["n"]);
+    let pane = session.wait_for("issued");
+    // The notice reads "card <number> issued".
+    let issued = pane
+        .split(" issued")
+        .next()
+        .and_then(|before| before.rsplit(' ').next())
+        .unwrap()
+        .to_owned();
+    let token = pair["access_token"].as_str().unwrap();
+    let members: Value = http
+        .get(format!("{base}/api/v1/members?q=chloe"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let chloe = members["data"][0]["id"].as_str().unwrap().to_owned();
+    let cards: Value = http
+        .get(format!("{base}/api/v1/members/{chloe}/credentials"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        cards
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["value"] == issued.as_str()),
+        "card {issued} not in {cards}"
+    );
+
+    // The live feed: a door paired now lets the new card in and refuses an unknown one; both appear in the
+    // console as they happen, without a reload.
+    session.keys(&["3"]);
+    session.wait_for("Check-ins — live");
+    let code: Value = http
+        .post(format!("{base}/api/v1/devices/pairings"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"kind": "door", "anti_passback": false,
+            "location_id": members_location(&http, &base, token).await}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let door: Value = http
+        .post(format!("{base}/api/v1/devices/pair"))
+        .json(&serde_json::json!({"code": code["code"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let door = door["token"].as_str().unwrap().to_owned();
+    for card in [issued.as_str(), "999999999999"] {
+        let decision: Value = http
+            .post(format!("{base}/api/v1/access/check"))
+            .bearer_auth(&door)
+            .json(&serde_json::json!({"credential": {"type": "barcode", "value": card}, "direction": "in"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(decision["decision"].is_string(), "{decision}");
+    }
+    session.wait_for("unknown_credential");
+    let pane = session.wait_for("Chloé Martin");
+    assert!(pane.contains("allow"), "{pane}");
     session.keys(&["q"]);
     demo.kill().await.unwrap();
+}
+
+/// The brand's first location.
+async fn members_location(http: &reqwest::Client, base: &str, token: &str) -> String {
+    let locations: Value = http
+        .get(format!("{base}/api/v1/locations"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rows = locations.get("data").unwrap_or(&locations);
+    rows[0]["id"].as_str().unwrap().to_owned()
 }

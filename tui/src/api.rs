@@ -32,6 +32,11 @@ impl ApiError {
     pub fn is_forbidden(&self) -> bool {
         matches!(self, ApiError::Problem { status, .. } if *status == StatusCode::FORBIDDEN)
     }
+
+    /// Whether this is a 404 (the API hides what the caller may not see).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ApiError::Problem { status, .. } if *status == StatusCode::NOT_FOUND)
+    }
 }
 
 /// Access and refresh tokens, and when to refresh.
@@ -46,6 +51,7 @@ struct Tokens {
 pub struct Api {
     http: reqwest::Client,
     base: String,
+    addr: SocketAddr,
     tokens: Option<Tokens>,
 }
 
@@ -69,6 +75,7 @@ impl Api {
         Ok(Self {
             http,
             base: format!("http://{host}:{}", addr.port()),
+            addr,
             tokens: None,
         })
     }
@@ -110,6 +117,26 @@ impl Api {
             .await?;
         self.store(&pair);
         Ok(())
+    }
+
+    /// The server's address, and the brand's `host:port` for the Host header (the live stream connects there).
+    pub fn endpoint(&self) -> (SocketAddr, String) {
+        (
+            self.addr,
+            self.base.trim_start_matches("http://").to_owned(),
+        )
+    }
+
+    /// A current access token, refreshed first when due; `None` before login.
+    pub async fn access_token(&mut self) -> Result<Option<String>, ApiError> {
+        if self
+            .tokens
+            .as_ref()
+            .is_some_and(|t| Instant::now() >= t.refresh_at)
+        {
+            self.refresh().await?;
+        }
+        Ok(self.tokens.as_ref().map(|t| t.access.clone()))
     }
 
     /// `GET path`.

@@ -1,11 +1,13 @@
 //! `tessera-console`, the terminal console for support and front-desk staff. It talks only to the HTTP API:
-//! state and key handling in [`app`], API calls in [`exec`], drawing in [`ui`].
+//! state and key handling in [`app`], API calls in the background in [`exec`], the live check-in feed in
+//! [`live`], drawing in [`ui`].
 #![forbid(unsafe_code)]
 
 mod api;
 mod app;
 mod config;
 mod exec;
+mod live;
 mod report;
 mod terminal;
 mod ui;
@@ -74,40 +76,45 @@ fn main() -> anyhow::Result<()> {
         .or(remembered.tenant.clone())
         .ok_or_else(|| anyhow::anyhow!("--tenant is required the first time"))?;
     let email = args.email.or(remembered.email.clone()).unwrap_or_default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let mut api = api::Api::new(&server, &tenant)?;
+    let worker = exec::Worker::spawn(api::Api::new(&server, &tenant)?)?;
     ui::detect_color();
-    let mut app = app::App::new(server.clone(), tenant.clone(), email);
+    let today = chrono::Local::now().date_naive();
+    let mut app = app::App::new(server.clone(), tenant.clone(), email, today);
     let stats_path = std::env::var_os("TESSERA_CONSOLE_FRAME_STATS").map(std::path::PathBuf::from);
     let mut stats = FrameStats::default();
+    let mut remembered_login = false;
     {
         let mut guard = terminal::TerminalGuard::enter()?;
         while !app.quit {
+            // Answers of the API, applied between frames: the interface never waits for the network.
+            while let Ok(update) = worker.updates.try_recv() {
+                update(&mut app);
+            }
+            if app.logged_in && !remembered_login {
+                remembered_login = true;
+                remembered = config::Remembered {
+                    server: Some(server.clone()),
+                    tenant: Some(tenant.clone()),
+                    email: Some(app.email.clone()),
+                };
+                if let Err(e) = config::save(&remembered) {
+                    app.error(format!("could not remember the login: {e}"));
+                }
+            }
             let started = Instant::now();
             guard.terminal.draw(|f| ui::draw(f, &app))?;
             stats.0.push(started.elapsed());
-            if !event::poll(Duration::from_millis(250))? {
+            if !event::poll(Duration::from_millis(50))? {
                 continue;
             }
             if let Event::Key(key) = event::read()? {
                 if key.kind != KeyEventKind::Press {
                     continue;
                 }
-                if let Some(action) = app.on_key(key) {
-                    let login = matches!(action, app::Action::Login { .. });
-                    runtime.block_on(exec::run(&mut api, &mut app, action));
-                    if login && app.logged_in {
-                        remembered = config::Remembered {
-                            server: Some(server.clone()),
-                            tenant: Some(tenant.clone()),
-                            email: Some(app.email.clone()),
-                        };
-                        if let Err(e) = config::save(&remembered) {
-                            app.error(format!("could not remember the login: {e}"));
-                        }
-                    }
+                match app.on_key(key) {
+                    Some(app::Action::Quit) => app.quit = true,
+                    Some(action) => worker.submit(&mut app, action),
+                    None => {}
                 }
             }
         }

@@ -2,7 +2,7 @@
 
 use super::screens::json_table;
 use super::{alarm, fields, strong};
-use crate::app::{App, Input};
+use crate::app::{App, Input, Section};
 use crate::exec::show;
 use ratatui::{
     layout::{Constraint, Layout, Rect},
@@ -43,20 +43,6 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 show(&m["ends_on"])
             ))
         }));
-        info.push(Line::styled("Check-ins", strong()));
-        info.extend(member.checkins.iter().take(5).map(|c| {
-            let text = format!(
-                "{} {} {}",
-                show(&c["occurred_at"]),
-                show(&c["decision"]),
-                show(&c["reason"])
-            );
-            if c["decision"].as_str().is_some_and(|d| d != "granted") {
-                Line::styled(text, alarm())
-            } else {
-                Line::from(text)
-            }
-        }));
         info.push(Line::styled("Body measurements", strong()));
         info.push(match &member.body {
             None => Line::from("not allowed"),
@@ -70,28 +56,62 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 .block(Block::default().borders(Borders::ALL).title("Account")),
             side,
         );
-        let title = if app.input == Some(Input::Amount) {
-            format!(
-                "Invoices — amount paid: {}_  (Enter record, Esc cancel)",
-                app.amount
-            )
-        } else {
-            "Invoices (p pay, s resend, Esc back)".to_string()
-        };
-        json_table(
-            frame,
-            bottom,
-            &title,
-            &member.invoices,
-            &[
+        // The focused list, with its keys; ←/→ moves to the next one.
+        let tabs: Vec<&str> = Section::ALL
+            .iter()
+            .map(|s| s.title().split(' ').next().unwrap_or(""))
+            .collect();
+        let title = format!("{}   [←/→: {}]", app.section.title(), tabs.join(" "));
+        let rows = member.rows(app.section);
+        let columns: &[(&str, &str)] = match app.section {
+            Section::Invoices => &[
                 ("number", "Number"),
                 ("status", "Status"),
                 ("total_incl", "Total"),
                 ("outstanding", "Outstanding"),
                 ("due_on", "Due"),
             ],
+            Section::Memberships => &[
+                ("plan_name", "Plan"),
+                ("status", "Status"),
+                ("starts_on", "From"),
+                ("ends_on", "Until"),
+            ],
+            Section::Credentials => &[
+                ("kind", "Kind"),
+                ("value", "Number / UID"),
+                ("status", "Status"),
+                ("label", "Note"),
+            ],
+            Section::Checkins => &[
+                ("occurred_at", "When"),
+                ("direction", "Dir"),
+                ("decision", "Decision"),
+                ("reason", "Reason"),
+            ],
+        };
+        if app.section == Section::Credentials && member.credentials.is_none() {
+            frame.render_widget(
+                Paragraph::new("not allowed")
+                    .block(Block::default().borders(Borders::ALL).title(title)),
+                bottom,
+            );
+            return;
+        }
+        json_table(
+            frame,
+            bottom,
+            &title,
+            rows,
+            columns,
             Some(app.selected),
-            |_| Style::new(),
+            |r| {
+                if r["decision"] == "deny" || r["status"] == "revoked" {
+                    alarm()
+                } else {
+                    Style::new()
+                }
+            },
         );
         return;
     }
@@ -109,10 +129,19 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ),
         search,
     );
+    let title = if app.members_for.is_empty() {
+        format!("Members ({})", app.members.len())
+    } else {
+        format!(
+            "Members matching \"{}\" ({})",
+            app.members_for,
+            app.members.len()
+        )
+    };
     json_table(
         frame,
         list,
-        "Members",
+        &title,
         &app.members,
         &[
             ("given_name", "First name"),

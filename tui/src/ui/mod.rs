@@ -5,7 +5,7 @@ mod members;
 mod report;
 mod screens;
 
-use crate::app::{App, Input, Screen};
+use crate::app::{App, Input, Popup, Screen};
 use ratatui::{
     layout::{Constraint, Layout, Rect},
     style::{Color, Modifier, Style},
@@ -93,18 +93,73 @@ pub fn draw(frame: &mut Frame, app: &App) {
         login(frame, body, app);
     }
     status_bar(frame, status, app);
+    if let Some(p) = &app.popup {
+        popup(frame, area, p);
+    }
     if app.help {
         help(frame, area);
     }
 }
 
+/// The bottom line: a question waiting for `y`, an open prompt, the last error or notice, or where we are;
+/// "working…" while API calls run.
 fn status_bar(frame: &mut Frame, area: Rect, app: &App) {
-    let line = match &app.status {
-        Some((text, true)) => Line::from(Span::styled(format!("error: {text}"), alarm())),
-        Some((text, false)) => Line::from(text.as_str()),
-        None => Line::from(format!("{} @ {}   ? help  q quit", app.tenant, app.server)),
+    let prompt = app
+        .input
+        .map(Input::prompt)
+        .filter(|p| !p.is_empty() && app.logged_in);
+    let mut line = if let Some(confirm) = &app.confirm {
+        Line::from(Span::styled(confirm.question.clone(), strong()))
+    } else if let Some(prompt) = prompt {
+        let text = if app.input == Some(Input::PairKind) {
+            prompt.to_owned()
+        } else {
+            format!("{prompt}: {}_   Enter ok, Esc cancel", app.prompt)
+        };
+        Line::from(Span::styled(text, strong()))
+    } else {
+        match &app.status {
+            Some((text, true)) => Line::from(Span::styled(format!("error: {text}"), alarm())),
+            Some((text, false)) => Line::from(text.clone()),
+            None => Line::from(format!("{} @ {}   ? help  q quit", app.tenant, app.server)),
+        }
     };
+    if app.busy > 0 {
+        line.spans.insert(0, Span::styled("working… ", strong()));
+    }
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// A popup in the middle of the screen, sized to its lines (clipped on small terminals).
+fn popup(frame: &mut Frame, area: Rect, popup: &Popup) {
+    let widest = popup
+        .lines
+        .iter()
+        .map(|l| l.chars().count())
+        .chain([popup.title.chars().count()])
+        .max()
+        .unwrap_or(10);
+    let width = (u16::try_from(widest).unwrap_or(u16::MAX).saturating_add(4)).min(area.width);
+    let height = (u16::try_from(popup.lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2))
+    .min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    let lines: Vec<Line> = popup.lines.iter().map(|l| Line::from(l.clone())).collect();
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(popup.title.clone()),
+        ),
+        rect,
+    );
 }
 
 fn login(frame: &mut Frame, area: Rect, app: &App) {
@@ -129,18 +184,28 @@ fn login(frame: &mut Frame, area: Rect, app: &App) {
 pub const KEYS: &[(&str, &str)] = &[
     ("1-6 / Tab", "switch screen"),
     ("Up/Down j/k", "move selection"),
+    ("Left/Right h/l", "member page: switch list"),
     ("Enter", "open member / report"),
     ("Esc", "back / close field"),
     ("/", "search members"),
     ("r", "refresh"),
-    ("p", "record payment on invoice"),
+    ("p", "record a cash payment (invoice)"),
     ("s", "resend invoice"),
+    ("f", "freeze membership"),
+    ("c", "cancel membership (end date first)"),
+    ("n", "new card / pair a device"),
+    ("x", "revoke credential / device"),
+    ("o", "override a door denial"),
+    ("[ ]", "report: previous / next month"),
+    ("d", "report: type a period"),
+    ("R", "retry job / resend delivery"),
+    ("y", "confirm a question"),
     ("?", "this help (any key closes)"),
     ("q / Ctrl-C", "quit"),
 ];
 
 fn help(frame: &mut Frame, area: Rect) {
-    let width = area.width.min(50);
+    let width = area.width.min(52);
     let height = area.height.min(KEYS.len() as u16 + 2);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,

@@ -17,6 +17,13 @@ use serde_json::{json, Value};
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
     match &app.report {
         Some(report) => draw_report(frame, area, report),
+        None if app.report_name.is_some() => {
+            frame.render_widget(
+                Paragraph::new("loading…")
+                    .block(Block::default().borders(Borders::ALL).title("Report")),
+                area,
+            );
+        }
         None => {
             let rows: Vec<Value> = app
                 .reports
@@ -26,7 +33,10 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
             json_table(
                 frame,
                 area,
-                "Reports (Enter open)",
+                &format!(
+                    "Reports {} – {} (Enter open, [ ] month, d dates)",
+                    app.period.0, app.period.1
+                ),
                 &rows,
                 &[("title", "Report"), ("description", "What it shows")],
                 Some(app.selected),
@@ -37,7 +47,10 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 fn draw_report(frame: &mut Frame, area: Rect, report: &Report) {
-    let title = format!("{} {} – {}", report.title, report.from, report.to);
+    let title = format!(
+        "{} {} – {}   ([ ] month, d dates, r reload, Esc back)",
+        report.title, report.from, report.to
+    );
     let chart_height = if report.chart.is_some() && area.height >= 14 {
         area.height / 2
     } else {

@@ -30,15 +30,34 @@ pub(super) fn json_table(
         return;
     }
     let header = Row::new(columns.iter().map(|(_, h)| *h)).style(strong());
-    let body = rows.iter().enumerate().map(|(i, r)| {
-        let row = Row::new(columns.iter().map(|(k, _)| show(pick(r, k))));
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|(k, _)| show(pick(r, k))).collect())
+        .collect();
+    // Each column gets a share of the width in proportion to its longest text (capped), so long codes such
+    // as refusal reasons stay readable at 80 columns.
+    let widths: Vec<Constraint> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (_, h))| {
+            let longest = cells
+                .iter()
+                .map(|c| c[i].chars().count())
+                .chain([h.chars().count()])
+                .max()
+                .unwrap_or(1)
+                .clamp(4, 32);
+            Constraint::Fill(u16::try_from(longest).unwrap_or(32))
+        })
+        .collect();
+    let body = cells.into_iter().enumerate().map(|(i, c)| {
+        let row = Row::new(c);
         if Some(i) == chosen {
             row.style(selected())
         } else {
-            row.style(style(r))
+            row.style(style(&rows[i]))
         }
     });
-    let widths = columns.iter().map(|_| Constraint::Fill(1));
     frame.render_widget(Table::new(body, widths).header(header).block(block), area);
 }
 
@@ -99,23 +118,28 @@ pub(super) fn dashboard(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-/// Access decisions, denials in bold red with their reason.
+/// Access decisions, newest first, denials in bold red with their reason; the title says whether it is live.
 pub(super) fn feed(frame: &mut Frame, area: Rect, app: &App) {
+    let title = if app.live {
+        "Check-ins — live"
+    } else {
+        "Check-ins — not live (reconnecting; r reloads)"
+    };
     json_table(
         frame,
         area,
-        "Check-ins",
+        title,
         &app.feed,
         &[
             ("occurred_at", "When"),
-            ("member_name", "Member"),
+            ("who", "Member"),
+            ("direction", "Dir"),
             ("decision", "Decision"),
             ("reason", "Reason"),
-            ("device_id", "Device"),
         ],
-        None,
+        Some(app.selected).filter(|_| !app.feed.is_empty()),
         |e| {
-            if e["decision"].as_str().is_some_and(|d| d != "granted") {
+            if e["decision"] == "deny" {
                 alarm()
             } else {
                 Style::new()
@@ -124,36 +148,44 @@ pub(super) fn feed(frame: &mut Frame, area: Rect, app: &App) {
     );
 }
 
-/// Door devices.
+/// Paired devices.
 pub(super) fn devices(frame: &mut Frame, area: Rect, app: &App) {
     json_table(
         frame,
         area,
-        "Devices",
+        "Devices (n pair, x revoke)",
         &app.devices,
         &[
             ("name", "Name"),
             ("kind", "Kind"),
             ("status", "Status"),
+            ("firmware", "Firmware"),
             ("last_seen_at", "Last seen"),
         ],
         Some(app.selected),
-        |_| Style::new(),
+        |d| {
+            if d["status"] == "revoked" {
+                alarm()
+            } else {
+                Style::new()
+            }
+        },
     );
 }
 
-/// Dead or failed jobs.
+/// Dead jobs and failed webhook deliveries.
 pub(super) fn jobs(frame: &mut Frame, area: Rect, app: &App) {
     json_table(
         frame,
         area,
-        "Failed jobs",
+        "Failed jobs and webhook deliveries (R retry)",
         &app.jobs,
         &[
+            ("what", "What"),
             ("kind", "Kind"),
-            ("state", "State"),
-            ("attempts", "Attempts"),
-            ("last_error", "Error"),
+            ("status", "Status"),
+            ("attempts", "Tries"),
+            ("error", "Last error"),
         ],
         Some(app.selected),
         |_| Style::new(),

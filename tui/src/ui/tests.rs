@@ -1,8 +1,9 @@
 //! Rendering tests on ratatui's `TestBackend`: every screen at 80x24 and 160x48, asserting on visible text.
 
 use super::draw;
-use crate::app::{App, Input, MemberPage, Screen};
+use crate::app::{Action, App, Confirm, Input, MemberPage, Popup, Screen, Section};
 use crate::report::{Report, ReportInfo};
+use chrono::NaiveDate;
 use ratatui::{backend::TestBackend, Terminal};
 use serde_json::json;
 
@@ -32,11 +33,16 @@ fn each_size(app: &App, expected: &[&str]) {
     }
 }
 
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+}
+
 fn logged_in(screen: Screen) -> App {
     let mut app = App::new(
         "http://127.0.0.1:9".into(),
         "atlas".into(),
         "ana@atlas.test".into(),
+        today(),
     );
     app.logged_in = true;
     app.input = None;
@@ -50,6 +56,7 @@ fn login_masks_the_password() {
         "http://127.0.0.1:9".into(),
         "atlas".into(),
         "ana@atlas.test".into(),
+        today(),
     );
     app.password = "secret".into();
     each_size(
@@ -92,16 +99,25 @@ fn member_search_and_page() {
     app.members = vec![
         json!({"id": "m1", "given_name": "Ana", "family_name": "Quinta", "card_number": "C-001", "status": "active"}),
     ];
-    each_size(&app, &["ana_", "Quinta", "C-001"]);
+    app.members_for = "ana".into();
+    each_size(
+        &app,
+        &["ana_", "Quinta", "C-001", "Members matching \"ana\" (1)"],
+    );
     app.input = None;
     app.member = Some(MemberPage {
         profile: json!({"id": "m1", "given_name": "Ana", "family_name": "Quinta", "email": "ana@q.test"}),
-        memberships: vec![json!({"plan_name": "Gold", "status": "active"})],
+        memberships: vec![
+            json!({"id": "mem1", "plan_name": "Gold", "status": "active", "starts_on": "2026-01-01"}),
+        ],
         invoices: vec![
             json!({"id": "i1", "number": "2026-0042", "status": "open", "outstanding": {"amount": "49.00", "currency": "EUR"}}),
         ],
+        credentials: Some(vec![
+            json!({"id": "crd1", "kind": "card", "value": "100000000042", "status": "revoked"}),
+        ]),
         checkins: vec![
-            json!({"occurred_at": "09:01", "decision": "denied", "reason": "no_membership"}),
+            json!({"id": "ace1", "occurred_at": "09:01", "decision": "deny", "reason": "no_membership"}),
         ],
         notes: vec![json!({"body": "prefers mornings"})],
         body: None,
@@ -110,31 +126,75 @@ fn member_search_and_page() {
         &app,
         &[
             "Ana Quinta",
+            "Invoices (p pay, s resend)",
             "2026-0042",
             "49.00 EUR",
             "Gold active",
-            "denied no_membership",
             "not allowed",
             "prefers mornings",
         ],
     );
     app.input = Some(Input::Amount);
-    app.amount = "12.5".into();
-    each_size(&app, &["amount paid: 12.5_"]);
+    app.prompt = "12.5".into();
+    each_size(&app, &["amount paid (e.g. 12.50): 12.5_"]);
+    app.input = None;
+    for (section, expected) in [
+        (
+            Section::Memberships,
+            ["Memberships (f freeze, c cancel)", "2026-01-01"],
+        ),
+        (
+            Section::Credentials,
+            ["Credentials (n new card, x revoke)", "100000000042"],
+        ),
+        (
+            Section::Checkins,
+            ["Check-ins (o override a denial)", "no_membership"],
+        ),
+    ] {
+        app.section = section;
+        each_size(&app, &expected);
+    }
+    app.member.as_mut().unwrap().credentials = None;
+    app.section = Section::Credentials;
+    each_size(&app, &["not allowed"]);
+    app.confirm = Some(Confirm {
+        question: "Cancel? Last day of access 2026-12-31. y/n".into(),
+        action: Action::Quit,
+    });
+    each_size(&app, &["Cancel? Last day of access 2026-12-31. y/n"]);
 }
 
 #[test]
 fn feed_devices_and_jobs() {
     let mut app = logged_in(Screen::Feed);
     app.feed = vec![
-        json!({"occurred_at": "10:00", "member_name": "Ana", "decision": "denied", "reason": "frozen"}),
+        json!({"occurred_at": "10:00", "who": "Ana Quinta", "decision": "deny", "reason": "membership_frozen"}),
     ];
-    each_size(&app, &["Check-ins", "denied", "frozen"]);
+    each_size(
+        &app,
+        &["not live", "Ana Quinta", "deny", "membership_frozen"],
+    );
+    app.live = true;
+    each_size(&app, &["Check-ins — live"]);
     app.screen = Screen::Devices;
-    app.devices = vec![json!({"name": "Front door", "kind": "door", "status": "active"})];
-    each_size(&app, &["Front door", "active"]);
+    app.devices = vec![
+        json!({"name": "Front door", "kind": "door", "status": "active", "firmware": "1.2.3"}),
+    ];
+    each_size(&app, &["Front door", "active", "1.2.3", "n pair, x revoke"]);
+    app.popup = Some(Popup {
+        title: "Pairing code (any key closes)".into(),
+        lines: vec!["Code: ABCD-EFGH".into(), "█▀▀▀█".into()],
+    });
+    each_size(&app, &["Pairing code", "Code: ABCD-EFGH", "█▀▀▀█"]);
+    app.popup = None;
     app.screen = Screen::Jobs;
-    each_size(&app, &["Failed jobs", "(nothing)"]);
+    each_size(&app, &["Failed jobs and webhook deliveries", "(nothing)"]);
+    app.jobs = vec![
+        json!({"what": "job", "kind": "email.send", "status": "dead", "attempts": 5, "error": "smtp: refused"}),
+    ];
+    app.busy = 1;
+    each_size(&app, &["email.send", "smtp: refused", "working…"]);
 }
 
 #[test]
@@ -158,6 +218,11 @@ fn reports_list_and_any_report_with_a_chart() {
         &app,
         &["Revenue by day", "120.50", "200.50", "total by day"],
     );
+    app.report = None;
+    app.report_name = Some("revenue".into());
+    each_size(&app, &["loading…"]);
+    app.report_name = None;
+    each_size(&app, &["2026-11-01 – 2026-11-27"]);
 }
 
 #[test]
