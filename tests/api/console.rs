@@ -176,7 +176,7 @@ async fn console_logs_in_records_a_payment_issues_a_card_and_shows_live_checkins
     );
 
     // A member action: a new printed card for Chloé from her page's credentials list.
-    session.keys(&["Right", "Right"]);
+    session.keys(&["Left", "Left"]);
     session.wait_for("Credentials (n new card");
     session.keys(&["n"]);
     let pane = session.wait_for("issued");

@@ -481,6 +481,26 @@ async fn scheduling_members_never_see_each_others_bookings() {
         .get_json(Some("atlas"), "/api/v1/me/bookings", &member2)
         .await;
     assert_eq!(theirs["upcoming"].as_array().unwrap().len(), 0, "{theirs}");
+    // The desk reads a member's bookings as the member sees them; a member cannot read another's.
+    let member_id = account_id(&app, "member@atlas.test");
+    let staff = app.token("atlas", "staff").await;
+    let (status, at_desk) = app
+        .get_json(
+            Some("atlas"),
+            &format!("/api/v1/members/{member_id}/bookings"),
+            &staff,
+        )
+        .await;
+    assert_eq!((status, &at_desk), (200, &mine));
+    assert_eq!(
+        app.get_status(
+            Some("atlas"),
+            &format!("/api/v1/members/{member_id}/bookings"),
+            &member2
+        )
+        .await,
+        403
+    );
     // A member reads no session's list of attendees, nor the today view, nor a timesheet.
     assert_eq!(
         app.get_status(

@@ -53,6 +53,10 @@ impl Screen {
 pub enum Section {
     /// Invoices: pay, resend.
     Invoices,
+    /// Payments and refunds (read only).
+    Payments,
+    /// Appointments and class places, upcoming then past (read only).
+    Bookings,
     /// Memberships: freeze, cancel.
     Memberships,
     /// Door credentials: issue, revoke.
@@ -63,8 +67,10 @@ pub enum Section {
 
 impl Section {
     /// In focus order.
-    pub const ALL: [Section; 4] = [
+    pub const ALL: [Section; 6] = [
         Section::Invoices,
+        Section::Payments,
+        Section::Bookings,
         Section::Memberships,
         Section::Credentials,
         Section::Checkins,
@@ -74,6 +80,8 @@ impl Section {
     pub fn title(self) -> &'static str {
         match self {
             Section::Invoices => "Invoices (p pay, s resend)",
+            Section::Payments => "Payments",
+            Section::Bookings => "Bookings",
             Section::Memberships => "Memberships (f freeze, c cancel)",
             Section::Credentials => "Credentials (n new card, x revoke)",
             Section::Checkins => "Check-ins (o override a denial)",
@@ -223,6 +231,10 @@ pub struct MemberPage {
     pub memberships: Vec<Value>,
     /// Their invoices.
     pub invoices: Vec<Value>,
+    /// Payments on their invoices.
+    pub payments: Vec<Value>,
+    /// Their bookings, upcoming first.
+    pub bookings: Vec<Value>,
     /// Their door credentials, or `None` when the API refused.
     pub credentials: Option<Vec<Value>>,
     /// Their check-ins.
@@ -243,6 +255,8 @@ impl MemberPage {
     pub fn rows(&self, section: Section) -> &[Value] {
         match section {
             Section::Invoices => &self.invoices,
+            Section::Payments => &self.payments,
+            Section::Bookings => &self.bookings,
             Section::Memberships => &self.memberships,
             Section::Credentials => self.credentials.as_deref().unwrap_or_default(),
             Section::Checkins => &self.checkins,
@@ -299,8 +313,10 @@ pub struct App {
     pub busy: usize,
     /// Dashboard: today's figures.
     pub today: Option<Value>,
-    /// Dashboard: occupancy.
-    pub occupancy: Option<Value>,
+    /// Dashboard: who is in, per location (`location`, `count`, `names`).
+    pub occupancy: Vec<Value>,
+    /// Dashboard: entries per local hour today at the first location.
+    pub hourly: Vec<u64>,
     /// Dashboard: money summary.
     pub money: Option<Value>,
     /// Member search text.
@@ -384,7 +400,8 @@ impl App {
             status: None,
             busy: 0,
             today: None,
-            occupancy: None,
+            occupancy: Vec::new(),
+            hourly: Vec::new(),
             money: None,
             query: String::new(),
             members: Vec::new(),

@@ -95,11 +95,17 @@ async fn try_run(
         }
         Action::Load(Screen::Dashboard) => {
             let today = api.get("/api/v1/dashboard/today").await?;
-            let occupancy = api.get("/api/v1/access/occupancy").await.ok();
+            // Who is in and today's entries need `access.read`, money `money.read`: without them the
+            // dashboard shows the rest.
+            let (occupancy, hourly) =
+                presence(&mut api, today["date"].as_str().unwrap_or_default())
+                    .await
+                    .unwrap_or_default();
             let money = api.get("/api/v1/money/summary").await.ok();
             updates.send(move |app| {
                 app.today = Some(today);
                 app.occupancy = occupancy;
+                app.hourly = hourly;
                 app.money = money;
             });
         }
@@ -349,6 +355,51 @@ async fn try_run(
     Ok(())
 }
 
+/// Who is in at each location (at most five), and the first location's entries per hour on `date`.
+async fn presence(api: &mut Api, date: &str) -> Result<(Vec<Value>, Vec<u64>), ApiError> {
+    let locations = rows(api.get("/api/v1/locations").await?);
+    let mut inside = Vec::new();
+    let mut hourly = Vec::new();
+    for (i, location) in locations.iter().take(5).enumerate() {
+        let Some(id) = location["id"].as_str() else {
+            continue;
+        };
+        let now = api
+            .get(&format!(
+                "/api/v1/access/occupancy?location_id={}",
+                encode(id)
+            ))
+            .await?;
+        let names: Vec<String> = now["present"]
+            .as_array()
+            .map(|p| {
+                p.iter()
+                    .filter_map(|x| x["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        inside.push(json!({"location": location["name"], "count": now["count"], "names": names}));
+        if i == 0 && !date.is_empty() {
+            let peaks = api
+                .get(&format!(
+                    "/api/v1/access/occupancy/peaks?location_id={}&date={}",
+                    encode(id),
+                    encode(date)
+                ))
+                .await?;
+            hourly = peaks["hours"]
+                .as_array()
+                .map(|h| {
+                    h.iter()
+                        .map(|x| x["entries"].as_u64().unwrap_or(0))
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+    }
+    Ok((inside, hourly))
+}
+
 /// Everything on a member page; the parts the caller may not read (credentials, body data: the API answers 403
 /// or 404 to those without the permission) are left out.
 async fn member_page(api: &mut Api, id: &str) -> Result<MemberPage, ApiError> {
@@ -364,6 +415,21 @@ async fn member_page(api: &mut Api, id: &str) -> Result<MemberPage, ApiError> {
         api.get(&format!("/api/v1/members/{id}/body-measurements"))
             .await,
     )?;
+    let bookings = api.get(&format!("/api/v1/members/{id}/bookings")).await?;
+    let bookings = ["upcoming", "history"]
+        .iter()
+        .flat_map(|when| {
+            bookings[when]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |mut b| {
+                    b["when"] = json!(when);
+                    b
+                })
+        })
+        .collect();
     Ok(MemberPage {
         profile,
         memberships: rows(
@@ -371,6 +437,8 @@ async fn member_page(api: &mut Api, id: &str) -> Result<MemberPage, ApiError> {
                 .await?,
         ),
         invoices: rows(api.get(&format!("/api/v1/invoices?member_id={id}")).await?),
+        payments: rows(api.get(&format!("/api/v1/payments?member_id={id}")).await?),
+        bookings,
         credentials: credentials.map(rows),
         checkins: rows(
             api.get(&format!("/api/v1/access/events?member_id={id}&limit=20"))

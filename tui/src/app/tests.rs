@@ -136,7 +136,11 @@ fn payment_prompt_converts_to_minor_units_and_rejects_garbage() {
 fn member_actions_freeze_cancel_credentials_and_override() {
     let mut app = member_page();
     // Memberships: a freeze with its dates, a cancellation quoted before it is confirmed.
-    app.on_key(key(KeyCode::Right));
+    app.on_key(key(KeyCode::Left));
+    assert_eq!(app.section, Section::Checkins, "sections wrap around");
+    for _ in 0..4 {
+        app.on_key(key(KeyCode::Right));
+    }
     assert_eq!(app.section, Section::Memberships);
     app.on_key(key(KeyCode::Char('f')));
     type_text(&mut app, "2026-12-10 2026-12-01");

@@ -71,6 +71,19 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 ("outstanding", "Outstanding"),
                 ("due_on", "Due"),
             ],
+            Section::Payments => &[
+                ("created_at", "When"),
+                ("amount", "Amount"),
+                ("method", "Method"),
+                ("provider", "Provider"),
+                ("status", "Status"),
+            ],
+            Section::Bookings => &[
+                ("starts_at", "Starts"),
+                ("kind", "Kind"),
+                ("status", "Status"),
+                ("when", "Upcoming/past"),
+            ],
             Section::Memberships => &[
                 ("plan_name", "Plan"),
                 ("status", "Status"),

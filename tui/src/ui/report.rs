@@ -1,5 +1,5 @@
-//! Any report of the report API: a table of its columns and, when the report says how, a bar chart or a
-//! sparkline of its first series.
+//! Any report of the report API: a table of its columns and, when the report says how, a bar chart, a line
+//! chart or a sparkline of its first series.
 
 use super::{screens::json_table, selected, strong};
 use crate::app::App;
@@ -7,8 +7,12 @@ use crate::report::{cell, is_numeric, number, Report};
 use ratatui::{
     layout::{Constraint, Layout, Rect},
     style::Style,
+    symbols::Marker,
     text::Line,
-    widgets::{Bar, BarChart, BarGroup, Block, Borders, Cell, Paragraph, Row, Sparkline, Table},
+    widgets::{
+        Axis, Bar, BarChart, BarGroup, Block, Borders, Cell, Chart, Dataset, GraphType, Paragraph,
+        Row, Sparkline, Table,
+    },
     Frame,
 };
 use serde_json::{json, Value};
@@ -110,6 +114,48 @@ fn draw_report(frame: &mut Frame, area: Rect, report: &Report) {
                 .block(block)
                 .bar_width(width.saturating_sub(1).max(1))
                 .data(BarGroup::default().bars(&bars)),
+            chart_area,
+        );
+    } else if chart.kind == "line" {
+        let points: Vec<(f64, f64)> = report
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i as f64, number(r.get(series))))
+            .collect();
+        let low = points.iter().map(|p| p.1).fold(0.0_f64, f64::min);
+        let high = points
+            .iter()
+            .map(|p| p.1)
+            .fold(0.0_f64, f64::max)
+            .max(low + 1.0);
+        let last = points.len().saturating_sub(1).max(1) as f64;
+        let x_label = |i: usize| {
+            report
+                .rows
+                .get(i)
+                .map(|r| cell(r.get(&chart.x)))
+                .unwrap_or_default()
+        };
+        let dataset = Dataset::default()
+            .name(series.clone())
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(strong())
+            .data(&points);
+        frame.render_widget(
+            Chart::new(vec![dataset])
+                .block(block)
+                .x_axis(
+                    Axis::default()
+                        .bounds([0.0, last])
+                        .labels([x_label(0), x_label(points.len().saturating_sub(1))]),
+                )
+                .y_axis(
+                    Axis::default()
+                        .bounds([low, high])
+                        .labels([format!("{low:.0}"), format!("{high:.0}")]),
+                ),
             chart_area,
         );
     } else {

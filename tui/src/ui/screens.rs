@@ -7,7 +7,7 @@ use ratatui::{
     layout::{Constraint, Layout, Rect},
     style::Style,
     text::Line,
-    widgets::{Block, Borders, Paragraph, Row, Table, Wrap},
+    widgets::{Block, Borders, Paragraph, Row, Sparkline, Table, Wrap},
     Frame,
 };
 use serde_json::Value;
@@ -66,13 +66,20 @@ fn pick<'a>(value: &'a Value, key: &str) -> &'a Value {
     key.split('.').fold(value, |v, k| &v[k])
 }
 
-/// Today's figures, occupancy and money alerts.
+/// Today's figures with the entries by hour, who is in, and money alerts.
 pub(super) fn dashboard(frame: &mut Frame, area: Rect, app: &App) {
     let [left, right] = if area.width >= 100 {
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area)
     } else {
         Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area)
     };
+    let spark_height = if app.hourly.is_empty() || left.height < 12 {
+        0
+    } else {
+        5
+    };
+    let [figures, spark] =
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(spark_height)]).areas(left);
     let mut today = Vec::new();
     if let Some(t) = &app.today {
         today.extend(fields(t));
@@ -92,12 +99,39 @@ pub(super) fn dashboard(frame: &mut Frame, area: Rect, app: &App) {
         Paragraph::new(today)
             .wrap(Wrap { trim: true })
             .block(Block::default().borders(Borders::ALL).title("Today")),
-        left,
+        figures,
     );
+    if spark_height > 0 {
+        let total: u64 = app.hourly.iter().sum();
+        frame.render_widget(
+            Sparkline::default()
+                .block(
+                    Block::default()
+                        .borders(Borders::ALL)
+                        .title(format!("Entries by hour, 0–23h ({total} today)")),
+                )
+                .data(&app.hourly),
+            spark,
+        );
+    }
     let mut alerts = Vec::new();
-    if let Some(o) = &app.occupancy {
-        alerts.push(Line::styled("Occupancy", strong()));
-        alerts.extend(fields(o));
+    for o in &app.occupancy {
+        alerts.push(Line::styled(
+            format!("Inside {}: {}", show(&o["location"]), show(&o["count"])),
+            strong(),
+        ));
+        if let Some(names) = o["names"].as_array() {
+            let shown: Vec<String> = names.iter().take(5).map(show).collect();
+            if !shown.is_empty() {
+                let more = names.len().saturating_sub(shown.len());
+                let tail = if more > 0 {
+                    format!(" +{more}")
+                } else {
+                    String::new()
+                };
+                alerts.push(Line::from(format!("  {}{tail}", shown.join(", "))));
+            }
+        }
     }
     if let Some(m) = &app.money {
         alerts.push(Line::styled("Money", strong()));
@@ -111,9 +145,11 @@ pub(super) fn dashboard(frame: &mut Frame, area: Rect, app: &App) {
         }
     }
     frame.render_widget(
-        Paragraph::new(alerts)
-            .wrap(Wrap { trim: true })
-            .block(Block::default().borders(Borders::ALL).title("Alerts")),
+        Paragraph::new(alerts).wrap(Wrap { trim: true }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title("Who is in, alerts"),
+        ),
         right,
     );
 }

@@ -76,7 +76,11 @@ fn dashboard_shows_figures_and_alerts() {
     let mut app = logged_in(Screen::Dashboard);
     app.today =
         Some(json!({"date": "2026-11-26", "new_members": 3, "appointments": {"booked": 7}}));
-    app.occupancy = Some(json!({"inside": 12}));
+    app.occupancy =
+        vec![json!({"location": "République", "count": 2, "names": ["Ana Quinta", "Léo Roy"]})];
+    app.hourly = vec![
+        0, 0, 0, 0, 0, 0, 3, 8, 5, 2, 1, 0, 4, 6, 2, 1, 3, 9, 12, 7, 2, 0, 0, 0,
+    ];
     app.money = Some(json!({"failed_payments": 2}));
     each_size(
         &app,
@@ -85,7 +89,9 @@ fn dashboard_shows_figures_and_alerts() {
             "6 Jobs",
             "new members: 3",
             "appointments: booked 7",
-            "inside: 12",
+            "Inside République: 2",
+            "Ana Quinta, Léo Roy",
+            "Entries by hour",
             "failed payments: 2",
         ],
     );
@@ -121,6 +127,7 @@ fn member_search_and_page() {
         ],
         notes: vec![json!({"body": "prefers mornings"})],
         body: None,
+        ..MemberPage::default()
     });
     each_size(
         &app,
@@ -218,6 +225,25 @@ fn reports_list_and_any_report_with_a_chart() {
         &app,
         &["Revenue by day", "120.50", "200.50", "total by day"],
     );
+    let mrr = json!({
+        "name": "mrr", "title": "Recurring revenue", "tenant": "atlas", "from": "2026-01-01", "to": "2026-03-31",
+        "columns": [{"key": "month", "label": "Month", "kind": "text"}, {"key": "mrr", "label": "MRR", "kind": "money"}],
+        "rows": [{"month": "2026-01", "mrr": "1000.00"}, {"month": "2026-02", "mrr": "1500.00"}, {"month": "2026-03", "mrr": "1250.00"}],
+        "chart": {"kind": "line", "x": "month", "series": ["mrr"]}
+    });
+    app.report = Some(serde_json::from_value::<Report>(mrr).unwrap());
+    for (w, h) in SIZES {
+        let text = render(&app, w, h);
+        assert!(
+            text.contains("mrr by month") && text.contains("1500"),
+            "{text}"
+        );
+        // The line itself, in braille dots.
+        assert!(
+            text.chars().any(|c| ('\u{2801}'..='\u{28FF}').contains(&c)),
+            "{text}"
+        );
+    }
     app.report = None;
     app.report_name = Some("revenue".into());
     each_size(&app, &["loading…"]);

@@ -180,46 +180,23 @@ impl App {
         self.blocking(move |db| {
             db.scoped(&tenant_id, TxMode::Read, |s| {
                 let principal = authorize(app.principals(), s, &ctx, Permission::ProfileReadOwn)?;
-                let mut all: Vec<MyBooking> = appointments::of_member(s, &principal.id, 200)?
-                    .into_iter()
-                    .map(|a| MyBooking {
-                        kind: "appointment".into(),
-                        id: a.id,
-                        of: a.service_id,
-                        pro_id: a.pro_id,
-                        starts_at: utc(a.starts_at),
-                        ends_at: utc(a.ends_at),
-                        status: a.status,
-                    })
-                    .collect();
-                let bookings = classes::bookings_of_member(s, &principal.id, 200)?;
-                let ids: Vec<String> = bookings.iter().map(|b| b.session_id.clone()).collect();
-                let sessions: HashMap<String, classes::SessionRow> =
-                    classes::sessions_by_id(s, &ids)?
-                        .into_iter()
-                        .map(|x| (x.id.clone(), x))
-                        .collect();
-                for b in bookings {
-                    if let Some(session) = sessions.get(&b.session_id) {
-                        all.push(MyBooking {
-                            kind: "class".into(),
-                            id: b.id,
-                            of: session.id.clone(),
-                            pro_id: session.pro_id.clone(),
-                            starts_at: utc(session.starts_at),
-                            ends_at: utc(session.ends_at),
-                            status: b.status,
-                        });
-                    }
-                }
-                let (mut upcoming, mut history): (Vec<_>, Vec<_>) =
-                    all.into_iter().partition(|b| {
-                        b.starts_at > now && (b.status == "booked" || b.status == "waitlisted")
-                    });
-                upcoming.sort_by_key(|b| b.starts_at);
-                history.sort_by_key(|b| std::cmp::Reverse(b.starts_at));
-                history.truncate(100);
-                Ok(MyBookings { upcoming, history })
+                bookings_of(s, &principal.id, now)
+            })
+        })
+        .await
+    }
+
+    /// `GET /api/v1/members/{id}/bookings` (`members.read`): a member's bookings, as they see them, for the desk.
+    pub async fn member_bookings(&self, ctx: &Ctx, member_id: &str) -> AppResult<MyBookings> {
+        let (tenant_id, _) = tenant_of(self, ctx)?;
+        let now = self.clock().now();
+        let (ctx, app, member_id) = (ctx.clone(), self.clone(), member_id.to_owned());
+        self.blocking(move |db| {
+            db.scoped(&tenant_id, TxMode::Read, |s| {
+                authorize(app.principals(), s, &ctx, Permission::MembersRead)?;
+                tessera_store::models::members::find(s, &member_id)?
+                    .ok_or(AppError::NotFound("member"))?;
+                bookings_of(s, &member_id, now)
             })
         })
         .await
@@ -307,4 +284,46 @@ impl App {
         })
         .await
     }
+}
+
+/// A member's appointments and class places: upcoming (soonest first) and the last 100 past (latest first).
+fn bookings_of(s: &mut Scoped<'_>, member_id: &str, now: DateTime<Utc>) -> AppResult<MyBookings> {
+    let mut all: Vec<MyBooking> = appointments::of_member(s, member_id, 200)?
+        .into_iter()
+        .map(|a| MyBooking {
+            kind: "appointment".into(),
+            id: a.id,
+            of: a.service_id,
+            pro_id: a.pro_id,
+            starts_at: utc(a.starts_at),
+            ends_at: utc(a.ends_at),
+            status: a.status,
+        })
+        .collect();
+    let bookings = classes::bookings_of_member(s, member_id, 200)?;
+    let ids: Vec<String> = bookings.iter().map(|b| b.session_id.clone()).collect();
+    let sessions: HashMap<String, classes::SessionRow> = classes::sessions_by_id(s, &ids)?
+        .into_iter()
+        .map(|x| (x.id.clone(), x))
+        .collect();
+    for b in bookings {
+        if let Some(session) = sessions.get(&b.session_id) {
+            all.push(MyBooking {
+                kind: "class".into(),
+                id: b.id,
+                of: session.id.clone(),
+                pro_id: session.pro_id.clone(),
+                starts_at: utc(session.starts_at),
+                ends_at: utc(session.ends_at),
+                status: b.status,
+            });
+        }
+    }
+    let (mut upcoming, mut history): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|b| b.starts_at > now && (b.status == "booked" || b.status == "waitlisted"));
+    upcoming.sort_by_key(|b| b.starts_at);
+    history.sort_by_key(|b| std::cmp::Reverse(b.starts_at));
+    history.truncate(100);
+    Ok(MyBookings { upcoming, history })
 }

@@ -117,6 +117,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(scheduling::classes::cancel_booking))
         .routes(routes!(scheduling::classes::check_in))
         .routes(routes!(scheduling::dashboards::my_bookings))
+        .routes(routes!(scheduling::dashboards::member_bookings))
         .routes(routes!(scheduling::dashboards::today))
         .routes(routes!(scheduling::dashboards::issue_feed))
         .routes(routes!(scheduling::dashboards::feed))

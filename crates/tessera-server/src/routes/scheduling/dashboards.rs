@@ -21,6 +21,18 @@ pub async fn my_bookings(
     Ok(Json(app.my_bookings(&caller.0).await?))
 }
 
+/// `GET /api/v1/members/{id}/bookings`: a member's upcoming bookings and history, for the desk (`members.read`).
+#[utoipa::path(get, path = "/api/v1/members/{id}/bookings", tag = "scheduling", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Member id")),
+    responses((status = 200, body = MyBookings), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn member_bookings(
+    State(app): State<App>,
+    caller: RealmCaller,
+    Path(id): Path<String>,
+) -> Result<Json<MyBookings>, ApiError> {
+    Ok(Json(app.member_bookings(&caller.0, &id).await?))
+}
+
 /// `GET /api/v1/dashboard/today`: the brand's day (`dashboard.read`).
 #[utoipa::path(get, path = "/api/v1/dashboard/today", tag = "scheduling", security(("bearer" = [])),
     responses((status = 200, body = Today), (status = 403, body = Problem)))]
