@@ -317,8 +317,10 @@ pub struct App {
     pub occupancy: Vec<Value>,
     /// Dashboard: entries per local hour today at the first location.
     pub hourly: Vec<u64>,
-    /// Dashboard: money summary.
-    pub money: Option<Value>,
+    /// Dashboard: outstanding and overdue, one summary per currency (`None` without `money.read`).
+    pub money: Option<Vec<Value>>,
+    /// Dashboard: payments that failed in the last 24 hours.
+    pub failed_payments: Option<usize>,
     /// Member search text.
     pub query: String,
     /// Search results.
@@ -403,6 +405,7 @@ impl App {
             occupancy: Vec::new(),
             hourly: Vec::new(),
             money: None,
+            failed_payments: None,
             query: String::new(),
             members: Vec::new(),
             members_for: String::new(),

@@ -101,12 +101,19 @@ async fn try_run(
                 presence(&mut api, today["date"].as_str().unwrap_or_default())
                     .await
                     .unwrap_or_default();
-            let money = api.get("/api/v1/money/summary").await.ok();
+            let money = api.get("/api/v1/money/summary").await.ok().map(rows);
+            let failed = api.get("/api/v1/payments?limit=100").await.ok().map(|p| {
+                failed_since(
+                    &rows(p),
+                    chrono::Utc::now().naive_utc() - chrono::Duration::hours(24),
+                )
+            });
             updates.send(move |app| {
                 app.today = Some(today);
                 app.occupancy = occupancy;
                 app.hourly = hourly;
                 app.money = money;
+                app.failed_payments = failed;
             });
         }
         Action::Load(Screen::Members) => {}
@@ -353,6 +360,20 @@ async fn try_run(
         }
     }
     Ok(())
+}
+
+/// How many of `payments` (newest first, `created_at` in UTC) failed since `since`.
+fn failed_since(payments: &[Value], since: chrono::NaiveDateTime) -> usize {
+    payments
+        .iter()
+        .filter(|p| p["status"] == "failed")
+        .filter(|p| {
+            p["created_at"]
+                .as_str()
+                .and_then(|t| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok())
+                .is_some_and(|t| t >= since)
+        })
+        .count()
 }
 
 /// Who is in at each location (at most five), and the first location's entries per hour on `date`.
@@ -602,6 +623,20 @@ mod tests {
             show(&json!({"amount": "12.00", "currency": "EUR"})),
             "12.00 EUR"
         );
+    }
+
+    #[test]
+    fn failed_payments_are_counted_within_the_window() {
+        let since =
+            chrono::NaiveDateTime::parse_from_str("2026-11-26T12:00:00", "%Y-%m-%dT%H:%M:%S")
+                .unwrap();
+        let payments = [
+            json!({"status": "failed", "created_at": "2026-11-27T08:00:00.123"}),
+            json!({"status": "failed", "created_at": "2026-11-26T11:59:59"}),
+            json!({"status": "succeeded", "created_at": "2026-11-27T09:00:00"}),
+            json!({"status": "failed", "created_at": "not a time"}),
+        ];
+        assert_eq!(failed_since(&payments, since), 1);
     }
 
     #[test]

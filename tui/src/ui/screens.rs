@@ -133,16 +133,32 @@ pub(super) fn dashboard(frame: &mut Frame, area: Rect, app: &App) {
             }
         }
     }
-    if let Some(m) = &app.money {
+    if app.money.is_some() || app.failed_payments.is_some() {
         alerts.push(Line::styled("Money", strong()));
-        for line in fields(m) {
-            let text = line.to_string();
-            if text.contains("failed") || text.contains("overdue") {
-                alerts.push(Line::styled(text, alarm()));
-            } else {
-                alerts.push(Line::from(text));
-            }
-        }
+    }
+    for m in app.money.iter().flatten() {
+        let text = format!(
+            "{}: outstanding {}, overdue {} ({} members)",
+            show(&m["currency"]),
+            show(&m["outstanding"]),
+            show(&m["overdue"]),
+            show(&m["members_overdue"])
+        );
+        // Anything overdue is an alert; amounts arrive in minor units.
+        let overdue = m["overdue"]["amount"].as_i64().unwrap_or(0) > 0;
+        alerts.push(if overdue {
+            Line::styled(text, alarm())
+        } else {
+            Line::from(text)
+        });
+    }
+    if let Some(failed) = app.failed_payments {
+        let text = format!("failed payments (24 h): {failed}");
+        alerts.push(if failed > 0 {
+            Line::styled(text, alarm())
+        } else {
+            Line::from(text)
+        });
     }
     frame.render_widget(
         Paragraph::new(alerts).wrap(Wrap { trim: true }).block(

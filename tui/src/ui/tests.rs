@@ -81,7 +81,11 @@ fn dashboard_shows_figures_and_alerts() {
     app.hourly = vec![
         0, 0, 0, 0, 0, 0, 3, 8, 5, 2, 1, 0, 4, 6, 2, 1, 3, 9, 12, 7, 2, 0, 0, 0,
     ];
-    app.money = Some(json!({"failed_payments": 2}));
+    app.money = Some(vec![
+        json!({"currency": "EUR", "outstanding": {"amount": 12000, "currency": "EUR"},
+        "overdue": {"amount": 4900, "currency": "EUR"}, "open_invoices": 3, "members_overdue": 1}),
+    ]);
+    app.failed_payments = Some(2);
     each_size(
         &app,
         &[
@@ -92,7 +96,8 @@ fn dashboard_shows_figures_and_alerts() {
             "Inside République: 2",
             "Ana Quinta, Léo Roy",
             "Entries by hour",
-            "failed payments: 2",
+            "failed payments (24 h): 2",
+            "EUR: outstanding 120.00 EUR, overdue 49.00 EUR (1 members)",
         ],
     );
 }
