@@ -12,6 +12,7 @@ use tessera_domain::tenant::{check_vat_number, is_luhn_number};
 use tessera_domain::{FieldError, FieldErrors};
 use tessera_invoicing::{compute_totals, InvoiceLine, LineKind};
 use tessera_store::models::invoices::{self, InvoiceFilter, InvoiceRow, LineRow};
+use tessera_store::models::members::ProfileRow;
 use tessera_store::models::{accounts, members};
 use tessera_store::{Scoped, TxMode};
 
@@ -288,8 +289,17 @@ pub(crate) fn buyer_of(
     account_id: &str,
     company: Option<&CompanyBuyer>,
 ) -> AppResult<Buyer> {
-    let account = accounts::find(s, account_id)?.ok_or(AppError::NotFound("member"))?;
     let profile = members::find(s, account_id)?;
+    buyer_from(s, account_id, profile.as_ref(), company)
+}
+
+/// [`buyer_of`] with the client's member profile already read (the billing run reads it once per invoice).
+fn buyer_from(
+    s: &mut Scoped<'_>,
+    account_id: &str,
+    profile: Option<&ProfileRow>,
+    company: Option<&CompanyBuyer>,
+) -> AppResult<Buyer> {
     if let Some(c) = company {
         return Ok(Buyer {
             name: c.name.trim().to_owned(),
@@ -301,7 +311,6 @@ pub(crate) fn buyer_of(
         });
     }
     let address = profile
-        .as_ref()
         .and_then(|p| p.address_json.as_deref())
         .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
         .and_then(|a| {
@@ -313,10 +322,15 @@ pub(crate) fn buyer_of(
                 country: a["country"].as_str().unwrap_or("FR").to_owned(),
             })
         });
-    let name = profile
-        .as_ref()
-        .map(|p| format!("{} {}", p.given_name, p.family_name))
-        .unwrap_or(account.display_name);
+    // A client without a member profile (a company's contact, staff) is named by their account.
+    let name = match profile {
+        Some(p) => format!("{} {}", p.given_name, p.family_name),
+        None => {
+            accounts::find(s, account_id)?
+                .ok_or(AppError::NotFound("member"))?
+                .display_name
+        }
+    };
     Ok(Buyer {
         name,
         email: None,
@@ -332,10 +346,13 @@ pub(crate) fn locale_of(
     tenant: &Tenant,
     account_id: &str,
 ) -> AppResult<String> {
-    let locale = members::find(s, account_id)?
-        .map(|p| p.locale)
-        .unwrap_or_else(|| tenant.config.default_locale.clone());
-    Ok(if locale.starts_with("fr") { "fr" } else { "en" }.to_owned())
+    Ok(locale_from(tenant, members::find(s, account_id)?.as_ref()))
+}
+
+/// [`locale_of`] with the profile already read.
+fn locale_from(tenant: &Tenant, profile: Option<&ProfileRow>) -> String {
+    let locale = profile.map_or(tenant.config.default_locale.as_str(), |p| p.locale.as_str());
+    if locale.starts_with("fr") { "fr" } else { "en" }.to_owned()
 }
 
 /// The invoicing crate's view of stored lines, for totals and documents.
@@ -472,15 +489,24 @@ pub(crate) fn issue_own_invoice_in(
     own: OwnInvoice,
     now: DateTime<Utc>,
 ) -> AppResult<InvoiceRow> {
-    let payer = members::find(s, &own.account_id)?
-        .and_then(|p| p.guardian_account_id)
+    // The member's profile is read once: it names the payer (a guardian pays for a dependant), and for a member
+    // who pays for themselves it is also the buyer's.
+    let profile = members::find(s, &own.account_id)?;
+    let payer = profile
+        .as_ref()
+        .and_then(|p| p.guardian_account_id.clone())
         .unwrap_or_else(|| own.account_id.clone());
+    let payer_profile = if payer == own.account_id {
+        profile.clone()
+    } else {
+        members::find(s, &payer)?
+    };
     let company = super::provider::company_of(s, &payer)?;
     let spec = DocumentSpec {
         kind: "invoice",
-        buyer: buyer_of(s, &payer, company.as_ref())?,
+        buyer: buyer_from(s, &payer, payer_profile.as_ref(), company.as_ref())?,
         payer_account_id: payer,
-        locale: locale_of(s, tenant, &own.account_id)?,
+        locale: locale_from(tenant, profile.as_ref()),
         account_id: own.account_id,
         currency: own.currency,
         lines: own.lines,

@@ -4,7 +4,8 @@
 //! 2. **invoice** what is due (renewals, ends of trials, first periods and packs not invoiced yet): one
 //!    invoice per membership and period, whatever happens (the billing key is unique);
 //! 3. **remind** members whose renewal is near;
-//! 4. **charge** invoices never attempted, with the payer's saved method, a few at a time;
+//! 4. **charge** invoices never attempted, with the payer's saved method, a hundred at a time (attempts recorded
+//!    together before any request, the provider asked a few at a time, the answers recorded together);
 //! 5. **dun**: apply each unpaid membership's dunning step and retry the payments the schedule says;
 //! 6. **warn** of cards expiring within the notice period.
 //!
@@ -15,14 +16,13 @@
 use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate};
-use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tessera_store::models::invoices;
 use tessera_store::models::memberships;
 use tessera_store::models::payments;
 use tessera_store::TxMode;
 
-use super::charges::{charge_invoice, reconcile};
+use super::charges::{charge_invoice, charge_invoices, reconcile};
 use super::faults;
 use super::memberships::{due_charge, dunning_in, invoice_period_in};
 use super::provider::{provider_for, PaymentProvider};
@@ -34,6 +34,9 @@ pub const RUN_KIND: &str = "billing.run";
 
 /// Memberships invoiced per transaction.
 const BATCH: i64 = 100;
+
+/// Invoices charged together: their attempts recorded in one transaction, their answers in another.
+const CHARGE_BATCH: i64 = 100;
 
 /// What a run did (or, dry, would do).
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -254,7 +257,7 @@ impl App {
             let ids: Vec<String> = self
                 .blocking(move |db| {
                     db.scoped(&t.id, TxMode::Read, |s| {
-                        Ok(invoices::never_attempted(s, &a, 500)?
+                        Ok(invoices::never_attempted(s, &a, CHARGE_BATCH)?
                             .into_iter()
                             .map(|i| i.id)
                             .collect())
@@ -264,21 +267,14 @@ impl App {
             let Some(last) = ids.last().cloned() else {
                 return Ok(());
             };
-            let results: Vec<AppResult<Option<tessera_store::models::payments::PaymentRow>>> =
-                stream::iter(ids)
-                    .map(|id| async move { charge_invoice(self, ctx, tenant, provider, &id).await })
-                    .buffer_unordered(concurrency)
-                    .collect()
-                    .await;
-            for result in results {
-                if let Some(payment) = result? {
-                    report.charged += 1;
-                    match payment.status.as_str() {
-                        "succeeded" => report.succeeded += 1,
-                        "failed" => report.failed += 1,
-                        "unknown" => report.unknown += 1,
-                        _ => report.pending += 1,
-                    }
+            let payments = charge_invoices(self, ctx, tenant, provider, ids, concurrency).await?;
+            for payment in payments {
+                report.charged += 1;
+                match payment.status.as_str() {
+                    "succeeded" => report.succeeded += 1,
+                    "failed" => report.failed += 1,
+                    "unknown" => report.unknown += 1,
+                    _ => report.pending += 1,
                 }
             }
             progress("charge", report.charged as u64, 0);
