@@ -9,6 +9,17 @@ use serde_json::Value;
 use tessera_tests::{base_env, repo_root, tessera_bin, TestDb};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+/// A request sent and its JSON answer read (the test's calls to the API, which must succeed).
+trait Call {
+    async fn call(self) -> Value;
+}
+
+impl Call for reqwest::RequestBuilder {
+    async fn call(self) -> Value {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 /// One tmux session, killed on drop.
 struct Tmux(String);
 
@@ -152,21 +163,13 @@ async fn console_logs_in_records_a_payment_issues_a_card_and_shows_live_checkins
     let pair: Value = http
         .post(format!("{base}/api/v1/auth/token"))
         .json(&serde_json::json!({"email": "admin@atlas.demo", "password": "tessera-demo-2026"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call()
+        .await;
     let payments: Value = http
         .get(format!("{base}/api/v1/payments"))
         .bearer_auth(pair["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call()
+        .await;
     let rows = payments.as_array().unwrap();
     assert!(
         rows.iter().any(|p| p["amount"]["amount"] == 1000
@@ -191,22 +194,14 @@ async fn console_logs_in_records_a_payment_issues_a_card_and_shows_live_checkins
     let members: Value = http
         .get(format!("{base}/api/v1/members?q=chloe"))
         .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call()
+        .await;
     let chloe = members["data"][0]["id"].as_str().unwrap().to_owned();
     let cards: Value = http
         .get(format!("{base}/api/v1/members/{chloe}/credentials"))
         .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call()
+        .await;
     assert!(
         cards
             .as_array()
@@ -225,33 +220,21 @@ async fn console_logs_in_records_a_payment_issues_a_card_and_shows_live_checkins
         .bearer_auth(token)
         .json(&serde_json::json!({"kind": "door", "anti_passback": false,
             "location_id": members_location(&http, &base, token).await}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call()
+        .await;
     let door: Value = http
         .post(format!("{base}/api/v1/devices/pair"))
         .json(&serde_json::json!({"code": code["code"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call()
+        .await;
     let door = door["token"].as_str().unwrap().to_owned();
     for card in [issued.as_str(), "999999999999"] {
         let decision: Value = http
             .post(format!("{base}/api/v1/access/check"))
             .bearer_auth(&door)
             .json(&serde_json::json!({"credential": {"type": "barcode", "value": card}, "direction": "in"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .call()
+            .await;
         assert!(decision["decision"].is_string(), "{decision}");
     }
     session.wait_for("unknown_credential");
@@ -266,12 +249,8 @@ async fn members_location(http: &reqwest::Client, base: &str, token: &str) -> St
     let locations: Value = http
         .get(format!("{base}/api/v1/locations"))
         .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .call()
+        .await;
     let rows = locations.get("data").unwrap_or(&locations);
     rows[0]["id"].as_str().unwrap().to_owned()
 }

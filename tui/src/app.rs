@@ -443,6 +443,19 @@ impl App {
         self.feed.truncate(FEED_LEN);
     }
 
+    /// Shows a loaded member page: a reload of the open member keeps the selection (within the list's new
+    /// length), another member starts at the top.
+    pub fn show_member(&mut self, page: MemberPage) {
+        let same = self.member.as_ref().is_some_and(|m| m.id() == page.id());
+        let len = page.rows(self.section).len();
+        self.selected = if same {
+            self.selected.min(len.saturating_sub(1))
+        } else {
+            0
+        };
+        self.member = Some(page);
+    }
+
     /// The action that loads `screen`.
     fn load(&self, screen: Screen) -> Action {
         match screen {

@@ -147,14 +147,7 @@ async fn try_run(
         }
         Action::OpenMember(id) => {
             let page = member_page(&mut api, &id).await?;
-            updates.send(move |app| {
-                let same = app.member.as_ref().is_some_and(|m| m.id() == page.id());
-                let keep = same.then_some(app.selected);
-                let len = page.rows(app.section).len();
-                app.member = Some(page);
-                // A reload keeps the selection where it was; a new page starts at the top.
-                app.selected = keep.filter(|s| *s < len).unwrap_or(0);
-            });
+            updates.send(move |app| app.show_member(page));
         }
         Action::OpenReport { name, from, to } => {
             let value = api
@@ -481,9 +474,7 @@ async fn reload_member(
 ) -> Result<(), ApiError> {
     let page = member_page(api, member_id).await?;
     updates.send(move |app| {
-        let len = page.rows(app.section).len();
-        app.member = Some(page);
-        app.selected = app.selected.min(len.saturating_sub(1));
+        app.show_member(page);
         app.notice(notice);
     });
     Ok(())

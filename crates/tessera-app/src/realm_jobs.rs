@@ -66,13 +66,6 @@ impl From<JobRow> for JobView {
     }
 }
 
-fn tenant_of(ctx: &Ctx) -> AppResult<String> {
-    ctx.realm
-        .tenant_id()
-        .map(str::to_owned)
-        .ok_or(AppError::NotFound("route"))
-}
-
 impl App {
     /// `GET /api/v1/jobs` (`jobs.manage`): the brand's jobs, newest first, of one status when asked.
     pub async fn list_realm_jobs(
@@ -89,7 +82,7 @@ impl App {
                 ));
             }
         }
-        let tenant = tenant_of(ctx)?;
+        let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
         let (ctx, app) = (ctx.clone(), self.clone());
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {
@@ -107,7 +100,7 @@ impl App {
     /// with a fresh set of attempts (audited). Another brand's job is not found; a job in any other state is a
     /// conflict and stays as it is.
     pub async fn retry_realm_job(&self, ctx: &Ctx, id: &str) -> AppResult<JobView> {
-        let tenant = tenant_of(ctx)?;
+        let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
         let now = self.clock().now();
         let (ctx, app, id) = (ctx.clone(), self.clone(), id.to_owned());
         self.blocking(move |db| {

@@ -325,3 +325,22 @@ fn amounts_and_periods() {
     assert_eq!(parse_period("2026-01-01 2026-01-31 x"), None);
     assert_eq!(parse_period("2026-02-30 2026-03-01"), None);
 }
+
+#[test]
+fn a_reloaded_member_keeps_the_selection_another_starts_at_the_top() {
+    let mut app = member_page();
+    app.section = Section::Checkins;
+    app.selected = 1;
+    let mut again = app.member.clone().unwrap();
+    app.show_member(again.clone());
+    assert_eq!(app.selected, 1);
+    again.checkins.truncate(1);
+    app.show_member(again.clone());
+    assert_eq!(app.selected, 0, "within the shorter list");
+    app.selected = 0;
+    again.profile = json!({"id": "acc_2"});
+    again.checkins.push(json!({"id": "x"}));
+    app.selected = 1;
+    app.show_member(again);
+    assert_eq!(app.selected, 0);
+}

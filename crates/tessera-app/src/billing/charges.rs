@@ -304,32 +304,17 @@ pub(crate) async fn charge_invoice(
     provider: &Arc<dyn PaymentProvider>,
     invoice_id: &str,
 ) -> AppResult<Option<PaymentRow>> {
-    let now = app.clock().now();
-    let (t, p, id) = (tenant.clone(), provider.clone(), invoice_id.to_owned());
-    let prepared = app
-        .blocking(move |db| {
-            db.scoped(&t.id, TxMode::Write, |s| {
-                prepare_in(s, &t, p.as_ref(), &id, true, now)
-            })
-        })
-        .await?;
-    let Some(prepared) = prepared else {
-        return Ok(None);
-    };
-    faults::point("after_attempt_recorded");
-    let outcome = provider.charge(&prepared.request).await;
-    faults::point("after_payment_request");
-    let payment = record(app, ctx, tenant, &prepared.request.payment_id, outcome).await?;
-    faults::point("after_payment_recorded");
-    Ok(payment)
+    let mut charged =
+        charge_invoices(app, ctx, tenant, provider, vec![invoice_id.to_owned()], 1).await?;
+    Ok(charged.pop())
 }
 
-/// Charges several invoices off-session, each as [`charge_invoice`] would, in three transactions instead of two
-/// per invoice: every attempt is recorded in one transaction before any request is sent, the provider is asked
-/// `concurrency` at a time, and the answers are recorded in one transaction. The billing run charges this way:
-/// on SQLite, where writing transactions take turns, the per-transaction cost was most of a charge's. A crash at
-/// any point leaves what a crash of [`charge_invoice`] leaves: attempts still `pending`, which the next run's
-/// reconciliation settles by asking the provider, never by charging again. Returns the recorded payments.
+/// Charges several invoices off-session with their payers' saved methods, in three transactions whatever their
+/// number: every attempt is recorded in one transaction before any request is sent, the provider is asked
+/// `concurrency` at a time, and the answers are recorded in one transaction. The billing run charges a hundred at
+/// a time: on SQLite, where writing transactions take turns, the per-transaction cost was most of a charge's. A
+/// crash at any point leaves attempts still `pending`, which the next run's reconciliation settles by asking the
+/// provider, never by charging again. Returns the recorded payments.
 pub(crate) async fn charge_invoices(
     app: &App,
     ctx: &Ctx,
