@@ -38,9 +38,11 @@ echo "seeding $n members with saved cards (fake at $fake)..."
 /usr/bin/time -f "seeded in %e s" python3 "$ROOT/scripts/bench/seed_billing.py" "$url" atlas "$n" "$day" "$fake" "$key" "$(pg_bindir)/psql" >/dev/null
 export ATLAS_STRIPE_SECRET_KEY=$key ATLAS_STRIPE_WEBHOOK_SECRET=whsec_bench TESSERA_PAYMENTS__STRIPE_API_BASE="$fake/"
 export TESSERA_PAYMENTS__RUN_CONCURRENCY=${CONCURRENCY:-16}
+[ "$backend" = postgres ] && pg_stats_reset
 echo "billing run on $backend, $n memberships due on $day:"
 /usr/bin/time -f "wall %e s, peak RSS %M KiB" "$BIN" billing run --tenant atlas --date "$day" --json 2>"$work/time.txt" >"$work/report.json"
 cat "$work/report.json"; echo; tail -1 "$work/time.txt"
+[ "$backend" = postgres ] && pg_stats_report
 curl -s "$fake/_control/charges?metadata_key=tessera_invoice_id" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)["by_metadata_value"]

@@ -55,11 +55,13 @@ LUA
 if [ -n "${PERF_OUT:-}" ]; then
   perf record -q --call-graph dwarf,16384 -F 499 -p "${pids[-1]}" -o "$PERF_OUT" -- sleep "$seconds" 2>/dev/null &
 fi
+[ "$backend" = postgres ] && pg_stats_reset
 wrk -t"${WRK_THREADS:-2}" -c"$connections" -d"${seconds}s" --latency -s "$work/check.lua" \
   "http://$serve_addr/api/v1/access/check" >"$work/check.wrk"
 read -r rps p50 p99 errors <<<"$(wrk_summary "$work/check.wrk")"
 echo "backend: $backend, wrk -t${WRK_THREADS:-2} -c$connections -d${seconds}s, $members members with cards"
 echo "POST /api/v1/access/check (recorded): $rps req/s  p50 ${p50} ms  p99 ${p99} ms  non-2xx $errors"
+[ "$backend" = postgres ] && pg_stats_report
 
 # Fixed rate (the target is p99 at 2,000 decisions/s, not at saturation): oha at RATE requests/s with latency
 # correction (no coordinated omission), each request another member's card.

@@ -78,3 +78,20 @@ bench_cleanup() {
   [ "$backend" = postgres ] && pg_cluster_stop "$work/pg"
   rm -rf "$work"
 }
+
+# PG_STATS=1: PostgreSQL benchmarks load pg_stat_statements; pg_stats_report prints the statements that took the
+# most time (call it before the cluster stops). Set PG_EXTRA_OPTS before pg_cluster_start.
+if [ -n "${PG_STATS:-}" ]; then
+  export PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all ${PG_EXTRA_OPTS:-}"
+fi
+pg_stats_reset() {
+  [ -n "${PG_STATS:-}" ] || return 0
+  "$(pg_bindir)/psql" -q "$TESSERA_TEST_PG_URL" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+    -c "SELECT pg_stat_statements_reset()" >/dev/null
+}
+pg_stats_report() {
+  [ -n "${PG_STATS:-}" ] || return 0
+  "$(pg_bindir)/psql" "$TESSERA_TEST_PG_URL" -c "SELECT calls, round(total_exec_time::numeric) AS total_ms,
+    round(mean_exec_time::numeric, 3) AS mean_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 140) AS query
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25"
+}

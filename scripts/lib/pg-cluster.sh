@@ -3,6 +3,7 @@
 #   source scripts/lib/pg-cluster.sh; pg_cluster_start DIR   -> exports TESSERA_TEST_PG_URL (superuser URL)
 #   pg_cluster_stop DIR
 # fsync and synchronous commit are off: the data is thrown away, and tests run several times faster.
+# PG_EXTRA_OPTS adds server options (e.g. "-c shared_preload_libraries=pg_stat_statements" for a profile).
 set -euo pipefail
 
 pg_bindir() {
@@ -40,7 +41,7 @@ pg_cluster_start() {
   fi
   port=$(free_port)
   pg_as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB" >/dev/null \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB ${PG_EXTRA_OPTS:-}" >/dev/null \
     || { cat "$dir/server.log" >&2; return 1; }
   echo "$port" > "$dir/port"
   export TESSERA_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"

@@ -200,17 +200,23 @@ async fn metrics_on_the_group_realm() {
             .status(),
         404
     );
-    // The server's own workers run the jobs; wait until their outcomes show.
-    let wanted = "tessera_job_attempts_total{kind=\"diagnostic.noop\",outcome=\"succeeded\"} 3";
+    // The server's own workers run the jobs; wait until their outcomes show, both in this process's counter
+    // and in the queue's gauge, which is read from the database on each scrape.
+    let wanted = [
+        "tessera_job_attempts_total{kind=\"diagnostic.noop\",outcome=\"succeeded\"} 3\n",
+        "tessera_jobs{status=\"succeeded\",kind=\"diagnostic.noop\"} 3\n",
+    ];
     let mut text = String::new();
     for _ in 0..100 {
         text = app.metrics().await;
-        if text.contains(wanted) {
+        if wanted.iter().all(|line| text.contains(line)) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(text.contains(wanted), "{text}");
+    for line in wanted {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
     assert!(
         text.contains(
             "tessera_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 3"
@@ -228,9 +234,5 @@ async fn metrics_on_the_group_realm() {
         "{text}"
     );
     assert!(text.contains("tessera_db_pool_connections "), "{text}");
-    assert!(
-        text.contains("tessera_jobs{status=\"succeeded\",kind=\"diagnostic.noop\"} 3"),
-        "{text}"
-    );
     assert!(text.trim_end().ends_with("# EOF"));
 }

@@ -50,6 +50,17 @@ pub fn record(
     event: Event<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
+    record_many(s, ctx, vec![event], now)
+}
+
+/// Appends `events`, in order, as [`record`] does, reading the chain's end once for all of them (a billing run's
+/// batch).
+pub fn record_many(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    events: Vec<Event<'_>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
     let (actor_kind, actor_id) = match &ctx.actor {
         Some(actor) => (
             match actor.kind {
@@ -62,20 +73,22 @@ pub fn record(
         None if ctx.client_ip.is_none() => ("cli", None),
         None => ("anonymous", None),
     };
-    audit::append(
-        s,
-        NewAuditEntry {
+    let request_id = Some(ctx.request_id.clone()).filter(|r| !r.is_empty());
+    let entries = events
+        .into_iter()
+        .map(|event| NewAuditEntry {
             id: IdKind::AuditEntry.new_id(),
             at: naive(now),
             actor_kind: actor_kind.to_owned(),
-            actor_id,
+            actor_id: actor_id.clone(),
             action: event.action.to_owned(),
             target_kind: event.target_kind.map(str::to_owned),
             target_id: event.target_id.map(str::to_owned),
-            request_id: Some(ctx.request_id.clone()).filter(|r| !r.is_empty()),
+            request_id: request_id.clone(),
             details_json: event.details.to_string(),
-        },
-    )?;
+        })
+        .collect();
+    audit::append_many(s, entries)?;
     Ok(())
 }
 

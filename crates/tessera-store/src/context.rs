@@ -68,9 +68,32 @@ impl std::fmt::Debug for Database {
 pub struct Scoped<'a> {
     conn: &'a mut DbConnection,
     realm_key: &'a str,
+    /// Events published while deferring, written together before the transaction ends.
+    deferred_events: Option<Vec<crate::models::events::EventRow>>,
 }
 
 impl Scoped<'_> {
+    /// Starts holding the events published in this transaction, for the caller to write them together with
+    /// [`Scoped::take_deferred_events`]; false when events are deferred already (by an outer caller, who
+    /// writes them).
+    pub fn defer_events(&mut self) -> bool {
+        if self.deferred_events.is_some() {
+            return false;
+        }
+        self.deferred_events = Some(Vec::new());
+        true
+    }
+
+    /// The buffer of deferred events, when deferring.
+    pub fn deferred_events(&mut self) -> Option<&mut Vec<crate::models::events::EventRow>> {
+        self.deferred_events.as_mut()
+    }
+
+    /// Stops deferring and returns the events held.
+    pub fn take_deferred_events(&mut self) -> Vec<crate::models::events::EventRow> {
+        self.deferred_events.take().unwrap_or_default()
+    }
+
     /// The realm key every query of tenant-owned tables filters by.
     pub fn realm_key(&self) -> &str {
         self.realm_key
@@ -105,6 +128,7 @@ impl System<'_> {
         Scoped {
             conn: self.conn,
             realm_key,
+            deferred_events: None,
         }
     }
 }
@@ -190,8 +214,36 @@ impl Database {
                     .execute(conn)
                     .map_err(StoreError::from)?;
             }
-            f(&mut Scoped { conn, realm_key })
+            f(&mut Scoped {
+                conn,
+                realm_key,
+                deferred_events: None,
+            })
         })
+    }
+
+    /// Runs `read`, then `write` with what it returned, scoped to `realm_key`, for a short decision that reads much
+    /// and writes little (a door's). On PostgreSQL both run in one writing transaction. On SQLite, where one
+    /// writer at a time holds the database, `read` runs in a reading transaction, concurrently with other
+    /// processes' work, and only `write` takes the writer's turn. So `write` must not rely on `read`'s snapshot
+    /// staying current: what matters under concurrency is enforced by the database's own keys inside `write`.
+    pub fn scoped_read_then_write<R, T, E>(
+        &self,
+        realm_key: &str,
+        read: impl FnOnce(&mut Scoped<'_>) -> Result<R, E>,
+        write: impl FnOnce(&mut Scoped<'_>, R) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        if self.backend == Backend::Postgres {
+            return self.scoped(realm_key, TxMode::Write, |s| {
+                let seen = read(s)?;
+                write(s, seen)
+            });
+        }
+        let seen = self.scoped(realm_key, TxMode::Read, read)?;
+        self.scoped(realm_key, TxMode::Write, |s| write(s, seen))
     }
 
     /// Runs `f` in one cross-tenant transaction. Only the places listed in `docs/architecture.md` call this.
@@ -234,6 +286,31 @@ impl Database {
             }
             DbConnection::Sqlite(_) => Ok(None),
         }
+    }
+
+    /// Refreshes the planner's statistics of `tables` on PostgreSQL, through a connection of its own that keeps
+    /// the URL's role (the tables' owner: the app role may not `ANALYZE`); nothing on SQLite, whose plans do not
+    /// depend on statistics we gather. For a long job that fills tables which were nearly empty when it began (a
+    /// first billing run): plans cached before would otherwise read them as if they were still empty until
+    /// autovacuum analyses them, and `ANALYZE` makes every session plan those statements again.
+    pub fn refresh_statistics(&self, tables: &[&str]) -> StoreResult<()> {
+        if self.backend != Backend::Postgres || tables.is_empty() {
+            return Ok(());
+        }
+        // Table names are constants of the code; checked anyway, since they are written into the statement.
+        if let Some(bad) = tables
+            .iter()
+            .find(|t| !t.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        {
+            return Err(StoreError::Migration(format!("invalid table name {bad:?}")));
+        }
+        let owner = ConnectionManager {
+            as_app_role: false,
+            ..self.manager.clone()
+        };
+        let mut conn = owner.open()?;
+        conn.batch_execute(&format!("ANALYZE {}", tables.join(", ")))?;
+        Ok(())
     }
 
     /// Runs `f` on a pooled connection outside any transaction (health checks).

@@ -560,20 +560,29 @@ impl App {
         let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
         let now = self.clock().now();
         let (ctx, request) = (ctx.clone(), request.clone());
-        let mode = if request.dry_run {
-            TxMode::Read
-        } else {
-            TxMode::Write
-        };
-        self.blocking(move |db| {
-            db.scoped(&tenant, mode, |s| {
+        let seen = {
+            let (ctx, request) = (ctx.clone(), request.clone());
+            move |s: &mut Scoped<'_>| {
                 let device = crate::devices::calling_device(s, &ctx)?;
                 let order = ByteOrder::parse(&device.nfc_byte_order).unwrap_or(ByteOrder::Msb);
                 let presented = read_credential(&request.credential, order)?;
                 let g = gather(s, &device, &presented, request.direction, now, true)?;
-                if request.dry_run {
-                    return Ok(g.result(None, true));
-                }
+                Ok::<_, AppError>((device, presented, g))
+            }
+        };
+        if request.dry_run {
+            return self
+                .blocking(move |db| {
+                    let (_, _, g) = db.scoped(&tenant, TxMode::Read, seen)?;
+                    Ok(g.result(None, true))
+                })
+                .await;
+        }
+        // The decision reads much and writes little: on SQLite its reads do not hold the single writer's turn.
+        // Two entries of one member at once, or one rotating code used twice, are still caught by the keys of the
+        // presence and used-code rows that the writing part inserts.
+        self.blocking(move |db| {
+            db.scoped_read_then_write(&tenant, seen, |s, (device, presented, g)| {
                 let member_id = g.credential.as_ref().map(|c| c.member_id.clone());
                 let row = AccessEventRow {
                     tenant_id: s.realm_key().to_owned(),

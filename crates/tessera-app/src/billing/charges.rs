@@ -354,11 +354,13 @@ pub(crate) async fn charge_invoices(
     let recorded = app
         .blocking(move |db| {
             db.scoped(&t.id, TxMode::Write, |s| {
-                let mut out = Vec::with_capacity(outcomes.len());
-                for (payment_id, outcome) in &outcomes {
-                    out.extend(apply_outcome_in(s, &c, &a, &t, payment_id, outcome, now)?);
-                }
-                Ok(out)
+                crate::events::deferring(s, now, |s| {
+                    let mut out = Vec::with_capacity(outcomes.len());
+                    for (payment_id, outcome) in &outcomes {
+                        out.extend(apply_outcome_in(s, &c, &a, &t, payment_id, outcome, now)?);
+                    }
+                    Ok(out)
+                })
             })
         })
         .await?;

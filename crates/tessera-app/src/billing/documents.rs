@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use tessera_domain::billing::{format_number, series_for};
+use tessera_domain::billing::{format_number, series_for, DocumentSeries};
 use tessera_domain::ids::IdKind;
 use tessera_domain::money::parse_currency;
 use tessera_domain::role::Permission;
@@ -20,6 +20,7 @@ use super::faults;
 use super::view::{self, InvoiceView};
 use crate::audit::{self, Event};
 use crate::auth::authorize;
+use crate::events::NewEvent;
 use crate::jobs::{enqueue, NewJob};
 use crate::members::tenant_of;
 use crate::pagination::{Page, PageRequest};
@@ -489,6 +490,19 @@ pub(crate) fn issue_own_invoice_in(
     own: OwnInvoice,
     now: DateTime<Utc>,
 ) -> AppResult<InvoiceRow> {
+    let mut invoice = draft_own_invoice_in(s, tenant, own, now)?;
+    finalise_in(s, ctx, app, tenant, &mut invoice, now)?;
+    Ok(invoice)
+}
+
+/// Drafts `own` as [`issue_own_invoice_in`] does, without finalising it: for a caller that finalises many drafts
+/// together at the end of its transaction, so that the series stays locked for as short a time as possible.
+pub(crate) fn draft_own_invoice_in(
+    s: &mut Scoped<'_>,
+    tenant: &Tenant,
+    own: OwnInvoice,
+    now: DateTime<Utc>,
+) -> AppResult<InvoiceRow> {
     // The member's profile is read once: it names the payer (a guardian pays for a dependant), and for a member
     // who pays for themselves it is also the buyer's.
     let profile = members::find(s, &own.account_id)?;
@@ -516,10 +530,9 @@ pub(crate) fn issue_own_invoice_in(
         period: own.period,
         created_by: own.created_by,
     };
-    let (mut invoice, lines) = build(tenant, spec, now)?;
+    let (invoice, lines) = build(tenant, spec, now)?;
     invoices::insert(s, &invoice, &lines)?;
     faults::point("after_invoice_insert");
-    finalise_in(s, ctx, app, tenant, &mut invoice, now)?;
     Ok(invoice)
 }
 
@@ -533,56 +546,94 @@ pub(crate) fn finalise_in(
     row: &mut InvoiceRow,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    if row.status != "draft" {
+    finalise_all_in(s, ctx, app, tenant, std::slice::from_mut(row), now)
+}
+
+/// Finalises drafts in the caller's transaction, in order, as [`finalise_in`] does: each series' numbers are
+/// reserved in one statement, and the audit entries and events written together (a billing run's batch).
+pub(crate) fn finalise_all_in(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    app: &App,
+    tenant: &Tenant,
+    rows: &mut [InvoiceRow],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if rows.iter().any(|row| row.status != "draft") {
         return Err(AppError::Conflict {
             code: "invoice_finalised",
             detail: "this document is already finalised".into(),
         });
     }
     let today = app.today_in(tenant);
-    let series = series_for(
-        &tenant.config.invoice_prefix,
-        row.kind == "credit_note",
-        today,
-    );
-    let value = invoices::next_in_series(s, &series.0)?;
-    // A finalisation that waited for the series across midnight keeps the day it started: the number and the
-    // date of a series never disagree with each other.
-    row.number = Some(format_number(&series, value));
-    row.series = Some(series.0);
-    row.sequence_no = Some(value);
-    row.issued_on = Some(today);
-    row.due_on = Some(today + Duration::days(i64::from(tenant.config.billing.payment_terms_days)));
-    // Read the clock once the series is locked, so that finalisation times follow the numbers.
-    row.finalised_at = Some(naive(app.clock().now().max(now)));
-    row.updated_at = naive(now);
-    row.status = settled_status(row).to_owned();
-    if row.status == "paid" {
-        row.paid_at = Some(naive(now));
+    let series: Vec<DocumentSeries> = rows
+        .iter()
+        .map(|row| {
+            series_for(
+                &tenant.config.invoice_prefix,
+                row.kind == "credit_note",
+                today,
+            )
+        })
+        .collect();
+    // Each series' numbers, handed out in the documents' order.
+    let mut next: Vec<(DocumentSeries, i64)> = Vec::new();
+    for one in &series {
+        if next.iter().all(|(known, _)| known != one) {
+            let count = i64::try_from(series.iter().filter(|s| *s == one).count()).unwrap_or(1);
+            next.push((one.clone(), invoices::reserve_in_series(s, &one.0, count)?));
+        }
     }
-    invoices::update(s, row)?;
-    faults::point("after_numbering");
-    let event = Event::on("invoice.finalised", "invoice", &row.id)
-        .with(serde_json::json!({ "number": row.number, "total": row.total_incl }));
-    audit::record(s, ctx, event, now)?;
-    let data = serde_json::json!({
-        "invoice_id": row.id, "kind": row.kind, "number": row.number,
-        "total": { "amount": row.total_incl, "currency": row.currency },
-        "due_on": row.due_on, "membership_id": row.membership_id,
-    });
-    crate::events::publish(
-        s,
-        ctx,
-        "invoice.finalised",
-        Some(&row.account_id),
-        data,
-        now,
-    )?;
-    let job = NewJob {
-        unique_key: Some(format!("pdf:{}", row.id)),
-        ..NewJob::new(RENDER_PDF_KIND, serde_json::json!({ "invoice_id": row.id }))
-    };
-    enqueue(s, &job, app.settings().jobs.default_max_attempts, now)?;
+    // Read the clock once the series are locked, so that finalisation times follow the numbers.
+    let finalised_at = naive(app.clock().now().max(now));
+    let mut audited = Vec::with_capacity(rows.len());
+    let mut published = Vec::with_capacity(rows.len());
+    for (row, series) in rows.iter_mut().zip(series) {
+        let Some((_, value)) = next.iter_mut().find(|(known, _)| *known == series) else {
+            return Err(AppError::Internal("series not reserved".into()));
+        };
+        // A finalisation that waited for the series across midnight keeps the day it started: the number and
+        // the date of a series never disagree with each other.
+        row.number = Some(format_number(&series, *value));
+        row.sequence_no = Some(*value);
+        *value += 1;
+        row.series = Some(series.0);
+        row.issued_on = Some(today);
+        row.due_on =
+            Some(today + Duration::days(i64::from(tenant.config.billing.payment_terms_days)));
+        row.finalised_at = Some(finalised_at);
+        row.updated_at = naive(now);
+        row.status = settled_status(row).to_owned();
+        if row.status == "paid" {
+            row.paid_at = Some(naive(now));
+        }
+        invoices::update(s, row)?;
+        faults::point("after_numbering");
+        audited.push((row.id.clone(), row.number.clone(), row.total_incl));
+        published.push(NewEvent {
+            type_name: "invoice.finalised",
+            subject: Some(row.account_id.clone()),
+            data: serde_json::json!({
+                "invoice_id": row.id, "kind": row.kind, "number": row.number,
+                "total": { "amount": row.total_incl, "currency": row.currency },
+                "due_on": row.due_on, "membership_id": row.membership_id,
+            }),
+        });
+        let job = NewJob {
+            unique_key: Some(format!("pdf:{}", row.id)),
+            ..NewJob::new(RENDER_PDF_KIND, serde_json::json!({ "invoice_id": row.id }))
+        };
+        enqueue(s, &job, app.settings().jobs.default_max_attempts, now)?;
+    }
+    let entries = audited
+        .iter()
+        .map(|(id, number, total)| {
+            Event::on("invoice.finalised", "invoice", id)
+                .with(serde_json::json!({ "number": number, "total": total }))
+        })
+        .collect();
+    audit::record_many(s, ctx, entries, now)?;
+    crate::events::publish_many(s, ctx, published, now)?;
     Ok(())
 }
 

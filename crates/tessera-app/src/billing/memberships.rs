@@ -11,7 +11,8 @@ use tessera_store::models::memberships::{self, MembershipRow};
 use tessera_store::Scoped;
 
 use super::documents::{
-    build, finalise_in, issue_own_invoice_in, locale_of, DocumentSpec, NewLine, OwnInvoice,
+    build, draft_own_invoice_in, finalise_in, issue_own_invoice_in, locale_of, DocumentSpec,
+    NewLine, OwnInvoice,
 };
 use crate::memberships::{change, status_of, Change};
 use crate::tenants::Tenant;
@@ -48,9 +49,19 @@ pub(crate) fn billing_key(membership_id: &str, period_start: NaiveDate) -> Strin
     format!("membership:{membership_id}:{period_start}")
 }
 
-/// Invoices (drafts and finalises) the period `due` of `row` in the caller's transaction, and moves
-/// `billed_until`. Returns the invoice, or None when there is nothing to pay (a free plan). A period already
-/// invoiced is not invoiced again: the existing invoice is returned.
+/// When an invoice issued in a transaction gets its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Finalise {
+    /// At once.
+    Now,
+    /// By the caller, with [`finalise_in`], before its transaction commits (a billing run's batch).
+    Later,
+}
+
+/// Invoices (drafts, and finalises when `finalise` says so) the period `due` of `row` in the caller's
+/// transaction, and moves `billed_until`. Returns the invoice, or None when there is nothing to pay (a free
+/// plan). A period already invoiced is not invoiced again: the existing invoice is returned.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn invoice_period_in(
     s: &mut Scoped<'_>,
     ctx: &Ctx,
@@ -58,6 +69,7 @@ pub(crate) fn invoice_period_in(
     tenant: &Tenant,
     row: &mut MembershipRow,
     due: &DueCharge,
+    finalise: Finalise,
     now: DateTime<Utc>,
 ) -> AppResult<Option<InvoiceRow>> {
     let key = billing_key(&row.id, due.period_start);
@@ -117,7 +129,10 @@ pub(crate) fn invoice_period_in(
         period: Some((due.period_start, due.period_end)),
         created_by: None,
     };
-    Ok(Some(issue_own_invoice_in(s, ctx, app, tenant, own, now)?))
+    Ok(Some(match finalise {
+        Finalise::Now => issue_own_invoice_in(s, ctx, app, tenant, own, now)?,
+        Finalise::Later => draft_own_invoice_in(s, tenant, own, now)?,
+    }))
 }
 
 /// Bills a plan change made now, in the caller's transaction, from the gym core's proration: the new plan's

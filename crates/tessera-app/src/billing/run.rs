@@ -5,7 +5,8 @@
 //!    invoice per membership and period, whatever happens (the billing key is unique);
 //! 3. **remind** members whose renewal is near;
 //! 4. **charge** invoices never attempted, with the payer's saved method, a hundred at a time (attempts recorded
-//!    together before any request, the provider asked a few at a time, the answers recorded together);
+//!    together before any request, the provider asked a few at a time, the answers recorded together), two
+//!    batches under way at once;
 //! 5. **dun**: apply each unpaid membership's dunning step and retry the payments the schedule says;
 //! 6. **warn** of cards expiring within the notice period.
 //!
@@ -15,6 +16,8 @@
 
 use std::sync::Arc;
 
+use futures::stream::{FuturesUnordered, StreamExt};
+
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
 use tessera_store::models::invoices;
@@ -23,8 +26,9 @@ use tessera_store::models::payments;
 use tessera_store::TxMode;
 
 use super::charges::{charge_invoice, charge_invoices, reconcile};
+use super::documents::finalise_all_in;
 use super::faults;
-use super::memberships::{due_charge, dunning_in, invoice_period_in};
+use super::memberships::{due_charge, dunning_in, invoice_period_in, Finalise};
 use super::provider::{provider_for, PaymentProvider};
 use crate::tenants::Tenant;
 use crate::{App, AppError, AppResult, Ctx};
@@ -35,8 +39,26 @@ pub const RUN_KIND: &str = "billing.run";
 /// Memberships invoiced per transaction.
 const BATCH: i64 = 100;
 
+/// The tables an invoicing batch reads or fills, and those a charging batch does.
+const INVOICING_TABLES: &[&str] = &[
+    "memberships",
+    "invoices",
+    "invoice_lines",
+    "events",
+    "jobs",
+    "audit_log",
+];
+const CHARGING_TABLES: &[&str] = &["invoices", "payments", "events", "memberships"];
+
+/// Invoicing transactions under way at once. On PostgreSQL one drafts while another numbers; on SQLite, where
+/// writers take turns, they run one after the other.
+const INVOICE_BATCHES_IN_FLIGHT: usize = 2;
+
 /// Invoices charged together: their attempts recorded in one transaction, their answers in another.
 const CHARGE_BATCH: i64 = 100;
+
+/// Charge batches under way at once, so that the database and the provider work at the same time.
+const CHARGE_BATCHES_IN_FLIGHT: usize = 2;
 
 /// What a run did (or, dry, would do).
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -132,7 +154,7 @@ impl App {
             let batch = self
                 .blocking(move |db| {
                     db.scoped(&t.id, TxMode::Read, |s| {
-                        let rows = memberships::billing_candidates(s, day, &a, BATCH)?;
+                        let rows = memberships::billing_candidates(s, day, &a, None, BATCH)?;
                         let mut due = Vec::new();
                         for r in &rows {
                             if let Some(charge) = due_charge(s, r, day)? {
@@ -171,39 +193,100 @@ impl App {
         let mut after = String::new();
         let now = self.clock().now();
         loop {
-            let (t, a, c, app) = (tenant.clone(), after.clone(), ctx.clone(), self.clone());
-            let (last, invoiced) = self
+            // The next batches' bounds: each batch reads its own memberships again in its transaction, between the
+            // previous bound (excluded) and its own (included).
+            let (t, a) = (tenant.clone(), after.clone());
+            let bounds: Vec<String> = self
                 .blocking(move |db| {
-                    db.scoped(&t.id, TxMode::Write, |s| {
-                        let rows = memberships::billing_candidates(s, day, &a, BATCH)?;
-                        let last = rows.last().map(|r| r.id.clone());
-                        let mut invoiced = Vec::new();
-                        for mut row in rows {
-                            // A membership may owe several periods after a missed run: one at a time.
-                            for _ in 0..24 {
-                                let Some(due) = due_charge(s, &row, day)? else {
-                                    break;
-                                };
-                                if let Some(inv) =
-                                    invoice_period_in(s, &c, &app, &t, &mut row, &due, now)?
-                                {
-                                    invoiced.push(inv.total_incl);
-                                }
-                            }
-                        }
-                        Ok((last, invoiced))
+                    db.scoped(&t.id, TxMode::Read, |s| {
+                        let rows = memberships::billing_candidates(
+                            s,
+                            day,
+                            &a,
+                            None,
+                            BATCH * INVOICE_BATCHES_IN_FLIGHT as i64,
+                        )?;
+                        Ok(rows
+                            .chunks(BATCH as usize)
+                            .filter_map(|chunk| chunk.last().map(|r| r.id.clone()))
+                            .collect())
                     })
                 })
                 .await?;
-            faults::point("after_invoice_commit");
-            report.invoiced += invoiced.len();
-            report.invoiced_amount += invoiced.iter().sum::<i64>();
-            progress("invoice", report.invoiced as u64, 0);
-            match last {
-                Some(last) => after = last,
-                None => return Ok(()),
+            let Some(last) = bounds.last().cloned() else {
+                return Ok(());
+            };
+            let mut lower = after.clone();
+            let mut batches = Vec::with_capacity(bounds.len());
+            for upper in bounds {
+                batches.push(self.invoice_batch(ctx, tenant, day, lower, upper.clone(), now));
+                lower = upper;
             }
+            let before = report.invoiced;
+            for invoiced in futures::future::try_join_all(batches).await? {
+                report.invoiced += invoiced.len();
+                report.invoiced_amount += invoiced.iter().sum::<i64>();
+            }
+            progress("invoice", report.invoiced as u64, 0);
+            self.refresh_statistics_past(before, report.invoiced, INVOICING_TABLES)
+                .await;
+            after = last;
         }
+    }
+
+    /// Invoices the memberships due between `after` (excluded) and `until` (included) in one transaction: every
+    /// invoice drafted first, then all numbered at the end, so that the series is locked only for the numbering
+    /// and concurrent batches draft while one numbers. Returns the invoices' totals.
+    async fn invoice_batch(
+        &self,
+        ctx: &Ctx,
+        tenant: &Arc<Tenant>,
+        day: NaiveDate,
+        after: String,
+        until: String,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<Vec<i64>> {
+        let (t, c, app) = (tenant.clone(), ctx.clone(), self.clone());
+        let totals = self
+            .blocking(move |db| {
+                db.scoped(&t.id, TxMode::Write, |s| {
+                    // The range held BATCH memberships when its bounds were read; the limit only guards against
+                    // a flood of new ones in between, which the next run would invoice.
+                    let rows =
+                        memberships::billing_candidates(s, day, &after, Some(&until), 100 * BATCH)?;
+                    let mut issued = Vec::new();
+                    for mut row in rows {
+                        // A membership may owe several periods after a missed run: one at a time.
+                        for _ in 0..24 {
+                            let Some(due) = due_charge(s, &row, day)? else {
+                                break;
+                            };
+                            issued.extend(invoice_period_in(
+                                s,
+                                &c,
+                                &app,
+                                &t,
+                                &mut row,
+                                &due,
+                                Finalise::Later,
+                                now,
+                            )?);
+                        }
+                    }
+                    // A period invoiced by an earlier run comes back finalised already.
+                    let (mut drafts, done): (Vec<_>, Vec<_>) =
+                        issued.into_iter().partition(|i| i.status == "draft");
+                    finalise_all_in(s, &c, &app, &t, &mut drafts, now)?;
+                    Ok(drafts
+                        .iter()
+                        .chain(&done)
+                        .map(|invoice| invoice.total_incl)
+                        .collect::<Vec<i64>>())
+                })
+            })
+            .await?;
+        faults::point("after_invoice_commit");
+        Ok(totals)
     }
 
     async fn remind_renewals(
@@ -252,23 +335,43 @@ impl App {
     ) -> AppResult<()> {
         let mut after = String::new();
         let concurrency = self.settings().payments.run_concurrency.max(1);
+        let mut in_flight = FuturesUnordered::new();
+        let mut exhausted = false;
         loop {
-            let (t, a) = (tenant.clone(), after.clone());
-            let ids: Vec<String> = self
-                .blocking(move |db| {
-                    db.scoped(&t.id, TxMode::Read, |s| {
-                        Ok(invoices::never_attempted(s, &a, CHARGE_BATCH)?
-                            .into_iter()
-                            .map(|i| i.id)
-                            .collect())
+            // Batches overlap: one is recorded while the provider answers another.
+            while !exhausted && in_flight.len() < CHARGE_BATCHES_IN_FLIGHT {
+                let (t, a) = (tenant.clone(), after.clone());
+                let ids: Vec<String> = self
+                    .blocking(move |db| {
+                        db.scoped(&t.id, TxMode::Read, |s| {
+                            Ok(invoices::never_attempted(s, &a, CHARGE_BATCH)?
+                                .into_iter()
+                                .map(|i| i.id)
+                                .collect())
+                        })
                     })
-                })
-                .await?;
-            let Some(last) = ids.last().cloned() else {
+                    .await?;
+                match ids.last() {
+                    // The batch's invoices are after the cursor: the next read starts past them, attempted or not.
+                    Some(last) => {
+                        after = last.clone();
+                        in_flight.push(charge_invoices(
+                            self,
+                            ctx,
+                            tenant,
+                            provider,
+                            ids,
+                            concurrency,
+                        ));
+                    }
+                    None => exhausted = true,
+                }
+            }
+            let Some(payments) = in_flight.next().await else {
                 return Ok(());
             };
-            let payments = charge_invoices(self, ctx, tenant, provider, ids, concurrency).await?;
-            for payment in payments {
+            let before = report.charged;
+            for payment in payments? {
                 report.charged += 1;
                 match payment.status.as_str() {
                     "succeeded" => report.succeeded += 1,
@@ -278,7 +381,32 @@ impl App {
                 }
             }
             progress("charge", report.charged as u64, 0);
-            after = last;
+            self.refresh_statistics_past(before, report.charged, CHARGING_TABLES)
+                .await;
+        }
+    }
+
+    /// Refreshes the statistics of `tables` when a step's count went from `before` to `now` past 1,000, 10,000
+    /// or 100,000: a first run fills tables that were empty, and plans made for an empty table read a large
+    /// one slowly until they are made again. A failure (a login role that does not own the tables) is only
+    /// logged: autovacuum refreshes them later anyway.
+    async fn refresh_statistics_past(
+        &self,
+        before: usize,
+        now: usize,
+        tables: &'static [&'static str],
+    ) {
+        if ![1_000, 10_000, 100_000]
+            .iter()
+            .any(|mark| before < *mark && now >= *mark)
+        {
+            return;
+        }
+        if let Err(error) = self
+            .blocking(move |db| Ok(db.refresh_statistics(tables)?))
+            .await
+        {
+            tracing::warn!(%error, "billing run: could not refresh the planner's statistics");
         }
     }
 

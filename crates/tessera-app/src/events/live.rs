@@ -281,9 +281,11 @@ impl Feeder {
                 std::thread::sleep(NOTIFY_POLL);
                 continue;
             }
+            // A payload names one or more events, one `<tenant_id> <event_id>` line each.
             let keys: Vec<(String, String)> = payloads
                 .iter()
-                .filter_map(|p| p.split_once(' '))
+                .flat_map(|p| p.lines())
+                .filter_map(|line| line.split_once(' '))
                 .map(|(t, id)| (t.to_owned(), id.to_owned()))
                 .collect();
             let rows = self

@@ -119,7 +119,14 @@ fn sell_in(
         // The first invoice (with the enrolment fee) is issued with the sale; paying it starts the membership.
         if let Some(due) = crate::billing::memberships::due_charge(s, &row, today)? {
             crate::billing::memberships::invoice_period_in(
-                s, ctx, app, tenant, &mut row, &due, now,
+                s,
+                ctx,
+                app,
+                tenant,
+                &mut row,
+                &due,
+                crate::billing::memberships::Finalise::Now,
+                now,
             )?;
         }
     }

@@ -102,23 +102,33 @@ fn matches(endpoint: &EndpointRow, event_type: &str) -> bool {
     types.iter().any(|t| t == "*" || t == event_type)
 }
 
-/// Queues the deliveries of `event` to the realm's matching endpoints, in the caller's transaction (called by
-/// [`crate::events::publish`]). `webhook.ping` goes only to the endpoint named in its data.
-pub(crate) fn fan_out(s: &mut Scoped<'_>, event: &EventRow, now: DateTime<Utc>) -> AppResult<()> {
-    let only: Option<String> = (event.event_type == "webhook.ping")
-        .then(|| {
-            serde_json::from_str::<serde_json::Value>(&event.data_json)
-                .ok()
-                .and_then(|d| d["endpoint_id"].as_str().map(str::to_owned))
-        })
-        .flatten();
-    for endpoint in webhooks::enabled_endpoints(s)? {
-        let wanted = match &only {
-            Some(id) => *id == endpoint.id,
-            None => event.event_type != "webhook.ping" && matches(&endpoint, &event.event_type),
-        };
-        if wanted {
-            queue_delivery(s, &endpoint.id, event, now)?;
+/// Queues the deliveries of `events` to the realm's matching endpoints, in the caller's transaction (called by
+/// [`crate::events::publish_many`]). `webhook.ping` goes only to the endpoint named in its data.
+pub(crate) fn fan_out(
+    s: &mut Scoped<'_>,
+    events: &[EventRow],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let endpoints = webhooks::enabled_endpoints(s)?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    for event in events {
+        let only: Option<String> = (event.event_type == "webhook.ping")
+            .then(|| {
+                serde_json::from_str::<serde_json::Value>(&event.data_json)
+                    .ok()
+                    .and_then(|d| d["endpoint_id"].as_str().map(str::to_owned))
+            })
+            .flatten();
+        for endpoint in &endpoints {
+            let wanted = match &only {
+                Some(id) => *id == endpoint.id,
+                None => event.event_type != "webhook.ping" && matches(endpoint, &event.event_type),
+            };
+            if wanted {
+                queue_delivery(s, &endpoint.id, event, now)?;
+            }
         }
     }
     Ok(())

@@ -99,6 +99,18 @@ pub fn entry_hash(row: &AuditRow) -> String {
 /// Appends an entry to the realm's chain, in the caller's transaction (so the action and its record commit or
 /// roll back together). Appends to one chain are serialised.
 pub fn append(s: &mut Scoped<'_>, entry: NewAuditEntry) -> StoreResult<AuditRow> {
+    let mut rows = append_many(s, vec![entry])?;
+    // One entry in, one row out.
+    rows.pop()
+        .ok_or(crate::StoreError::Query(diesel::result::Error::NotFound))
+}
+
+/// Appends entries to the realm's chain in order, as [`append`] does, taking the chain's lock and reading its end
+/// once for all of them (a billing run's batch).
+pub fn append_many(s: &mut Scoped<'_>, entries: Vec<NewAuditEntry>) -> StoreResult<Vec<AuditRow>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
     let realm = s.realm_key().to_owned();
     let chain_key = i32::from_be_bytes(
         sha2::Sha256::digest(realm.as_bytes())[..4]
@@ -112,32 +124,41 @@ pub fn append(s: &mut Scoped<'_>, entry: NewAuditEntry) -> StoreResult<AuditRow>
         .select((audit_log::seq, audit_log::hash))
         .first(s.conn())
         .optional()?;
-    let (seq, prev_hash) = match last {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS.to_owned()),
+    let (mut seq, mut prev_hash) = match last {
+        Some((seq, hash)) => (seq, hash),
+        None => (0, GENESIS.to_owned()),
     };
-    let at = chrono::DateTime::from_timestamp_micros(entry.at.and_utc().timestamp_micros())
-        .map_or(entry.at, |t| t.naive_utc());
-    let mut row = AuditRow {
-        tenant_id: realm,
-        seq,
-        id: entry.id,
-        at,
-        actor_kind: entry.actor_kind,
-        actor_id: entry.actor_id,
-        action: entry.action,
-        target_kind: entry.target_kind,
-        target_id: entry.target_id,
-        request_id: entry.request_id,
-        details_json: entry.details_json,
-        prev_hash,
-        hash: String::new(),
-    };
-    row.hash = entry_hash(&row);
-    diesel::insert_into(audit_log::table)
-        .values(&row)
-        .execute(s.conn())?;
-    Ok(row)
+    let mut rows = Vec::with_capacity(entries.len());
+    for entry in entries {
+        seq += 1;
+        let at = chrono::DateTime::from_timestamp_micros(entry.at.and_utc().timestamp_micros())
+            .map_or(entry.at, |t| t.naive_utc());
+        let mut row = AuditRow {
+            tenant_id: realm.clone(),
+            seq,
+            id: entry.id,
+            at,
+            actor_kind: entry.actor_kind,
+            actor_id: entry.actor_id,
+            action: entry.action,
+            target_kind: entry.target_kind,
+            target_id: entry.target_id,
+            request_id: entry.request_id,
+            details_json: entry.details_json,
+            prev_hash,
+            hash: String::new(),
+        };
+        row.hash = entry_hash(&row);
+        prev_hash = row.hash.clone();
+        rows.push(row);
+    }
+    // Under SQLite's limit on bound variables (thirteen per row).
+    for chunk in rows.chunks(500) {
+        crate::on_backend!(s.conn(), |c| diesel::insert_into(audit_log::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(rows)
 }
 
 /// Filters of a listing.

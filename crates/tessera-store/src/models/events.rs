@@ -38,18 +38,47 @@ pub struct EventRow {
 /// Inserts an event in the caller's transaction, with the next `seq`, and on PostgreSQL announces it on
 /// [`CHANNEL`] (delivered on commit only). `row.seq` is ignored.
 pub fn insert(s: &mut Scoped<'_>, row: &EventRow) -> StoreResult<EventRow> {
-    let mut row = row.clone();
-    row.seq = next_seq(s.conn())?;
-    diesel::insert_into(events::table)
-        .values(&row)
-        .execute(s.conn())?;
-    if let DbConnection::Postgres(c) = s.conn() {
-        diesel::sql_query("SELECT pg_notify($1, $2)")
-            .bind::<diesel::sql_types::Text, _>(CHANNEL)
-            .bind::<diesel::sql_types::Text, _>(format!("{} {}", row.tenant_id, row.id))
-            .execute(c)?;
+    let mut rows = insert_many(s, std::slice::from_ref(row))?;
+    // One row in, one row out.
+    rows.pop()
+        .ok_or(crate::StoreError::Query(diesel::result::Error::NotFound))
+}
+
+/// Events announced by one `NOTIFY`: its payload (one `<tenant_id> <event_id>` line each) stays well under
+/// PostgreSQL's 8,000 bytes.
+const PER_NOTIFY: usize = 100;
+
+/// Inserts events in the caller's transaction, in order, with the next `seq`s, in a few statements whatever
+/// their number; on PostgreSQL they are announced on [`CHANNEL`] (delivered on commit only). `seq` is ignored.
+pub fn insert_many(s: &mut Scoped<'_>, rows: &[EventRow]) -> StoreResult<Vec<EventRow>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(row)
+    let seqs = next_seqs(s.conn(), rows.len())?;
+    let rows: Vec<EventRow> = rows
+        .iter()
+        .zip(seqs)
+        .map(|(row, seq)| EventRow { seq, ..row.clone() })
+        .collect();
+    // Under SQLite's limit on bound variables (eight per row).
+    for chunk in rows.chunks(500) {
+        crate::on_backend!(s.conn(), |c| diesel::insert_into(events::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    if let DbConnection::Postgres(c) = s.conn() {
+        for chunk in rows.chunks(PER_NOTIFY) {
+            let payload: Vec<String> = chunk
+                .iter()
+                .map(|r| format!("{} {}", r.tenant_id, r.id))
+                .collect();
+            diesel::sql_query("SELECT pg_notify($1, $2)")
+                .bind::<diesel::sql_types::Text, _>(CHANNEL)
+                .bind::<diesel::sql_types::Text, _>(payload.join("\n"))
+                .execute(c)?;
+        }
+    }
+    Ok(rows)
 }
 
 #[derive(QueryableByName)]
@@ -58,14 +87,29 @@ struct Seq {
     seq: i64,
 }
 
-/// PostgreSQL: a sequence (its numbers may commit out of order, which is why feeders there follow `NOTIFY`).
-/// SQLite: max + 1 under the write lock the transaction holds, hence in commit order.
-fn next_seq(conn: &mut DbConnection) -> StoreResult<i64> {
-    let query = match conn {
-        DbConnection::Postgres(_) => "SELECT nextval('events_seq_numbers') AS seq",
-        DbConnection::Sqlite(_) => "SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM events",
-    };
-    Ok(diesel::sql_query(query).get_result::<Seq>(conn)?.seq)
+/// `count` new `seq`s, ascending. PostgreSQL: a sequence (its numbers may commit out of order, which is why
+/// feeders there follow `NOTIFY`). SQLite: max + 1 onwards under the write lock the transaction holds, hence in
+/// commit order.
+fn next_seqs(conn: &mut DbConnection, count: usize) -> StoreResult<Vec<i64>> {
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
+    match conn {
+        DbConnection::Postgres(c) => {
+            let seqs: Vec<Seq> = diesel::sql_query(
+                "SELECT nextval('events_seq_numbers') AS seq FROM generate_series(1, $1)",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(count)
+            .load(c)?;
+            let mut seqs: Vec<i64> = seqs.into_iter().map(|s| s.seq).collect();
+            seqs.sort_unstable();
+            Ok(seqs)
+        }
+        DbConnection::Sqlite(c) => {
+            let first = diesel::sql_query("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM events")
+                .get_result::<Seq>(c)?
+                .seq;
+            Ok((first..first + count).collect())
+        }
+    }
 }
 
 /// Events of any realm after `seq`, oldest first (system context: the feeders).
@@ -89,7 +133,13 @@ pub fn last_seq(sys: &mut System<'_>) -> StoreResult<i64> {
 /// Events named by (realm, id) pairs, of any realm (system context: the PostgreSQL feeder after `NOTIFY`).
 pub fn find_many(sys: &mut System<'_>, keys: &[(String, String)]) -> StoreResult<Vec<EventRow>> {
     let ids: Vec<&str> = keys.iter().map(|(_, id)| id.as_str()).collect();
+    // The realms too, so that the lookup goes through the primary key (realm, id): by id alone it reads every
+    // event of every realm.
+    let mut realms: Vec<&str> = keys.iter().map(|(realm, _)| realm.as_str()).collect();
+    realms.sort_unstable();
+    realms.dedup();
     let rows: Vec<EventRow> = events::table
+        .filter(events::tenant_id.eq_any(realms))
         .filter(events::id.eq_any(ids))
         .order(events::seq.asc())
         .select(EventRow::as_select())

@@ -331,9 +331,10 @@ pub fn lines_issued_between(
         .load(conn)?)
 }
 
-/// Hands out the next number of `series`: the series row is locked until the transaction ends, so concurrent
-/// finalisations take turns and a rollback gives the number back (no gap, no duplicate).
-pub fn next_in_series(s: &mut Scoped<'_>, series: &str) -> StoreResult<i64> {
+/// Hands out the next `count` numbers of `series` and returns the first: the series row is locked until the
+/// transaction ends, so concurrent finalisations take turns and a rollback gives the numbers back (no gap, no
+/// duplicate).
+pub fn reserve_in_series(s: &mut Scoped<'_>, series: &str, count: i64) -> StoreResult<i64> {
     let (tenant, conn) = s.parts();
     let row = (
         invoice_sequences::tenant_id.eq(tenant),
@@ -350,10 +351,10 @@ pub fn next_in_series(s: &mut Scoped<'_>, series: &str) -> StoreResult<i64> {
             .filter(invoice_sequences::tenant_id.eq(tenant))
             .filter(invoice_sequences::series.eq(series)),
     )
-    .set(invoice_sequences::last_value.eq(invoice_sequences::last_value + 1))
+    .set(invoice_sequences::last_value.eq(invoice_sequences::last_value + count))
     .returning(invoice_sequences::last_value)
-    .get_result(conn)?;
-    Ok(value)
+    .get_result::<i64>(conn)?;
+    Ok(value - count + 1)
 }
 
 /// Open invoices no provider attempt has been made on yet (attempts that never reached the provider do not

@@ -368,16 +368,17 @@ pub fn count_history(
         .get_result(conn)?)
 }
 
-/// Memberships a billing run must look at on `day`, by id after `after`: not over, not frozen, and either never
-/// invoiced or invoiced up to a day that has come (recurring plans).
+/// Memberships a billing run must look at on `day`, by id after `after` and up to `until` (inclusive) when given:
+/// not over, not frozen, and either never invoiced or invoiced up to a day that has come (recurring plans).
 pub fn billing_candidates(
     s: &mut Scoped<'_>,
     day: NaiveDate,
     after: &str,
+    until: Option<&str>,
     limit: i64,
 ) -> StoreResult<Vec<MembershipRow>> {
     let (tenant, conn) = s.parts();
-    Ok(memberships::table
+    let mut query = memberships::table
         .filter(memberships::tenant_id.eq(tenant))
         .filter(memberships::status.eq_any(["pending", "active", "past_due"]))
         .filter(
@@ -386,6 +387,11 @@ pub fn billing_candidates(
                 .and(memberships::billed_until.le(day))),
         )
         .filter(memberships::id.gt(after))
+        .into_boxed();
+    if let Some(until) = until {
+        query = query.filter(memberships::id.le(until));
+    }
+    Ok(query
         .order(memberships::id.asc())
         .limit(limit)
         .select(MembershipRow::as_select())
