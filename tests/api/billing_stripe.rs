@@ -967,3 +967,68 @@ async fn an_appointment_paid_online_is_booked_only_once_its_payment_succeeds() {
         "nothing written"
     );
 }
+
+/// A run writes a batch's events together (one notification for many on PostgreSQL): each still reaches a staff
+/// subscriber of the server, once, though the run is another process.
+#[tokio::test]
+async fn a_runs_events_reach_live_subscribers_once_each() {
+    let fake = Fake::start().await;
+    let app = app_with_stripe(&fake).await;
+    let admin = app.token("atlas", "admin").await;
+    let (_, plan) = app
+        .post_json(
+            Some("atlas"),
+            "/api/v1/plans",
+            Some(&admin),
+            &monthly_plan("monthly-12"),
+        )
+        .await;
+    let plan = plan["id"].as_str().unwrap().to_owned();
+    let mut memberships = Vec::new();
+    for local in ["member", "member2"] {
+        let member = member_id(&app, local).await;
+        let token = app.token("atlas", local).await;
+        save_card(&app, &fake, &token, &member, "pm_card_visa").await;
+        memberships.push(active_membership(&app, &admin, &member, &plan).await);
+    }
+    let mut stream = app.events("atlas", &admin).await;
+    // The sales' own events may still be on their way (SQLite's feeder polls): let them pass first.
+    while stream
+        .next_within(Duration::from_millis(1500))
+        .await
+        .is_some()
+    {}
+    let report = run_ok(&app, &fake, &memberships[0].1);
+    assert_eq!(report["invoiced"], 2, "{report}");
+    assert_eq!(report["succeeded"], 2, "{report}");
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let wanted = ["invoice.finalised", "payment.succeeded", "invoice.paid"];
+    while seen.len() < 6 {
+        let Some(event) = stream.next_within(Duration::from_secs(10)).await else {
+            break;
+        };
+        let kind = event["type"].as_str().unwrap_or_default().to_owned();
+        if wanted.contains(&kind.as_str()) {
+            seen.push((kind, event["id"].as_str().unwrap_or_default().to_owned()));
+        }
+    }
+    for kind in wanted {
+        assert_eq!(
+            seen.iter().filter(|(k, _)| k == kind).count(),
+            2,
+            "{kind} for each membership: {seen:?}"
+        );
+    }
+    // Nothing arrives twice.
+    assert!(
+        stream
+            .next_within(Duration::from_secs(1))
+            .await
+            .is_none_or(|e| !seen.iter().any(|(_, id)| e["id"] == id.as_str())),
+        "an event came twice"
+    );
+    let mut ids: Vec<&String> = seen.iter().map(|(_, id)| id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "{seen:?}");
+}
