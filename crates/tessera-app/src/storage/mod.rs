@@ -615,6 +615,13 @@ impl App {
         }
         let now = self.clock().now();
         let expires_at = now + chrono::Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX));
+        // Tokens hold whole seconds: rounded up, so that a link lasts at least what was asked (truncated, a
+        // one-second link asked at .95 would last 50 ms).
+        let expires_at = chrono::DateTime::from_timestamp(
+            expires_at.timestamp() + i64::from(expires_at.timestamp_subsec_nanos() > 0),
+            0,
+        )
+        .unwrap_or(expires_at);
         let presigned = self
             .storage()
             .store
