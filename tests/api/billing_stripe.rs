@@ -573,27 +573,38 @@ async fn renewals_are_charged_once_and_dunning_blocks_then_paying_reinstates() {
     );
 }
 
-#[tokio::test]
-async fn a_run_stopped_at_any_step_and_run_again_invoices_and_charges_once() {
-    let fake = Fake::start().await;
-    let app = app_with_stripe(&fake).await;
-    let admin = app.token("atlas", "admin").await;
+/// Two members (`member`, `member2`) with a saved Visa card and an active monthly membership paid at the desk:
+/// (membership id, billed until), both renewing on the same day.
+async fn two_renewing_memberships(
+    app: &TestApp,
+    fake: &Fake,
+    admin: &str,
+) -> Vec<(String, String)> {
     let (_, plan) = app
         .post_json(
             Some("atlas"),
             "/api/v1/plans",
-            Some(&admin),
+            Some(admin),
             &monthly_plan("monthly-12"),
         )
         .await;
     let plan = plan["id"].as_str().unwrap().to_owned();
     let mut memberships = Vec::new();
     for local in ["member", "member2"] {
-        let member = member_id(&app, local).await;
+        let member = member_id(app, local).await;
         let token = app.token("atlas", local).await;
-        save_card(&app, &fake, &token, &member, "pm_card_visa").await;
-        memberships.push(active_membership(&app, &admin, &member, &plan).await);
+        save_card(app, fake, &token, &member, "pm_card_visa").await;
+        memberships.push(active_membership(app, admin, &member, &plan).await);
     }
+    memberships
+}
+
+#[tokio::test]
+async fn a_run_stopped_at_any_step_and_run_again_invoices_and_charges_once() {
+    let fake = Fake::start().await;
+    let app = app_with_stripe(&fake).await;
+    let admin = app.token("atlas", "admin").await;
+    let memberships = two_renewing_memberships(&app, &fake, &admin).await;
     let mut day = memberships[0].1.clone();
     // Each named point, then a few random ones: the run dies there (as on a power cut), then runs again.
     let faults = [
@@ -975,22 +986,7 @@ async fn a_runs_events_reach_live_subscribers_once_each() {
     let fake = Fake::start().await;
     let app = app_with_stripe(&fake).await;
     let admin = app.token("atlas", "admin").await;
-    let (_, plan) = app
-        .post_json(
-            Some("atlas"),
-            "/api/v1/plans",
-            Some(&admin),
-            &monthly_plan("monthly-12"),
-        )
-        .await;
-    let plan = plan["id"].as_str().unwrap().to_owned();
-    let mut memberships = Vec::new();
-    for local in ["member", "member2"] {
-        let member = member_id(&app, local).await;
-        let token = app.token("atlas", local).await;
-        save_card(&app, &fake, &token, &member, "pm_card_visa").await;
-        memberships.push(active_membership(&app, &admin, &member, &plan).await);
-    }
+    let memberships = two_renewing_memberships(&app, &fake, &admin).await;
     let mut stream = app.events("atlas", &admin).await;
     // The sales' own events may still be on their way (SQLite's feeder polls): let them pass first.
     while stream
