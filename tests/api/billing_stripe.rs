@@ -599,6 +599,65 @@ async fn two_renewing_memberships(
     memberships
 }
 
+/// A run larger than its batches: 250 renewals are invoiced in three batches and charged in three, the charging
+/// overlapping the invoicing. Each is invoiced once, numbered without a gap and charged exactly once (the fake's
+/// own records), and a second run finds nothing left to do.
+#[tokio::test]
+async fn a_run_over_several_batches_invoices_and_charges_each_renewal_once() {
+    use futures::StreamExt;
+    const RENEWALS: usize = 250;
+    let fake = Fake::start().await;
+    let app = app_with_stripe(&fake).await;
+    let admin = app.token("atlas", "admin").await;
+    let (_, plan) = app
+        .post_json(
+            Some("atlas"),
+            "/api/v1/plans",
+            Some(&admin),
+            &monthly_plan("monthly-12"),
+        )
+        .await;
+    let plan = plan["id"].as_str().unwrap().to_owned();
+    let member = member_id(&app, "member").await;
+    let token = app.token("atlas", "member").await;
+    save_card(&app, &fake, &token, &member, "pm_card_visa").await;
+    let memberships: Vec<(String, String)> = futures::stream::iter(0..RENEWALS)
+        .map(|_| active_membership(&app, &admin, &member, &plan))
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let day = memberships[0].1.clone();
+    assert!(memberships.iter().all(|(_, until)| *until == day));
+    let report = run_ok(&app, &fake, &day);
+    let counts = |r: &Value| {
+        ["invoiced", "charged", "succeeded", "failed", "unknown"].map(|k| r[k].as_u64().unwrap())
+    };
+    assert_eq!(counts(&report), [250, 250, 250, 0, 0], "{report}");
+    let renewed = count(
+        &app.db.url,
+        &format!(
+            "SELECT count(DISTINCT membership_id) FROM invoices WHERE status = 'paid' \
+             AND CAST(period_start AS TEXT) = '{day}'"
+        ),
+    );
+    let invoices = count(
+        &app.db.url,
+        &format!("SELECT count(*) FROM invoices WHERE CAST(period_start AS TEXT) = '{day}'"),
+    );
+    assert_eq!((renewed, invoices), (250, 250));
+    let charges = fake.succeeded_by_invoice().await;
+    assert_eq!(charges.len(), RENEWALS, "{charges:?}");
+    assert!(charges.iter().all(|(_, n)| *n == 1), "{charges:?}");
+    let gaps = count(&app.db.url, "SELECT count(*) FROM (SELECT series FROM invoices WHERE number IS NOT NULL \
+        GROUP BY series HAVING count(*) <> MAX(sequence_no) OR count(DISTINCT sequence_no) <> count(*)) AS x");
+    assert_eq!(gaps, 0, "a gap in the numbers");
+    assert_eq!(
+        counts(&run_ok(&app, &fake, &day)),
+        [0, 0, 0, 0, 0],
+        "a second run of the day"
+    );
+}
+
 #[tokio::test]
 async fn a_run_stopped_at_any_step_and_run_again_invoices_and_charges_once() {
     let fake = Fake::start().await;

@@ -56,7 +56,28 @@ pub fn enqueue(
     default_max_attempts: i32,
     now: DateTime<Utc>,
 ) -> AppResult<Option<String>> {
-    let row = JobRow {
+    let row = job_row(s, job, default_max_attempts, now);
+    Ok(jobs::enqueue(s, &row)?.then_some(row.id))
+}
+
+/// Queues several jobs in the realm of `s` in one statement, each unless a job with its unique key exists;
+/// returns how many were queued.
+pub fn enqueue_many(
+    s: &mut Scoped<'_>,
+    new_jobs: &[NewJob],
+    default_max_attempts: i32,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let rows: Vec<JobRow> = new_jobs
+        .iter()
+        .map(|job| job_row(s, job, default_max_attempts, now))
+        .collect();
+    Ok(jobs::enqueue_many(s, &rows)?)
+}
+
+/// The stored row of a job queued now.
+fn job_row(s: &Scoped<'_>, job: &NewJob, default_max_attempts: i32, now: DateTime<Utc>) -> JobRow {
+    JobRow {
         tenant_id: s.realm_key().to_owned(),
         id: IdKind::Job.new_id(),
         kind: job.kind.clone(),
@@ -72,8 +93,7 @@ pub fn enqueue(
         created_at: naive(now),
         updated_at: naive(now),
         finished_at: None,
-    };
-    Ok(jobs::enqueue(s, &row)?.then_some(row.id))
+    }
 }
 
 /// Why a job failed.

@@ -5,6 +5,9 @@
 //! - Row locks: [`on_backend!`] again, with `for_update()` on PostgreSQL; on SQLite a writing transaction
 //!   already holds the database's write lock (it began `IMMEDIATE`), so the plain query is as safe.
 //! - Money sums: [`sum_minor_units`] casts `SUM` back to `BIGINT` (PostgreSQL widens it to `NUMERIC`).
+//! - Many rows updated in one statement: an upsert of the whole rows whose `SET` takes every listed column
+//!   from the proposed row ([`replace_columns!`]); both backends know `ON CONFLICT ... DO UPDATE`, neither
+//!   shares a multi-row `UPDATE` syntax with the other.
 
 use diesel::sql_types::{BigInt, Nullable};
 
@@ -18,6 +21,28 @@ macro_rules! on_backend {
             $crate::DbConnection::Sqlite($c) => $body,
         }
     };
+}
+
+/// The `SET` of an upsert that replaces each listed column of the stored row with the proposed row's value
+/// (`excluded`): with rows read earlier in the same transaction, one statement writes many of them back.
+#[macro_export]
+macro_rules! replace_columns {
+    ($table:ident: $($column:ident),+ $(,)?) => {
+        ($($table::$column.eq(diesel::upsert::excluded($table::$column)),)+)
+    };
+}
+
+/// Refuses rows of another realm before they are written back by an upsert: a missing row would be inserted,
+/// so only rows of the scope's own realm (read in the same transaction) may be written this way.
+pub(crate) fn own_realm<'r>(
+    realm: &str,
+    mut tenants: impl Iterator<Item = &'r String>,
+) -> Result<(), diesel::result::Error> {
+    if tenants.all(|t| t == realm) {
+        Ok(())
+    } else {
+        Err(diesel::result::Error::NotFound)
+    }
 }
 
 /// Runs `$query` (a diesel select, written inline: it is compiled once per backend) locking the selected rows for the rest of the transaction: `FOR UPDATE` on

@@ -10,6 +10,7 @@
 //! provider what became of it (by the Tessera payment id in the provider's metadata) and records that, never
 //! charging again. Webhooks go through the same [`apply_outcome`].
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -22,7 +23,7 @@ use tessera_store::models::payments::{self, BillingProfileRow, PaymentRow, Refun
 use tessera_store::{Scoped, TxMode};
 
 use super::faults;
-use super::payments::{apply_failure_in, apply_success_in};
+use super::payments::{after_paid_in, apply_failure_in, pay_down_in};
 use super::provider::{provider_for, ChargeRequest, Outcome, PaymentProvider};
 use super::view::{PaymentView, RefundView};
 use crate::auth::authorize;
@@ -100,47 +101,154 @@ pub(crate) fn apply_outcome_in(
     outcome: &Outcome,
     now: DateTime<Utc>,
 ) -> AppResult<Option<PaymentRow>> {
-    let Some(found) = payments::find(s, payment_id)? else {
-        return Ok(None);
-    };
-    // Lock order: the invoice, then its payment.
-    let mut invoice =
-        invoices::find_locked(s, &found.invoice_id)?.ok_or(AppError::NotFound("invoice"))?;
-    let mut payment = payments::find(s, payment_id)?.ok_or(AppError::NotFound("payment"))?;
-    if SETTLED.contains(&payment.status.as_str()) {
-        return Ok(Some(payment));
+    let mut applied = apply_outcomes_in(
+        s,
+        ctx,
+        app,
+        tenant,
+        &[(payment_id.to_owned(), outcome.clone())],
+        now,
+    )?;
+    Ok(applied.pop())
+}
+
+/// Successes recorded in memory, written together: a batch of answers is mostly successes of distinct invoices,
+/// each of which would otherwise cost an update of its payment and of its invoice.
+#[derive(Default)]
+struct PendingSuccesses {
+    payments: Vec<PaymentRow>,
+    /// Invoices paid down, by id (the rows live in the caller's map), and those paid in full by it.
+    invoices: Vec<String>,
+    paid: Vec<String>,
+}
+
+impl PendingSuccesses {
+    /// Writes what is pending, then settles what the invoices paid in full billed (which reads them back).
+    fn flush(
+        &mut self,
+        s: &mut Scoped<'_>,
+        ctx: &Ctx,
+        app: &App,
+        tenant: &Tenant,
+        invoices_by_id: &HashMap<String, InvoiceRow>,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let rows = |ids: &[String]| -> Vec<InvoiceRow> {
+            let mut seen = HashSet::new();
+            ids.iter()
+                .filter(|id| seen.insert(id.as_str()))
+                .filter_map(|id| invoices_by_id.get(id).cloned())
+                .collect()
+        };
+        payments::update_many(s, &std::mem::take(&mut self.payments))?;
+        invoices::update_many(s, &rows(&std::mem::take(&mut self.invoices)))?;
+        let paid = rows(&std::mem::take(&mut self.paid));
+        after_paid_in(s, ctx, app, tenant, &paid, now)
     }
-    payment.updated_at = naive(now);
-    let reference = match outcome {
-        Outcome::Succeeded { reference }
-        | Outcome::Processing { reference }
-        | Outcome::RequiresAction { reference, .. }
-        | Outcome::AwaitingPayer { reference, .. }
-        | Outcome::Cancelled { reference } => Some(reference.clone()),
-        Outcome::Declined { reference, .. } => reference.clone(),
-        Outcome::Unknown { .. } | Outcome::NeverSent => None,
-    };
-    if reference.is_some() {
-        payment.provider_ref = reference;
-    }
-    match outcome {
-        Outcome::Succeeded { .. } => {
+}
+
+/// [`apply_outcome_in`] for several answers at once (a billing run's batch), in a few statements for the usual
+/// case of successes: the payments read, their invoices locked (lock order: the invoices, then their payments),
+/// the payments read again, the successes written together. Other answers are applied one by one, after what
+/// was pending is written. Returns the payments found, in the answers' order.
+pub(crate) fn apply_outcomes_in(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    app: &App,
+    tenant: &Tenant,
+    outcomes: &[(String, Outcome)],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<PaymentRow>> {
+    let ids: Vec<String> = outcomes.iter().map(|(id, _)| id.clone()).collect();
+    let invoice_ids: Vec<String> = payments::find_many(s, &ids)?
+        .into_iter()
+        .map(|p| p.invoice_id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut invoices_by_id: HashMap<String, InvoiceRow> =
+        invoices::find_many_locked(s, &invoice_ids)?
+            .into_iter()
+            .map(|i| (i.id.clone(), i))
+            .collect();
+    let mut stored: HashMap<String, PaymentRow> = payments::find_many(s, &ids)?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    let mut pending = PendingSuccesses::default();
+    let mut out = Vec::with_capacity(outcomes.len());
+    for (payment_id, outcome) in outcomes {
+        let Some(mut payment) = stored.get(payment_id).cloned() else {
+            continue;
+        };
+        if SETTLED.contains(&payment.status.as_str()) {
+            out.push(payment);
+            continue;
+        }
+        let invoice = invoices_by_id
+            .get_mut(&payment.invoice_id)
+            .ok_or(AppError::NotFound("invoice"))?;
+        payment.updated_at = naive(now);
+        let reference = match outcome {
+            Outcome::Succeeded { reference }
+            | Outcome::Processing { reference }
+            | Outcome::RequiresAction { reference, .. }
+            | Outcome::AwaitingPayer { reference, .. }
+            | Outcome::Cancelled { reference } => Some(reference.clone()),
+            Outcome::Declined { reference, .. } => reference.clone(),
+            Outcome::Unknown { .. } | Outcome::NeverSent => None,
+        };
+        if reference.is_some() {
+            payment.provider_ref = reference;
+        }
+        if let Outcome::Succeeded { .. } = outcome {
             payment.status = "succeeded".into();
             payment.settled_at = Some(naive(now));
             payment.client_secret = None;
-            payments::update(s, &payment)?;
             // An invoice paid meanwhile by other means keeps the money as a credit to refund; it never
             // breaks the paid-at-most-total rule.
             let owed = invoice.total_incl - invoice.amount_paid - invoice.amount_credited;
             if payment.amount <= owed {
-                apply_success_in(s, ctx, app, tenant, &mut invoice, &payment, now)?;
+                if pay_down_in(s, ctx, invoice, &payment, now)? {
+                    pending.paid.push(invoice.id.clone());
+                }
+                pending.invoices.push(invoice.id.clone());
             } else {
                 tracing::warn!(payment = %payment.id, "provider payment on an invoice already settled: refund it");
             }
+            pending.payments.push(payment.clone());
+        } else {
+            // What follows reads and writes the stored rows: the successes before it are written first.
+            pending.flush(s, ctx, app, tenant, &invoices_by_id, now)?;
+            let invoice = invoices_by_id
+                .get_mut(&payment.invoice_id)
+                .ok_or(AppError::NotFound("invoice"))?;
+            apply_other_outcome_in(s, ctx, app, tenant, invoice, &mut payment, outcome, now)?;
         }
+        stored.insert(payment.id.clone(), payment.clone());
+        out.push(payment);
+    }
+    pending.flush(s, ctx, app, tenant, &invoices_by_id, now)?;
+    Ok(out)
+}
+
+/// Applies an answer other than a success to an unsettled payment and writes it.
+#[allow(clippy::too_many_arguments)]
+fn apply_other_outcome_in(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    app: &App,
+    tenant: &Tenant,
+    invoice: &mut InvoiceRow,
+    payment: &mut PaymentRow,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    match outcome {
+        Outcome::Succeeded { .. } => {}
         Outcome::Processing { .. } => {
             payment.status = "processing".into();
-            payments::update(s, &payment)?;
+            payments::update(s, payment)?;
             let data = serde_json::json!({ "payment_id": payment.id, "invoice_id": invoice.id,
                 "provider": payment.provider, "method": payment.method,
                 "amount": { "amount": payment.amount, "currency": payment.currency }, "attempt": payment.attempt });
@@ -155,12 +263,12 @@ pub(crate) fn apply_outcome_in(
         }
         // Already asked the payer (the run's answer and the provider's webhook both say so): ask once.
         Outcome::RequiresAction { .. } if payment.status == "requires_action" => {
-            payments::update(s, &payment)?;
+            payments::update(s, payment)?;
         }
         Outcome::RequiresAction { client_secret, .. } => {
             payment.status = "requires_action".into();
             payment.client_secret = client_secret.clone();
-            payments::update(s, &payment)?;
+            payments::update(s, payment)?;
             let confirm_url = format!(
                 "{}/pay/{}?tenant={}",
                 app.settings().payments.portal_url.trim_end_matches('/'),
@@ -181,33 +289,33 @@ pub(crate) fn apply_outcome_in(
         Outcome::AwaitingPayer { client_secret, .. } => {
             payment.status = "requires_action".into();
             payment.client_secret = client_secret.clone();
-            payments::update(s, &payment)?;
+            payments::update(s, payment)?;
         }
         Outcome::Declined { code, message, .. } => {
             payment.status = "failed".into();
             payment.failure_code = Some(code.clone());
             payment.failure_message = Some(message.chars().take(300).collect());
             payment.client_secret = None;
-            payments::update(s, &payment)?;
-            apply_failure_in(s, ctx, app, tenant, &mut invoice, &payment, now)?;
+            payments::update(s, payment)?;
+            apply_failure_in(s, ctx, app, tenant, invoice, payment, now)?;
         }
         Outcome::Cancelled { .. } => {
             payment.status = "cancelled".into();
             payment.client_secret = None;
-            payments::update(s, &payment)?;
+            payments::update(s, payment)?;
         }
         Outcome::NeverSent => {
             payment.status = "cancelled".into();
             payment.failure_code = Some("never_sent".into());
-            payments::update(s, &payment)?;
+            payments::update(s, payment)?;
         }
         Outcome::Unknown { reason } => {
             payment.status = "unknown".into();
             payment.failure_message = Some(reason.chars().take(300).collect());
-            payments::update(s, &payment)?;
+            payments::update(s, payment)?;
         }
     }
-    Ok(Some(payment))
+    Ok(())
 }
 
 /// What to charge for one invoice: the attempt row is written and committed before the provider is asked.
@@ -225,74 +333,115 @@ pub(crate) fn prepare_in(
     off_session: bool,
     now: DateTime<Utc>,
 ) -> AppResult<Option<PreparedCharge>> {
-    let Some(mut invoice) = invoices::find_locked(s, invoice_id)? else {
-        return Ok(None);
-    };
-    let owed = invoice.total_incl - invoice.amount_paid - invoice.amount_credited;
-    if invoice.status != "open" || owed <= 0 {
-        return Ok(None);
-    }
-    if payments::of_invoice(s, invoice_id)?.iter().any(|p| {
-        ["pending", "unknown", "processing", "requires_action"].contains(&p.status.as_str())
-    }) {
-        return Ok(None);
-    }
-    let profile = payments::profile(s, &invoice.payer_account_id)?;
-    let customer = profile.as_ref().and_then(|p| p.customer_ref.clone());
-    let method = profile.as_ref().and_then(|p| p.payment_method_ref.clone());
-    let (Some(customer), true) = (customer, method.is_some() || !off_session) else {
-        return Ok(None);
-    };
-    invoice.attempts += 1;
-    invoice.updated_at = naive(now);
-    invoices::update(s, &invoice)?;
-    let payment = PaymentRow {
-        tenant_id: tenant.id.clone(),
-        id: IdKind::Payment.new_id(),
-        invoice_id: invoice.id.clone(),
-        account_id: invoice.payer_account_id.clone(),
-        provider: provider.name().into(),
-        method: profile
-            .as_ref()
-            .and_then(|p| p.method_kind.clone())
-            .filter(|_| off_session)
-            .unwrap_or_else(|| "card".into()),
-        status: "pending".into(),
-        amount: owed,
-        currency: invoice.currency.clone(),
-        attempt: invoice.attempts,
-        idempotency_key: idempotency_key(&tenant.id, &invoice.id, invoice.attempts),
-        provider_ref: None,
-        client_secret: None,
-        failure_code: None,
-        failure_message: None,
-        refunded_amount: 0,
-        recorded_by: None,
-        note: None,
-        created_at: naive(now),
-        updated_at: naive(now),
-        settled_at: None,
-    };
-    payments::insert(s, &payment)?;
-    Ok(Some(PreparedCharge {
-        request: ChargeRequest {
-            customer,
-            payment_method: method.filter(|_| off_session),
+    let mut prepared = prepare_many_in(
+        s,
+        tenant,
+        provider,
+        &[invoice_id.to_owned()],
+        off_session,
+        now,
+    )?;
+    Ok(prepared.pop())
+}
+
+/// [`prepare_in`] for several invoices at once, in a few statements whatever their number (a billing run's
+/// batch): the invoices locked, their payments and payers' profiles read, the attempts recorded. Returns the
+/// charges that may be made, in the invoices' order.
+pub(crate) fn prepare_many_in(
+    s: &mut Scoped<'_>,
+    tenant: &Tenant,
+    provider: &dyn PaymentProvider,
+    invoice_ids: &[String],
+    off_session: bool,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<PreparedCharge>> {
+    let invoices = invoices::find_many_locked(s, invoice_ids)?;
+    let open: Vec<String> = invoices.iter().map(|i| i.id.clone()).collect();
+    let in_flight: HashSet<String> = payments::of_invoices(s, &open)?
+        .into_iter()
+        .filter(|p| {
+            ["pending", "unknown", "processing", "requires_action"].contains(&p.status.as_str())
+        })
+        .map(|p| p.invoice_id)
+        .collect();
+    let payers: Vec<String> = invoices
+        .iter()
+        .map(|i| i.payer_account_id.clone())
+        .collect();
+    let profiles: HashMap<String, BillingProfileRow> = payments::profiles(s, &payers)?
+        .into_iter()
+        .map(|p| (p.account_id.clone(), p))
+        .collect();
+    let mut by_id: HashMap<String, InvoiceRow> =
+        invoices.into_iter().map(|i| (i.id.clone(), i)).collect();
+    let (mut attempted, mut recorded, mut prepared) = (Vec::new(), Vec::new(), Vec::new());
+    for invoice_id in invoice_ids {
+        let Some(mut invoice) = by_id.remove(invoice_id) else {
+            continue;
+        };
+        let owed = invoice.total_incl - invoice.amount_paid - invoice.amount_credited;
+        if invoice.status != "open" || owed <= 0 || in_flight.contains(&invoice.id) {
+            continue;
+        }
+        let profile = profiles.get(&invoice.payer_account_id);
+        let customer = profile.and_then(|p| p.customer_ref.clone());
+        let method = profile.and_then(|p| p.payment_method_ref.clone());
+        let (Some(customer), true) = (customer, method.is_some() || !off_session) else {
+            continue;
+        };
+        invoice.attempts += 1;
+        invoice.updated_at = naive(now);
+        let payment = PaymentRow {
+            tenant_id: tenant.id.clone(),
+            id: IdKind::Payment.new_id(),
+            invoice_id: invoice.id.clone(),
+            account_id: invoice.payer_account_id.clone(),
+            provider: provider.name().into(),
+            method: profile
+                .and_then(|p| p.method_kind.clone())
+                .filter(|_| off_session)
+                .unwrap_or_else(|| "card".into()),
+            status: "pending".into(),
             amount: owed,
             currency: invoice.currency.clone(),
-            idempotency_key: payment.idempotency_key.clone(),
-            payment_id: payment.id.clone(),
-            invoice_id: invoice.id.clone(),
-            tenant_slug: tenant.slug.clone(),
-            off_session,
-            save_for_later: invoice.membership_id.is_some(),
-            description: format!(
-                "{} {}",
-                tenant.display_name,
-                invoice.number.clone().unwrap_or_default()
-            ),
-        },
-    }))
+            attempt: invoice.attempts,
+            idempotency_key: idempotency_key(&tenant.id, &invoice.id, invoice.attempts),
+            provider_ref: None,
+            client_secret: None,
+            failure_code: None,
+            failure_message: None,
+            refunded_amount: 0,
+            recorded_by: None,
+            note: None,
+            created_at: naive(now),
+            updated_at: naive(now),
+            settled_at: None,
+        };
+        prepared.push(PreparedCharge {
+            request: ChargeRequest {
+                customer,
+                payment_method: method.filter(|_| off_session),
+                amount: owed,
+                currency: invoice.currency.clone(),
+                idempotency_key: payment.idempotency_key.clone(),
+                payment_id: payment.id.clone(),
+                invoice_id: invoice.id.clone(),
+                tenant_slug: tenant.slug.clone(),
+                off_session,
+                save_for_later: invoice.membership_id.is_some(),
+                description: format!(
+                    "{} {}",
+                    tenant.display_name,
+                    invoice.number.clone().unwrap_or_default()
+                ),
+            },
+        });
+        recorded.push(payment);
+        attempted.push(invoice);
+    }
+    invoices::update_many(s, &attempted)?;
+    payments::insert_many(s, &recorded)?;
+    Ok(prepared)
 }
 
 /// Charges one open invoice off-session with the payer's saved method (renewals, retries); returns the
@@ -328,11 +477,7 @@ pub(crate) async fn charge_invoices(
     let prepared: Vec<PreparedCharge> = app
         .blocking(move |db| {
             db.scoped(&t.id, TxMode::Write, |s| {
-                let mut out = Vec::with_capacity(invoice_ids.len());
-                for id in &invoice_ids {
-                    out.extend(prepare_in(s, &t, p.as_ref(), id, true, now)?);
-                }
-                Ok(out)
+                prepare_many_in(s, &t, p.as_ref(), &invoice_ids, true, now)
             })
         })
         .await?;
@@ -355,11 +500,7 @@ pub(crate) async fn charge_invoices(
         .blocking(move |db| {
             db.scoped(&t.id, TxMode::Write, |s| {
                 crate::events::deferring(s, now, |s| {
-                    let mut out = Vec::with_capacity(outcomes.len());
-                    for (payment_id, outcome) in &outcomes {
-                        out.extend(apply_outcome_in(s, &c, &a, &t, payment_id, outcome, now)?);
-                    }
-                    Ok(out)
+                    apply_outcomes_in(s, &c, &a, &t, &outcomes, now)
                 })
             })
         })

@@ -2,6 +2,8 @@
 //! `tessera_invoicing::compute_totals`), finalising with the next number of the series, and correcting by a
 //! credit note. Finalising queues the PDF job; the PDF is never rendered inside the finalising transaction.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::billing::{format_number, series_for, DocumentSeries};
@@ -11,6 +13,7 @@ use tessera_domain::role::Permission;
 use tessera_domain::tenant::{check_vat_number, is_luhn_number};
 use tessera_domain::{FieldError, FieldErrors};
 use tessera_invoicing::{compute_totals, InvoiceLine, LineKind};
+use tessera_store::models::accounts::AccountRow;
 use tessera_store::models::invoices::{self, InvoiceFilter, InvoiceRow, LineRow};
 use tessera_store::models::members::ProfileRow;
 use tessera_store::models::{accounts, members};
@@ -21,7 +24,7 @@ use super::view::{self, InvoiceView};
 use crate::audit::{self, Event};
 use crate::auth::authorize;
 use crate::events::NewEvent;
-use crate::jobs::{enqueue, NewJob};
+use crate::jobs::{enqueue_many, NewJob};
 use crate::members::tenant_of;
 use crate::pagination::{Page, PageRequest};
 use crate::tenants::Tenant;
@@ -291,15 +294,17 @@ pub(crate) fn buyer_of(
     company: Option<&CompanyBuyer>,
 ) -> AppResult<Buyer> {
     let profile = members::find(s, account_id)?;
-    buyer_from(s, account_id, profile.as_ref(), company)
+    buyer_from(s, account_id, profile.as_ref(), company, None)
 }
 
-/// [`buyer_of`] with the client's member profile already read (the billing run reads it once per invoice).
+/// [`buyer_of`] with the client's member profile already read, and their account too when they have no profile
+/// (the billing run reads both for a whole batch at once).
 fn buyer_from(
     s: &mut Scoped<'_>,
     account_id: &str,
     profile: Option<&ProfileRow>,
     company: Option<&CompanyBuyer>,
+    account: Option<&AccountRow>,
 ) -> AppResult<Buyer> {
     if let Some(c) = company {
         return Ok(Buyer {
@@ -324,9 +329,10 @@ fn buyer_from(
             })
         });
     // A client without a member profile (a company's contact, staff) is named by their account.
-    let name = match profile {
-        Some(p) => format!("{} {}", p.given_name, p.family_name),
-        None => {
+    let name = match (profile, account) {
+        (Some(p), _) => format!("{} {}", p.given_name, p.family_name),
+        (None, Some(a)) => a.display_name.clone(),
+        (None, None) => {
             accounts::find(s, account_id)?
                 .ok_or(AppError::NotFound("member"))?
                 .display_name
@@ -503,37 +509,93 @@ pub(crate) fn draft_own_invoice_in(
     own: OwnInvoice,
     now: DateTime<Utc>,
 ) -> AppResult<InvoiceRow> {
-    // The member's profile is read once: it names the payer (a guardian pays for a dependant), and for a member
-    // who pays for themselves it is also the buyer's.
-    let profile = members::find(s, &own.account_id)?;
-    let payer = profile
-        .as_ref()
-        .and_then(|p| p.guardian_account_id.clone())
-        .unwrap_or_else(|| own.account_id.clone());
-    let payer_profile = if payer == own.account_id {
-        profile.clone()
+    draft_own_invoices_in(s, tenant, vec![own], now)?
+        .pop()
+        .ok_or_else(|| AppError::Internal("no draft made".into()))
+}
+
+/// Drafts several invoices as [`draft_own_invoice_in`] does, in a few statements whatever their number (a
+/// billing run's batch): the members' and payers' profiles and billing profiles read together, the drafts and
+/// their lines inserted together. Returns the drafts in the order of `owns`.
+pub(crate) fn draft_own_invoices_in(
+    s: &mut Scoped<'_>,
+    tenant: &Tenant,
+    owns: Vec<OwnInvoice>,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<InvoiceRow>> {
+    if owns.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The member's profile names the payer (a guardian pays for a dependant), and for a member who pays for
+    // themselves it is also the buyer's.
+    let members: Vec<String> = owns.iter().map(|o| o.account_id.clone()).collect();
+    let mut profiles: HashMap<String, ProfileRow> = members::find_many(s, &members)?
+        .into_iter()
+        .map(|p| (p.account_id.clone(), p))
+        .collect();
+    let payer_of = |profiles: &HashMap<String, ProfileRow>, own: &OwnInvoice| {
+        profiles
+            .get(&own.account_id)
+            .and_then(|p| p.guardian_account_id.clone())
+            .unwrap_or_else(|| own.account_id.clone())
+    };
+    let payers: Vec<String> = owns.iter().map(|o| payer_of(&profiles, o)).collect();
+    let guardians: Vec<String> = payers
+        .iter()
+        .filter(|p| !profiles.contains_key(*p))
+        .cloned()
+        .collect();
+    if !guardians.is_empty() {
+        profiles.extend(
+            members::find_many(s, &guardians)?
+                .into_iter()
+                .map(|p| (p.account_id.clone(), p)),
+        );
+    }
+    let companies = super::provider::companies_of(s, &payers)?;
+    // A payer without a member profile (a company's contact) is named by their account.
+    let nameless: Vec<String> = payers
+        .iter()
+        .filter(|p| !profiles.contains_key(*p) && !companies.contains_key(*p))
+        .cloned()
+        .collect();
+    let accounts: HashMap<String, AccountRow> = if nameless.is_empty() {
+        HashMap::new()
     } else {
-        members::find(s, &payer)?
+        accounts::find_many(s, &nameless)?
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect()
     };
-    let company = super::provider::company_of(s, &payer)?;
-    let spec = DocumentSpec {
-        kind: "invoice",
-        buyer: buyer_from(s, &payer, payer_profile.as_ref(), company.as_ref())?,
-        payer_account_id: payer,
-        locale: locale_from(tenant, profile.as_ref()),
-        account_id: own.account_id,
-        currency: own.currency,
-        lines: own.lines,
-        membership_id: own.membership_id,
-        billing_key: Some(own.billing_key),
-        corrects_invoice_id: None,
-        period: own.period,
-        created_by: own.created_by,
-    };
-    let (invoice, lines) = build(tenant, spec, now)?;
-    invoices::insert(s, &invoice, &lines)?;
+    let (mut rows, mut all_lines) = (Vec::with_capacity(owns.len()), Vec::new());
+    for (own, payer) in owns.into_iter().zip(payers) {
+        let spec = DocumentSpec {
+            kind: "invoice",
+            buyer: buyer_from(
+                s,
+                &payer,
+                profiles.get(&payer),
+                companies.get(&payer),
+                accounts.get(&payer),
+            )?,
+            locale: locale_from(tenant, profiles.get(&own.account_id)),
+            payer_account_id: payer,
+            account_id: own.account_id,
+            currency: own.currency,
+            lines: own.lines,
+            membership_id: own.membership_id,
+            billing_key: Some(own.billing_key),
+            corrects_invoice_id: None,
+            period: own.period,
+            created_by: own.created_by,
+        };
+        let (invoice, lines) = build(tenant, spec, now)?;
+        rows.push(invoice);
+        all_lines.extend(lines);
+    }
+    invoices::insert_many(s, &rows, &all_lines)?;
     faults::point("after_invoice_insert");
-    Ok(invoice)
+    Ok(rows)
 }
 
 /// Finalises a draft in the caller's transaction: the next number of its series (the series row stays locked
@@ -588,6 +650,7 @@ pub(crate) fn finalise_all_in(
     let finalised_at = naive(app.clock().now().max(now));
     let mut audited = Vec::with_capacity(rows.len());
     let mut published = Vec::with_capacity(rows.len());
+    let mut pdf_jobs = Vec::with_capacity(rows.len());
     for (row, series) in rows.iter_mut().zip(series) {
         let Some((_, value)) = next.iter_mut().find(|(known, _)| *known == series) else {
             return Err(AppError::Internal("series not reserved".into()));
@@ -607,8 +670,6 @@ pub(crate) fn finalise_all_in(
         if row.status == "paid" {
             row.paid_at = Some(naive(now));
         }
-        invoices::update(s, row)?;
-        faults::point("after_numbering");
         audited.push((row.id.clone(), row.number.clone(), row.total_incl));
         published.push(NewEvent {
             type_name: "invoice.finalised",
@@ -619,12 +680,14 @@ pub(crate) fn finalise_all_in(
                 "due_on": row.due_on, "membership_id": row.membership_id,
             }),
         });
-        let job = NewJob {
+        pdf_jobs.push(NewJob {
             unique_key: Some(format!("pdf:{}", row.id)),
             ..NewJob::new(RENDER_PDF_KIND, serde_json::json!({ "invoice_id": row.id }))
-        };
-        enqueue(s, &job, app.settings().jobs.default_max_attempts, now)?;
+        });
     }
+    invoices::update_many(s, rows)?;
+    faults::point("after_numbering");
+    enqueue_many(s, &pdf_jobs, app.settings().jobs.default_max_attempts, now)?;
     let entries = audited
         .iter()
         .map(|(id, number, total)| {

@@ -1,18 +1,20 @@
 //! Billing of memberships: the invoice of a period (idempotent by its billing key), what a payment settles
 //! (activation, reinstatement) and the dunning steps of an unpaid membership.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, NaiveDate, Utc};
 use tessera_domain::billing::periods::{next_billing, BillingFacts, DueCharge};
 use tessera_domain::billing::{dunning_step, DunningFacts};
 use tessera_domain::gym::dates::BillingPeriod;
 use tessera_domain::gym::membership::{MembershipAction, MembershipStatus, Proration};
 use tessera_store::models::invoices::{self, InvoiceRow};
-use tessera_store::models::memberships::{self, MembershipRow};
+use tessera_store::models::memberships::{self, FreezeRow, MembershipRow};
 use tessera_store::Scoped;
 
 use super::documents::{
-    build, draft_own_invoice_in, finalise_in, issue_own_invoice_in, locale_of, DocumentSpec,
-    NewLine, OwnInvoice,
+    build, draft_own_invoices_in, finalise_all_in, finalise_in, issue_own_invoice_in, locale_of,
+    DocumentSpec, NewLine, OwnInvoice,
 };
 use crate::memberships::{change, status_of, Change};
 use crate::tenants::Tenant;
@@ -24,8 +26,19 @@ pub(crate) fn due_charge(
     row: &MembershipRow,
     today: NaiveDate,
 ) -> AppResult<Option<DueCharge>> {
-    let freezes: Vec<(NaiveDate, NaiveDate)> = memberships::freezes(s, &row.id)?
-        .into_iter()
+    let freezes = memberships::freezes(s, &row.id)?;
+    Ok(due_of(row, &freezes, today))
+}
+
+/// [`due_charge`] with the membership's freezes already read (those not called off).
+pub(crate) fn due_of(
+    row: &MembershipRow,
+    freezes: &[FreezeRow],
+    today: NaiveDate,
+) -> Option<DueCharge> {
+    let freezes: Vec<(NaiveDate, NaiveDate)> = freezes
+        .iter()
+        .filter(|f| f.membership_id == row.id)
         .map(|f| (f.starts_on, f.ends_on))
         .collect();
     let facts = BillingFacts {
@@ -41,7 +54,7 @@ pub(crate) fn due_charge(
         ends_on: row.ends_on,
         freezes: &freezes,
     };
-    Ok(next_billing(&facts, today))
+    next_billing(&facts, today)
 }
 
 /// The billing key of a membership's period: at most one invoice per membership and period, ever.
@@ -72,67 +85,113 @@ pub(crate) fn invoice_period_in(
     finalise: Finalise,
     now: DateTime<Utc>,
 ) -> AppResult<Option<InvoiceRow>> {
-    let key = billing_key(&row.id, due.period_start);
-    if let Some(existing) = invoices::by_billing_key(s, &key)? {
-        return Ok(Some(existing));
-    }
-    let vat = tenant.config.billing.membership_vat.clone();
-    let last_day = due.period_end.pred_opt().unwrap_or(due.period_end);
-    let (item, description) = match row.kind.as_str() {
-        "pack" => (
-            "class_pack",
-            format!(
-                "{} ({} sessions)",
-                row.plan_name,
-                row.sessions_total.unwrap_or(0)
+    let mut periods = [(row.clone(), due.clone())];
+    let issued = invoice_periods_in(s, ctx, app, tenant, &mut periods, finalise, now)?;
+    let [(billed, _)] = periods;
+    *row = billed;
+    Ok(issued.into_iter().next().flatten())
+}
+
+/// [`invoice_period_in`] for several periods (of distinct memberships, or successive periods of one, in order),
+/// in a few statements whatever their number (a billing run's batch): the billing keys looked up together, the
+/// memberships moved by one statement per end date, the invoices drafted together. Returns, for each period,
+/// its invoice (found or made) or None.
+pub(crate) fn invoice_periods_in(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    app: &App,
+    tenant: &Tenant,
+    periods: &mut [(MembershipRow, DueCharge)],
+    finalise: Finalise,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Option<InvoiceRow>>> {
+    let keys: Vec<String> = periods
+        .iter()
+        .map(|(row, due)| billing_key(&row.id, due.period_start))
+        .collect();
+    let mut found: HashMap<String, InvoiceRow> = invoices::by_billing_keys(s, &keys)?
+        .into_iter()
+        .filter_map(|i| Some((i.billing_key.clone()?, i)))
+        .collect();
+    let mut out: Vec<Option<InvoiceRow>> = vec![None; periods.len()];
+    let (mut owns, mut made_for) = (Vec::new(), Vec::new());
+    let mut billed_until: BTreeMap<String, NaiveDate> = BTreeMap::new();
+    for (at, ((row, due), key)) in periods.iter_mut().zip(keys).enumerate() {
+        if let Some(existing) = found.remove(&key) {
+            out[at] = Some(existing);
+            continue;
+        }
+        let vat = tenant.config.billing.membership_vat.clone();
+        let last_day = due.period_end.pred_opt().unwrap_or(due.period_end);
+        let (item, description) = match row.kind.as_str() {
+            "pack" => (
+                "class_pack",
+                format!(
+                    "{} ({} sessions)",
+                    row.plan_name,
+                    row.sessions_total.unwrap_or(0)
+                ),
             ),
-        ),
-        _ => (
-            "plan_period",
-            format!("{} — {} → {}", row.plan_name, due.period_start, last_day),
-        ),
-    };
-    let mut lines = vec![NewLine {
-        item: item.into(),
-        description,
-        goods: false,
-        quantity: 1,
-        unit_price: row.price_amount,
-        vat_code: vat.clone(),
-    }];
-    if due.first && row.enrolment_fee_amount > 0 {
-        let description = if locale_of(s, tenant, &row.account_id)? == "fr" {
-            "Frais d'inscription"
-        } else {
-            "Enrolment fee"
+            _ => (
+                "plan_period",
+                format!("{} — {} → {}", row.plan_name, due.period_start, last_day),
+            ),
         };
-        lines.push(NewLine {
-            item: "enrolment_fee".into(),
-            description: description.into(),
+        let mut lines = vec![NewLine {
+            item: item.into(),
+            description,
             goods: false,
             quantity: 1,
-            unit_price: row.enrolment_fee_amount,
-            vat_code: vat,
+            unit_price: row.price_amount,
+            vat_code: vat.clone(),
+        }];
+        if due.first && row.enrolment_fee_amount > 0 {
+            let description = if locale_of(s, tenant, &row.account_id)? == "fr" {
+                "Frais d'inscription"
+            } else {
+                "Enrolment fee"
+            };
+            lines.push(NewLine {
+                item: "enrolment_fee".into(),
+                description: description.into(),
+                goods: false,
+                quantity: 1,
+                unit_price: row.enrolment_fee_amount,
+                vat_code: vat,
+            });
+        }
+        row.billed_until = Some(due.period_end);
+        let until = billed_until.entry(row.id.clone()).or_insert(due.period_end);
+        *until = (*until).max(due.period_end);
+        if lines.iter().all(|l| l.unit_price == 0) {
+            continue;
+        }
+        owns.push(OwnInvoice {
+            account_id: row.account_id.clone(),
+            currency: row.currency.clone(),
+            lines,
+            membership_id: Some(row.id.clone()),
+            billing_key: key,
+            period: Some((due.period_start, due.period_end)),
+            created_by: None,
         });
+        made_for.push(at);
     }
-    row.billed_until = Some(due.period_end);
-    memberships::update(s, row)?;
-    if lines.iter().all(|l| l.unit_price == 0) {
-        return Ok(None);
+    let mut moved: BTreeMap<NaiveDate, Vec<String>> = BTreeMap::new();
+    for (id, until) in billed_until {
+        moved.entry(until).or_default().push(id);
     }
-    let own = OwnInvoice {
-        account_id: row.account_id.clone(),
-        currency: row.currency.clone(),
-        lines,
-        membership_id: Some(row.id.clone()),
-        billing_key: key,
-        period: Some((due.period_start, due.period_end)),
-        created_by: None,
-    };
-    Ok(Some(match finalise {
-        Finalise::Now => issue_own_invoice_in(s, ctx, app, tenant, own, now)?,
-        Finalise::Later => draft_own_invoice_in(s, tenant, own, now)?,
-    }))
+    for (until, ids) in &moved {
+        memberships::set_billed_until(s, ids, *until)?;
+    }
+    let mut drafts = draft_own_invoices_in(s, tenant, owns, now)?;
+    if finalise == Finalise::Now {
+        finalise_all_in(s, ctx, app, tenant, &mut drafts, now)?;
+    }
+    for (at, invoice) in made_for.into_iter().zip(drafts) {
+        out[at] = Some(invoice);
+    }
+    Ok(out)
 }
 
 /// Bills a plan change made now, in the caller's transaction, from the gym core's proration: the new plan's
@@ -260,42 +319,49 @@ fn step(
     )
 }
 
-/// After an invoice of the membership was paid: a pending membership whose start has come becomes active; a
-/// `past_due` or `suspended` one is reinstated once none of its invoices is left unpaid.
-pub(crate) fn settle_in(
+/// After invoices of the memberships were paid: a pending membership whose start has come becomes active; a
+/// `past_due` or `suspended` one is reinstated once none of its invoices is left unpaid. Two reads whatever
+/// their number (a billing run's batch of renewals paid, where most are active already and nothing changes).
+pub(crate) fn settle_many_in(
     s: &mut Scoped<'_>,
     ctx: &Ctx,
     app: &App,
     tenant: &Tenant,
-    membership_id: &str,
+    membership_ids: &[String],
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let Some(mut row) = memberships::find_locked(s, membership_id)? else {
-        return Ok(());
-    };
-    if !invoices::open_of_membership(s, membership_id)?.is_empty() {
+    if membership_ids.is_empty() {
         return Ok(());
     }
+    let rows = memberships::find_many_locked(s, membership_ids)?;
+    let unpaid: std::collections::HashSet<String> =
+        invoices::open_of_memberships(s, membership_ids)?
+            .into_iter()
+            .filter_map(|i| i.membership_id)
+            .collect();
     let today = app.today_in(tenant);
-    match status_of(&row)? {
-        MembershipStatus::Pending if row.starts_on <= today => step(
-            s,
-            ctx,
-            &mut row,
-            MembershipAction::Activate,
-            serde_json::json!({ "reason": "first payment" }),
-            now,
-        ),
-        MembershipStatus::PastDue | MembershipStatus::Suspended => step(
-            s,
-            ctx,
-            &mut row,
-            MembershipAction::Reinstate,
-            serde_json::json!({ "reason": "overdue invoices paid" }),
-            now,
-        ),
-        _ => Ok(()),
+    for mut row in rows.into_iter().filter(|r| !unpaid.contains(&r.id)) {
+        match status_of(&row)? {
+            MembershipStatus::Pending if row.starts_on <= today => step(
+                s,
+                ctx,
+                &mut row,
+                MembershipAction::Activate,
+                serde_json::json!({ "reason": "first payment" }),
+                now,
+            )?,
+            MembershipStatus::PastDue | MembershipStatus::Suspended => step(
+                s,
+                ctx,
+                &mut row,
+                MembershipAction::Reinstate,
+                serde_json::json!({ "reason": "overdue invoices paid" }),
+                now,
+            )?,
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 /// True when a pending membership's first invoice is paid (the roll then activates it on its start day).

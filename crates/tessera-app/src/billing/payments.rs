@@ -48,7 +48,8 @@ pub struct RefundInput {
 
 const MANUAL_METHODS: [&str; 3] = ["cash", "card_terminal", "bank_transfer"];
 
-/// Records `amount` received on `invoice` (already locked by the caller) and settles what follows from it.
+/// Records a succeeded payment's consequences in the caller's transaction: the invoice paid down (and written),
+/// its events, and once it is paid in full what it billed: the membership settled, the appointment confirmed.
 pub(crate) fn apply_success_in(
     s: &mut Scoped<'_>,
     ctx: &Ctx,
@@ -58,15 +59,32 @@ pub(crate) fn apply_success_in(
     payment: &PaymentRow,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let paid_now = pay_down_in(s, ctx, invoice, payment, now)?;
+    invoices::update(s, invoice)?;
+    if paid_now {
+        after_paid_in(s, ctx, app, tenant, std::slice::from_ref(invoice), now)?;
+    }
+    Ok(())
+}
+
+/// The part of [`apply_success_in`] before any write: pays `invoice` down in memory and publishes the payment's
+/// events (the caller writes the invoice). True when this payment paid it in full.
+pub(crate) fn pay_down_in(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    invoice: &mut InvoiceRow,
+    payment: &PaymentRow,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
     invoice.amount_paid += payment.amount;
     let was_paid = invoice.status == "paid";
     invoice.status = settled_status(invoice).to_owned();
     invoice.updated_at = naive(now);
-    if invoice.status == "paid" && !was_paid {
+    let paid_now = invoice.status == "paid" && !was_paid;
+    if paid_now {
         invoice.paid_at = Some(naive(now));
         invoice.dunning_started_on = None;
     }
-    invoices::update(s, invoice)?;
     let data = serde_json::json!({
         "payment_id": payment.id, "invoice_id": invoice.id, "provider": payment.provider,
         "method": payment.method, "amount": { "amount": payment.amount, "currency": payment.currency },
@@ -80,21 +98,36 @@ pub(crate) fn apply_success_in(
         data,
         now,
     )?;
-    if invoice.status == "paid" && !was_paid {
+    if paid_now {
         let data = serde_json::json!({ "invoice_id": invoice.id, "number": invoice.number,
             "total": { "amount": invoice.total_incl, "currency": invoice.currency } });
         crate::events::publish(s, ctx, "invoice.paid", Some(&invoice.account_id), data, now)?;
-        if let Some(membership_id) = invoice.membership_id.clone() {
-            super::memberships::settle_in(s, ctx, app, tenant, &membership_id, now)?;
-        }
-        // Only appointment invoices carry this key: other paid invoices skip the lookup.
-        if invoice
-            .billing_key
+    }
+    Ok(paid_now)
+}
+
+/// The part of [`apply_success_in`] after the invoices paid in full were written: their memberships settled
+/// (together), their appointments confirmed.
+pub(crate) fn after_paid_in(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    app: &App,
+    tenant: &Tenant,
+    paid: &[InvoiceRow],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let memberships: Vec<String> = paid
+        .iter()
+        .filter_map(|i| i.membership_id.clone())
+        .collect();
+    super::memberships::settle_many_in(s, ctx, app, tenant, &memberships, now)?;
+    // Only appointment invoices carry this key: other paid invoices skip the lookup.
+    for invoice in paid.iter().filter(|i| {
+        i.billing_key
             .as_deref()
             .is_some_and(|k| k.starts_with("appointment:"))
-        {
-            super::purchases::confirm_paid_in(s, ctx, tenant, &invoice.id, now)?;
-        }
+    }) {
+        super::purchases::confirm_paid_in(s, ctx, tenant, &invoice.id, now)?;
     }
     Ok(())
 }

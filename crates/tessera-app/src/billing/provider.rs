@@ -705,9 +705,17 @@ pub fn provider_for(app: &App, tenant: &Tenant) -> AppResult<Option<Arc<dyn Paym
     Ok(Some(provider))
 }
 
-/// The company a client asked to be billed as (their billing profile), if any.
-pub(crate) fn company_of(s: &mut Scoped<'_>, account_id: &str) -> AppResult<Option<CompanyBuyer>> {
-    Ok(payments::profile(s, account_id)?
-        .and_then(|p| p.company_json)
-        .and_then(|c| serde_json::from_str(&c).ok()))
+/// The companies several payers asked to be billed as (their billing profiles), by account; those without
+/// one are absent.
+pub(crate) fn companies_of(
+    s: &mut Scoped<'_>,
+    account_ids: &[String],
+) -> AppResult<std::collections::HashMap<String, CompanyBuyer>> {
+    Ok(payments::profiles(s, account_ids)?
+        .into_iter()
+        .filter_map(|p| {
+            let company = serde_json::from_str(p.company_json.as_deref()?).ok()?;
+            Some((p.account_id, company))
+        })
+        .collect())
 }

@@ -3,10 +3,11 @@
 //! 1. **reconcile** attempts whose outcome is unknown (a crash, a timeout) by asking the provider;
 //! 2. **invoice** what is due (renewals, ends of trials, first periods and packs not invoiced yet): one
 //!    invoice per membership and period, whatever happens (the billing key is unique);
-//! 3. **remind** members whose renewal is near;
-//! 4. **charge** invoices never attempted, with the payer's saved method, a hundred at a time (attempts recorded
-//!    together before any request, the provider asked a few at a time, the answers recorded together), two
-//!    batches under way at once;
+//! 3. **charge** what was invoiced, with the payer's saved method, while invoicing goes on: each invoicing batch
+//!    hands its invoices over once committed. A hundred at a time (attempts recorded together before any
+//!    request, the provider asked a few at a time, the answers recorded together), two batches under way at
+//!    once; then any invoice never attempted (an earlier run's, cut short);
+//! 4. **remind** members whose renewal is near;
 //! 5. **dun**: apply each unpaid membership's dunning step and retry the payments the schedule says;
 //! 6. **warn** of cards expiring within the notice period.
 //!
@@ -17,18 +18,19 @@
 use std::sync::Arc;
 
 use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc;
 
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Serialize;
-use tessera_store::models::invoices;
+use tessera_store::models::invoices::{self, InvoiceRow};
 use tessera_store::models::memberships;
-use tessera_store::models::payments;
+use tessera_store::models::payments::{self, PaymentRow};
 use tessera_store::TxMode;
 
 use super::charges::{charge_invoice, charge_invoices, reconcile};
 use super::documents::finalise_all_in;
 use super::faults;
-use super::memberships::{due_charge, dunning_in, invoice_period_in, Finalise};
+use super::memberships::{due_charge, due_of, dunning_in, invoice_periods_in, Finalise};
 use super::provider::{provider_for, PaymentProvider};
 use crate::tenants::Tenant;
 use crate::{App, AppError, AppResult, Ctx};
@@ -93,6 +95,17 @@ pub struct RunReport {
     pub cards_expiring: usize,
 }
 
+impl RunReport {
+    /// Adds the payment counts of `charged` (the charging side of a run) to this report.
+    fn add_charges(&mut self, charged: &RunReport) {
+        self.charged += charged.charged;
+        self.succeeded += charged.succeeded;
+        self.failed += charged.failed;
+        self.pending += charged.pending;
+        self.unknown += charged.unknown;
+    }
+}
+
 /// Progress of a run, for a progress bar: the step's name, done and total.
 pub type Progress = dyn Fn(&str, u64, u64) + Send + Sync;
 
@@ -126,14 +139,39 @@ impl App {
             progress("reconcile", 0, 0);
             report.reconciled = reconcile(self, &ctx, &tenant, provider).await?;
         }
-        self.invoice_due(&ctx, &tenant, day, &mut report, progress)
-            .await?;
-        self.remind_renewals(&ctx, &tenant, day, &mut report)
-            .await?;
+        // Invoicing and charging overlap: each invoicing batch hands its invoices to the charging side once
+        // committed, so the provider is asked while the next batches are drafted.
+        let (finalised, to_charge) = mpsc::channel::<Vec<String>>(CHARGE_BATCHES_IN_FLIGHT * 2);
+        let mut charged = RunReport::default();
+        let invoicing = self.invoice_due(
+            &ctx,
+            &tenant,
+            day,
+            &mut report,
+            progress,
+            provider.as_ref().map(|_| finalised),
+        );
+        let charging = async {
+            match &provider {
+                Some(provider) => {
+                    self.charge_handed(&ctx, &tenant, provider, to_charge, &mut charged, progress)
+                        .await
+                }
+                None => Ok(()),
+            }
+        };
+        let (invoiced, handed) = tokio::join!(invoicing, charging);
+        invoiced?;
+        handed?;
         if let Some(provider) = &provider {
-            self.charge_new(&ctx, &tenant, provider, &mut report, progress)
+            // What was left: invoices of earlier runs never attempted (a crash before charging), and any the
+            // handing over missed.
+            self.charge_new(&ctx, &tenant, provider, &mut charged, progress)
                 .await?;
         }
+        report.add_charges(&charged);
+        self.remind_renewals(&ctx, &tenant, day, &mut report)
+            .await?;
         self.dun(&ctx, &tenant, provider.as_ref(), day, &mut report)
             .await?;
         self.warn_expiring_cards(&ctx, &tenant, day, &mut report)
@@ -189,6 +227,7 @@ impl App {
         day: NaiveDate,
         report: &mut RunReport,
         progress: &Progress,
+        finalised: Option<mpsc::Sender<Vec<String>>>,
     ) -> AppResult<()> {
         let mut after = String::new();
         let now = self.clock().now();
@@ -225,7 +264,13 @@ impl App {
             let before = report.invoiced;
             for invoiced in futures::future::try_join_all(batches).await? {
                 report.invoiced += invoiced.len();
-                report.invoiced_amount += invoiced.iter().sum::<i64>();
+                report.invoiced_amount += invoiced.iter().map(|(_, total)| total).sum::<i64>();
+                if let Some(charging) = &finalised {
+                    // The charging side ended early only on an error, which the run reports; invoicing goes on.
+                    let _ = charging
+                        .send(invoiced.into_iter().map(|(id, _)| id).collect())
+                        .await;
+                }
             }
             progress("invoice", report.invoiced as u64, 0);
             self.refresh_statistics_past(before, report.invoiced, INVOICING_TABLES)
@@ -236,7 +281,7 @@ impl App {
 
     /// Invoices the memberships due between `after` (excluded) and `until` (included) in one transaction: every
     /// invoice drafted first, then all numbered at the end, so that the series is locked only for the numbering
-    /// and concurrent batches draft while one numbers. Returns the invoices' totals.
+    /// and concurrent batches draft while one numbers. Returns the invoices' ids and totals.
     async fn invoice_batch(
         &self,
         ctx: &Ctx,
@@ -245,7 +290,7 @@ impl App {
         after: String,
         until: String,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> AppResult<Vec<i64>> {
+    ) -> AppResult<Vec<(String, i64)>> {
         let (t, c, app) = (tenant.clone(), ctx.clone(), self.clone());
         let totals = self
             .blocking(move |db| {
@@ -254,25 +299,30 @@ impl App {
                     // a flood of new ones in between, which the next run would invoice.
                     let rows =
                         memberships::billing_candidates(s, day, &after, Some(&until), 100 * BATCH)?;
-                    let mut issued = Vec::new();
+                    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+                    let freezes = memberships::freezes_of(s, &ids)?;
+                    // A membership may owe several periods after a missed run: each of them, in order.
+                    let mut periods = Vec::new();
                     for mut row in rows {
-                        // A membership may owe several periods after a missed run: one at a time.
+                        let own: Vec<_> = freezes
+                            .iter()
+                            .filter(|f| f.membership_id == row.id)
+                            .cloned()
+                            .collect();
                         for _ in 0..24 {
-                            let Some(due) = due_charge(s, &row, day)? else {
+                            let Some(due) = due_of(&row, &own, day) else {
                                 break;
                             };
-                            issued.extend(invoice_period_in(
-                                s,
-                                &c,
-                                &app,
-                                &t,
-                                &mut row,
-                                &due,
-                                Finalise::Later,
-                                now,
-                            )?);
+                            let end = due.period_end;
+                            periods.push((row.clone(), due));
+                            row.billed_until = Some(end);
                         }
                     }
+                    let issued: Vec<InvoiceRow> =
+                        invoice_periods_in(s, &c, &app, &t, &mut periods, Finalise::Later, now)?
+                            .into_iter()
+                            .flatten()
+                            .collect();
                     // A period invoiced by an earlier run comes back finalised already.
                     let (mut drafts, done): (Vec<_>, Vec<_>) =
                         issued.into_iter().partition(|i| i.status == "draft");
@@ -280,8 +330,8 @@ impl App {
                     Ok(drafts
                         .iter()
                         .chain(&done)
-                        .map(|invoice| invoice.total_incl)
-                        .collect::<Vec<i64>>())
+                        .map(|invoice| (invoice.id.clone(), invoice.total_incl))
+                        .collect::<Vec<_>>())
                 })
             })
             .await?;
@@ -370,20 +420,77 @@ impl App {
             let Some(payments) = in_flight.next().await else {
                 return Ok(());
             };
-            let before = report.charged;
-            for payment in payments? {
-                report.charged += 1;
-                match payment.status.as_str() {
-                    "succeeded" => report.succeeded += 1,
-                    "failed" => report.failed += 1,
-                    "unknown" => report.unknown += 1,
-                    _ => report.pending += 1,
+            self.tally_charges(report, &payments?, progress).await;
+        }
+    }
+
+    /// Charges the invoices the invoicing side hands over as its batches commit, a batch at a time with
+    /// [`CHARGE_BATCHES_IN_FLIGHT`] under way, until it is done.
+    async fn charge_handed(
+        &self,
+        ctx: &Ctx,
+        tenant: &Arc<Tenant>,
+        provider: &Arc<dyn PaymentProvider>,
+        mut handed: mpsc::Receiver<Vec<String>>,
+        report: &mut RunReport,
+        progress: &Progress,
+    ) -> AppResult<()> {
+        let concurrency = self.settings().payments.run_concurrency.max(1);
+        let mut in_flight = FuturesUnordered::new();
+        let mut waiting: Vec<String> = Vec::new();
+        let mut invoicing = true;
+        loop {
+            while in_flight.len() < CHARGE_BATCHES_IN_FLIGHT
+                && (waiting.len() >= CHARGE_BATCH as usize || (!invoicing && !waiting.is_empty()))
+            {
+                let rest = waiting.split_off(waiting.len().min(CHARGE_BATCH as usize));
+                let ids = std::mem::replace(&mut waiting, rest);
+                in_flight.push(charge_invoices(
+                    self,
+                    ctx,
+                    tenant,
+                    provider,
+                    ids,
+                    concurrency,
+                ));
+            }
+            if !invoicing && in_flight.is_empty() {
+                return Ok(());
+            }
+            // Taking more only while little waits holds invoicing back to the pace of charging.
+            let room = waiting.len() < 2 * CHARGE_BATCH as usize;
+            tokio::select! {
+                ids = handed.recv(), if invoicing && room => match ids {
+                    Some(ids) => waiting.extend(ids),
+                    None => invoicing = false,
+                },
+                Some(payments) = in_flight.next(), if !in_flight.is_empty() => {
+                    self.tally_charges(report, &payments?, progress).await;
                 }
             }
-            progress("charge", report.charged as u64, 0);
-            self.refresh_statistics_past(before, report.charged, CHARGING_TABLES)
-                .await;
         }
+    }
+
+    /// Counts a charged batch into `report`, shows it, and refreshes the statistics when the count passes a mark.
+    async fn tally_charges(
+        &self,
+        report: &mut RunReport,
+        payments: &[PaymentRow],
+        progress: &Progress,
+    ) {
+        let before = report.charged;
+        for payment in payments {
+            report.charged += 1;
+            match payment.status.as_str() {
+                "succeeded" => report.succeeded += 1,
+                "failed" => report.failed += 1,
+                "unknown" => report.unknown += 1,
+                _ => report.pending += 1,
+            }
+        }
+        progress("charge", report.charged as u64, 0);
+        self.refresh_statistics_past(before, report.charged, CHARGING_TABLES)
+            .await;
     }
 
     /// Refreshes the statistics of `tables` when a step's count went from `before` to `now` past 1,000, 10,000

@@ -54,6 +54,16 @@ pub fn find(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<AccountRow>> {
         .optional()?)
 }
 
+/// Several accounts by id.
+pub fn find_many(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<AccountRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(accounts::table
+        .filter(accounts::tenant_id.eq(tenant))
+        .filter(accounts::id.eq_any(ids))
+        .select(AccountRow::as_select())
+        .load(conn)?)
+}
+
 /// One account by normalised e-mail address.
 pub fn find_by_email(s: &mut Scoped<'_>, email: &str) -> StoreResult<Option<AccountRow>> {
     let (tenant, conn) = s.parts();

@@ -131,6 +131,48 @@ pub fn update(s: &mut Scoped<'_>, row: &InvoiceRow) -> StoreResult<()> {
     Ok(())
 }
 
+/// Inserts several drafts and all their lines in two statements (a billing run's batch).
+pub fn insert_many(s: &mut Scoped<'_>, rows: &[InvoiceRow], lines: &[LineRow]) -> StoreResult<()> {
+    // Chunks: SQLite takes at most 32,766 bound values in one statement.
+    for chunk in rows.chunks(500) {
+        crate::on_backend!(s.conn(), |c| diesel::insert_into(invoices::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    for chunk in lines.chunks(1_000) {
+        crate::on_backend!(s.conn(), |c| diesel::insert_into(invoice_lines::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Writes every field of several documents in one statement, as [`update`] does for one. The rows were read in
+/// the same transaction; the triggers that guard finalised documents apply to each row.
+pub fn update_many(s: &mut Scoped<'_>, rows: &[InvoiceRow]) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    crate::backend::own_realm(s.realm_key(), rows.iter().map(|r| &r.tenant_id))?;
+    // SQLite (in-process, no round trips) writes them one by one: diesel builds no multi-row upsert for it.
+    let crate::DbConnection::Postgres(c) = s.conn() else {
+        return rows.iter().try_for_each(|row| update(s, row));
+    };
+    for chunk in rows.chunks(500) {
+        diesel::insert_into(invoices::table)
+            .values(chunk)
+            .on_conflict((invoices::tenant_id, invoices::id))
+            .do_update()
+            .set(crate::replace_columns!(invoices: kind, status, number, series, sequence_no, account_id,
+                payer_account_id, buyer_json, membership_id, billing_key, corrects_invoice_id, currency,
+                total_excl, total_vat, total_incl, amount_paid, amount_credited, locale, issued_on, due_on,
+                period_start, period_end, pdf_file_id, dunning_started_on, attempts, created_by, created_at,
+                finalised_at, paid_at, updated_at))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 /// Replaces a draft's lines.
 pub fn replace_lines(s: &mut Scoped<'_>, invoice_id: &str, lines: &[LineRow]) -> StoreResult<()> {
     let (tenant, conn) = s.parts();
@@ -189,6 +231,31 @@ pub fn find_locked(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<InvoiceRo
         InvoiceRow
     )?;
     Ok(rows.into_iter().next())
+}
+
+/// Several documents, locked for the rest of the transaction, by id.
+pub fn find_many_locked(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<InvoiceRow>> {
+    let (tenant, conn) = s.parts();
+    let mut rows = crate::load_locked!(
+        conn,
+        invoices::table
+            .filter(invoices::tenant_id.eq(tenant))
+            .filter(invoices::id.eq_any(ids))
+            .select(InvoiceRow::as_select()),
+        InvoiceRow
+    )?;
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(rows)
+}
+
+/// The documents made for any of `keys`.
+pub fn by_billing_keys(s: &mut Scoped<'_>, keys: &[String]) -> StoreResult<Vec<InvoiceRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(invoices::table
+        .filter(invoices::tenant_id.eq(tenant))
+        .filter(invoices::billing_key.eq_any(keys))
+        .select(InvoiceRow::as_select())
+        .load(conn)?)
 }
 
 /// The document made for `billing_key`, if any.
@@ -290,6 +357,22 @@ pub fn open_of_membership(s: &mut Scoped<'_>, membership_id: &str) -> StoreResul
         .filter(invoices::tenant_id.eq(tenant))
         .filter(invoices::status.eq("open"))
         .filter(invoices::membership_id.eq(membership_id))
+        .select(InvoiceRow::as_select())
+        .load(conn)?;
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(rows)
+}
+
+/// Open invoices of several memberships, oldest first.
+pub fn open_of_memberships(
+    s: &mut Scoped<'_>,
+    membership_ids: &[String],
+) -> StoreResult<Vec<InvoiceRow>> {
+    let (tenant, conn) = s.parts();
+    let mut rows = invoices::table
+        .filter(invoices::tenant_id.eq(tenant))
+        .filter(invoices::status.eq("open"))
+        .filter(invoices::membership_id.eq_any(membership_ids))
         .select(InvoiceRow::as_select())
         .load(conn)?;
     rows.sort_by(|a, b| a.id.cmp(&b.id));

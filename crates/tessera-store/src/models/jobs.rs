@@ -77,6 +77,27 @@ pub fn enqueue(s: &mut Scoped<'_>, row: &JobRow) -> StoreResult<bool> {
     Ok(queued == 1)
 }
 
+/// Queues several jobs in the realm of `s` in one statement, each unless a job with its unique key exists
+/// there; returns how many were queued.
+pub fn enqueue_many(s: &mut Scoped<'_>, rows: &[JobRow]) -> StoreResult<usize> {
+    // SQLite (in-process, no round trips) queues them one by one: diesel builds no multi-row upsert for it.
+    let crate::DbConnection::Postgres(c) = s.conn() else {
+        let mut queued = 0;
+        for row in rows {
+            queued += usize::from(enqueue(s, row)?);
+        }
+        return Ok(queued);
+    };
+    let mut queued = 0;
+    for chunk in rows.chunks(500) {
+        queued += diesel::insert_into(jobs::table)
+            .values(chunk)
+            .on_conflict_do_nothing()
+            .execute(c)?;
+    }
+    Ok(queued)
+}
+
 /// Claims up to `limit` due jobs (queued and due, or running with an expired lease) for `worker` until
 /// `lease_until`, oldest first. Jobs whose lease expired get their lost attempt recorded.
 pub fn claim(

@@ -259,6 +259,35 @@ pub fn update(s: &mut Scoped<'_>, row: &MembershipRow) -> StoreResult<()> {
     Ok(())
 }
 
+/// Moves the end of what several memberships are billed until to `until` in one statement (a billing run's
+/// batch: renewals of one day end on the same day).
+pub fn set_billed_until(s: &mut Scoped<'_>, ids: &[String], until: NaiveDate) -> StoreResult<()> {
+    let (tenant, conn) = s.parts();
+    diesel::update(
+        memberships::table
+            .filter(memberships::tenant_id.eq(tenant))
+            .filter(memberships::id.eq_any(ids)),
+    )
+    .set(memberships::billed_until.eq(until))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Several memberships, locked for the rest of the transaction, by id.
+pub fn find_many_locked(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<MembershipRow>> {
+    let (tenant, conn) = s.parts();
+    let mut rows = crate::load_locked!(
+        conn,
+        memberships::table
+            .filter(memberships::tenant_id.eq(tenant))
+            .filter(memberships::id.eq_any(ids))
+            .select(MembershipRow::as_select()),
+        MembershipRow
+    )?;
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(rows)
+}
+
 /// Takes one session of a pack if one is left: returns false when none is (the update is conditional, so
 /// concurrent bookings can never take more than the pack holds; the database's check backs it).
 pub fn take_session(s: &mut Scoped<'_>, id: &str) -> StoreResult<bool> {
@@ -307,6 +336,19 @@ pub fn freezes(s: &mut Scoped<'_>, membership_id: &str) -> StoreResult<Vec<Freez
         .order(membership_freezes::starts_on.asc())
         .select(FreezeRow::as_select())
         .load(conn)?)
+}
+
+/// The freezes of several memberships that were not called off, by start.
+pub fn freezes_of(s: &mut Scoped<'_>, membership_ids: &[String]) -> StoreResult<Vec<FreezeRow>> {
+    let (tenant, conn) = s.parts();
+    let mut rows = membership_freezes::table
+        .filter(membership_freezes::tenant_id.eq(tenant))
+        .filter(membership_freezes::membership_id.eq_any(membership_ids))
+        .filter(membership_freezes::cancelled_at.is_null())
+        .select(FreezeRow::as_select())
+        .load(conn)?;
+    rows.sort_by(|a, b| (&a.membership_id, a.starts_on).cmp(&(&b.membership_id, b.starts_on)));
+    Ok(rows)
 }
 
 /// Shortens a freeze (ended early) or calls it off.

@@ -139,6 +139,59 @@ pub fn update(s: &mut Scoped<'_>, row: &PaymentRow) -> StoreResult<()> {
     Ok(())
 }
 
+/// Inserts several payments in one statement (a billing run's attempts).
+pub fn insert_many(s: &mut Scoped<'_>, rows: &[PaymentRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(500) {
+        crate::on_backend!(s.conn(), |c| diesel::insert_into(payments::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Writes every field of several payments in one statement, as [`update`] does for one. The rows were read
+/// in the same transaction.
+pub fn update_many(s: &mut Scoped<'_>, rows: &[PaymentRow]) -> StoreResult<()> {
+    crate::backend::own_realm(s.realm_key(), rows.iter().map(|r| &r.tenant_id))?;
+    // SQLite (in-process, no round trips) writes them one by one: diesel builds no multi-row upsert for it.
+    let crate::DbConnection::Postgres(c) = s.conn() else {
+        return rows.iter().try_for_each(|row| update(s, row));
+    };
+    for chunk in rows.chunks(500) {
+        diesel::insert_into(payments::table)
+            .values(chunk)
+            .on_conflict((payments::tenant_id, payments::id))
+            .do_update()
+            .set(crate::replace_columns!(payments: invoice_id, account_id, provider, method, status, amount,
+                currency, attempt, idempotency_key, provider_ref, client_secret, failure_code, failure_message,
+                refunded_amount, recorded_by, note, created_at, updated_at, settled_at))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Several payments by id.
+pub fn find_many(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<PaymentRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(payments::table
+        .filter(payments::tenant_id.eq(tenant))
+        .filter(payments::id.eq_any(ids))
+        .select(PaymentRow::as_select())
+        .load(conn)?)
+}
+
+/// The payments of several invoices, oldest first.
+pub fn of_invoices(s: &mut Scoped<'_>, invoice_ids: &[String]) -> StoreResult<Vec<PaymentRow>> {
+    let (tenant, conn) = s.parts();
+    let mut rows = payments::table
+        .filter(payments::tenant_id.eq(tenant))
+        .filter(payments::invoice_id.eq_any(invoice_ids))
+        .select(PaymentRow::as_select())
+        .load(conn)?;
+    rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(rows)
+}
+
 /// One payment.
 pub fn find(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<PaymentRow>> {
     let (tenant, conn) = s.parts();
@@ -253,6 +306,16 @@ pub fn profile(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<Option<Billi
         .select(BillingProfileRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The billing profiles of several clients.
+pub fn profiles(s: &mut Scoped<'_>, account_ids: &[String]) -> StoreResult<Vec<BillingProfileRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(billing_profiles::table
+        .filter(billing_profiles::tenant_id.eq(tenant))
+        .filter(billing_profiles::account_id.eq_any(account_ids))
+        .select(BillingProfileRow::as_select())
+        .load(conn)?)
 }
 
 /// The profile of a provider customer.
