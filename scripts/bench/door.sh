@@ -4,6 +4,7 @@
 # and records its decision (check-in, presence, outbox event). Then the door's signed allowlist: time to build and
 # size. Targets: p99 under 2 ms at 2,000 decisions/s; an allowlist of 100,000 credentials in under 1 s and 5 MB.
 # Usage: scripts/bench/door.sh sqlite|postgres [SECONDS] [CONNECTIONS] [MEMBERS]   (default 10 s, 4, 100000)
+# DRY_RUN=1 sends dry-run checks (decided, nothing recorded): the reads' share of a decision's cost.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 HELLO=$BIN  # this benchmark has no baseline server
@@ -36,6 +37,8 @@ start_and_wait "$work/serve.log" "$BIN" serve --listen 127.0.0.1:0; pids+=("$PID
 token=$(curl -sf -H "host: atlas.localhost" -H 'content-type: application/json' -d "{\"code\":\"$code\"}" \
   "http://$serve_addr/api/v1/devices/pair" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
+extra=""; mode=recorded
+[ -n "${DRY_RUN:-}" ] && extra=',"dry_run":true' && mode="dry run"
 cat >"$work/check.lua" <<LUA
 local cards = {}
 for line in io.lines("$work/cards.txt") do cards[#cards + 1] = line end
@@ -60,7 +63,7 @@ wrk -t"${WRK_THREADS:-2}" -c"$connections" -d"${seconds}s" --latency -s "$work/c
   "http://$serve_addr/api/v1/access/check" >"$work/check.wrk"
 read -r rps p50 p99 errors <<<"$(wrk_summary "$work/check.wrk")"
 echo "backend: $backend, wrk -t${WRK_THREADS:-2} -c$connections -d${seconds}s, $members members with cards"
-echo "POST /api/v1/access/check (recorded): $rps req/s  p50 ${p50} ms  p99 ${p99} ms  non-2xx $errors"
+echo "POST /api/v1/access/check ($mode): $rps req/s  p50 ${p50} ms  p99 ${p99} ms  non-2xx $errors"
 [ "$backend" = postgres ] && pg_stats_report
 
 # Fixed rate (the target is p99 at 2,000 decisions/s, not at saturation): oha at RATE requests/s with latency
@@ -69,7 +72,7 @@ rate=${RATE:-2000}
 command -v oha >/dev/null || cargo install oha --locked >/dev/null 2>&1 || true
 if command -v oha >/dev/null; then
   # One body per line, each another member's card in a scattered order (oha -Z sends them line by line).
-  awk '{ printf "{\"credential\":{\"type\":\"barcode\",\"value\":\"%s\"},\"direction\":\"in\"}\n", $1 }' \
+  awk -v extra="$extra" '{ printf "{\"credential\":{\"type\":\"barcode\",\"value\":\"%s\"},\"direction\":\"in\"%s}\n", $1, extra }' \
     "$work/cards.txt" | shuf --random-source=<(yes) >"$work/bodies.txt"
   oha --no-tui -q "$rate" --latency-correction -z "${seconds}s" -c "${OHA_CONNECTIONS:-32}" -m POST \
     -T application/json -H "Authorization: Bearer $token" -H "Host: atlas.localhost" \
@@ -82,7 +85,11 @@ def pct(p):
     m = re.search(rf"{p}% in ([\d.]+) ?(secs|sec|ms|µs|us|s)\b", text)
     return f"{float(m.group(1)) * SCALE[m.group(2)]:.2f} ms" if m else "?"
 rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
-print(f"POST /api/v1/access/check at {sys.argv[2]}/s (oha): {rps.group(1) if rps else '?'} req/s  p50 {pct('50.00')}  p99 {pct('99.00')}")
+codes = dict(re.findall(r"\[(\d{3})\] (\d+) responses", text))
+print(f"POST /api/v1/access/check at {sys.argv[2]}/s (oha): {rps.group(1) if rps else '?'} req/s  p50 {pct('50.00')}  p99 {pct('99.00')}  status codes {codes}")
+# A figure of failed requests is not a figure of decisions.
+if set(codes) - {"200"}:
+    sys.exit("oha: some requests did not succeed: " + str(codes))
 if pct('99.00') == "?":
     print(text[:3000])
 PY

@@ -901,6 +901,16 @@ async fn overrides_anti_passback_under_concurrency_occupancy_and_bad_input() {
 
     // Twenty simultaneous entries of one member through an anti-passback door: exactly one opens.
     membership(&app, &member, &unlimited).await;
+    let entries_of = |decision: &str| {
+        count(
+            &app.db.url,
+            &format!(
+                "SELECT COUNT(*) AS n FROM access_events WHERE member_id = '{member}' \
+                 AND direction = 'in' AND decision = '{decision}'"
+            ),
+        )
+    };
+    let before = (entries_of("allow"), entries_of("deny"));
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let (url, token, card) = (
@@ -934,6 +944,15 @@ async fn overrides_anti_passback_under_concurrency_occupancy_and_bad_input() {
         }
     }
     assert_eq!(allowed, 1);
+    // Each attempt is recorded once, as decided: the refused entries that lost the race to the presence key (and
+    // were decided again) left no trace of their first decision.
+    assert_eq!(
+        (
+            entries_of("allow") - before.0,
+            entries_of("deny") - before.1
+        ),
+        (1, 19)
+    );
     let (_, peaks) = app
         .get_json(
             Some("atlas"),
