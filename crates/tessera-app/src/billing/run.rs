@@ -375,6 +375,8 @@ impl App {
         Ok(())
     }
 
+    /// Charges the open invoices never attempted, read a page of [`CHARGE_BATCH`] at a time after a cursor and
+    /// handed to [`App::charge_handed`]: the next page is read while the provider answers.
     async fn charge_new(
         &self,
         ctx: &Ctx,
@@ -383,13 +385,10 @@ impl App {
         report: &mut RunReport,
         progress: &Progress,
     ) -> AppResult<()> {
-        let mut after = String::new();
-        let concurrency = self.settings().payments.run_concurrency.max(1);
-        let mut in_flight = FuturesUnordered::new();
-        let mut exhausted = false;
-        loop {
-            // Batches overlap: one is recorded while the provider answers another.
-            while !exhausted && in_flight.len() < CHARGE_BATCHES_IN_FLIGHT {
+        let (pages, handed) = mpsc::channel::<Vec<String>>(CHARGE_BATCHES_IN_FLIGHT);
+        let reading = async move {
+            let mut after = String::new();
+            loop {
                 let (t, a) = (tenant.clone(), after.clone());
                 let ids: Vec<String> = self
                     .blocking(move |db| {
@@ -401,31 +400,28 @@ impl App {
                         })
                     })
                     .await?;
-                match ids.last() {
-                    // The batch's invoices are after the cursor: the next read starts past them, attempted or not.
-                    Some(last) => {
-                        after = last.clone();
-                        in_flight.push(charge_invoices(
-                            self,
-                            ctx,
-                            tenant,
-                            provider,
-                            ids,
-                            concurrency,
-                        ));
-                    }
-                    None => exhausted = true,
+                // The page's invoices are after the cursor: the next read starts past them, attempted or not.
+                let Some(last) = ids.last().cloned() else {
+                    return Ok::<_, AppError>(());
+                };
+                after = last;
+                if pages.send(ids).await.is_err() {
+                    // The charging side stopped on an error, which it reports.
+                    return Ok(());
                 }
             }
-            let Some(payments) = in_flight.next().await else {
-                return Ok(());
-            };
-            self.tally_charges(report, &payments?, progress).await;
-        }
+        };
+        let (read, charged) = tokio::join!(
+            reading,
+            self.charge_handed(ctx, tenant, provider, handed, report, progress)
+        );
+        read?;
+        charged
     }
 
-    /// Charges the invoices the invoicing side hands over as its batches commit, a batch at a time with
-    /// [`CHARGE_BATCHES_IN_FLIGHT`] under way, until it is done.
+    /// Charges the invoices handed over (by the invoicing side as its batches commit, or by a reader of the
+    /// invoices never attempted), a batch at a time with [`CHARGE_BATCHES_IN_FLIGHT`] under way, until the
+    /// sender is done.
     async fn charge_handed(
         &self,
         ctx: &Ctx,
