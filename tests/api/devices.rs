@@ -1078,6 +1078,139 @@ async fn overrides_anti_passback_under_concurrency_occupancy_and_bad_input() {
 }
 
 #[tokio::test]
+async fn simultaneous_checks_are_decided_each_on_its_own_facts_and_recorded_once() {
+    // Checks that arrive together are decided and recorded together (docs/devices.md): each must still get its own
+    // answer, a rotating code shown six times at once must open once, and a malformed one must fail alone.
+    let app = TestApp::spawn().await;
+    let staff = app.token("atlas", "staff").await;
+    let hall = location(&app, "atlas", "Hall", "Europe/Paris").await;
+    let door = pair(&app, "atlas", json!({"kind": "door", "location_id": hall})).await;
+    let unlimited = plan(&app, "group-door", json!({})).await;
+    let mut expected: Vec<(Value, u16, Option<&str>)> = Vec::new();
+    let mut members = Vec::new();
+    for i in 0..12 {
+        let (member, card) = member_with_card(&app, "atlas", &format!("Ines{i}")).await;
+        membership(&app, &member, &unlimited).await;
+        members.push(member);
+        expected.push((json!({"type": "barcode", "value": card}), 200, None));
+    }
+    for i in 0..4 {
+        let (_, card) = member_with_card(&app, "atlas", &format!("Noor{i}")).await;
+        expected.push((
+            json!({"type": "barcode", "value": card}),
+            200,
+            Some("no_membership"),
+        ));
+    }
+    for card in ["999999999990", "999999999991"] {
+        expected.push((
+            json!({"type": "barcode", "value": card}),
+            200,
+            Some("unknown_credential"),
+        ));
+    }
+    expected.push((json!({"type": "barcode", "value": "12345"}), 422, None));
+    let (owner, credential, key) = app_key(&app).await;
+    membership(&app, &owner, &unlimited).await;
+    let code = rotating(
+        &key,
+        &tenant_id(&app, "atlas"),
+        &credential,
+        Utc::now().timestamp(),
+    );
+    for _ in 0..6 {
+        expected.push((json!({"type": "qr", "value": code}), 200, Some("shown")));
+    }
+    let before = count(&app.db.url, "SELECT COUNT(*) AS n FROM access_events");
+
+    let mut tasks = Vec::new();
+    for (credential, _, _) in &expected {
+        let (client, url, host, token) = (
+            app.client.clone(),
+            app.url("/api/v1/access/check"),
+            app.host(Some("atlas")),
+            door.token.clone(),
+        );
+        let body = json!({"credential": credential, "direction": "in"});
+        tasks.push(tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .header("host", host)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut qr_allowed = 0;
+    for ((_, status, outcome), task) in expected.iter().zip(tasks) {
+        let (got, body) = task.await.unwrap();
+        assert_eq!(got, *status, "{body}");
+        match (*status, *outcome) {
+            (422, _) => assert_eq!(body["errors"][0]["field"], "credential.value", "{body}"),
+            (_, Some("shown")) => match body["decision"].as_str() {
+                Some("allow") => qr_allowed += 1,
+                _ => assert_eq!(reason(&body), Some("credential_replayed"), "{body}"),
+            },
+            (_, None) => {
+                assert_eq!(body["decision"], "allow", "{body}");
+                assert!(body["event_id"].is_string(), "{body}");
+                assert!(body["membership"]["plan_name"].is_string(), "{body}");
+            }
+            (_, Some(code)) => assert_eq!(reason(&body), Some(code), "{body}"),
+        }
+    }
+    assert_eq!(qr_allowed, 1, "a rotating code opens once");
+
+    // Every answered check is recorded once, with its own live event and request id; the malformed one left nothing.
+    let recorded = count(&app.db.url, "SELECT COUNT(*) AS n FROM access_events") - before;
+    assert_eq!(recorded, 24);
+    assert_eq!(
+        count(
+            &app.db.url,
+            "SELECT COUNT(DISTINCT request_id) AS n FROM events \
+             WHERE event_type IN ('access.checked_in', 'access.denied')"
+        ),
+        24
+    );
+    assert_eq!(
+        count(
+            &app.db.url,
+            "SELECT COUNT(*) AS n FROM events WHERE event_type = 'access.checked_in'"
+        ),
+        13
+    );
+    for member in &members {
+        assert_eq!(
+            count(
+                &app.db.url,
+                &format!(
+                    "SELECT COUNT(*) AS n FROM access_events WHERE member_id = '{member}' \
+                     AND decision = 'allow'"
+                )
+            ),
+            1
+        );
+    }
+    // Everyone let in is inside.
+    let (status, occupancy) = app
+        .get_json(
+            Some("atlas"),
+            &format!("/api/v1/access/occupancy?location_id={hall}"),
+            &staff,
+        )
+        .await;
+    assert_eq!(
+        (status, occupancy["count"].as_u64()),
+        (200, Some(13)),
+        "{occupancy}"
+    );
+}
+
+#[tokio::test]
 async fn card_images_and_credentials_are_the_members_and_the_desks_only() {
     let app = TestApp::spawn().await;
     let staff = app.token("atlas", "staff").await;

@@ -259,19 +259,50 @@ fn invalid_device() -> AppError {
 
 /// The calling device, read in the service's transaction (so a revocation is seen at once), or 403 for people.
 pub(crate) fn calling_device(s: &mut Scoped<'_>, ctx: &Ctx) -> AppResult<DeviceRow> {
-    let actor = ctx.actor.as_ref().ok_or(AppError::Unauthenticated {
-        code: "unauthenticated",
-        detail: "a device credential is required".into(),
-    })?;
-    if actor.kind != ActorKind::Device {
-        return Err(AppError::Denied {
-            code: "device_only",
-            detail: "this route is for paired devices".into(),
-        });
-    }
-    devices::find(s, &actor.subject_id)?
-        .filter(|d| d.status == "active")
-        .ok_or_else(invalid_device)
+    calling_devices(s, std::slice::from_ref(ctx))?
+        .pop()
+        .unwrap_or_else(|| Err(invalid_device()))
+}
+
+/// The calling device of each context, in one read: a paired, active device, or why not.
+pub(crate) fn calling_devices(
+    s: &mut Scoped<'_>,
+    ctxs: &[Ctx],
+) -> AppResult<Vec<AppResult<DeviceRow>>> {
+    let ids: Vec<String> = ctxs
+        .iter()
+        .filter_map(|c| c.actor.as_ref())
+        .filter(|a| a.kind == ActorKind::Device)
+        .map(|a| a.subject_id.clone())
+        .collect();
+    let found: HashMap<String, DeviceRow> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        devices::find_many(s, &ids)?
+            .into_iter()
+            .map(|d| (d.id.clone(), d))
+            .collect()
+    };
+    Ok(ctxs
+        .iter()
+        .map(|ctx| {
+            let actor = ctx.actor.as_ref().ok_or(AppError::Unauthenticated {
+                code: "unauthenticated",
+                detail: "a device credential is required".into(),
+            })?;
+            if actor.kind != ActorKind::Device {
+                return Err(AppError::Denied {
+                    code: "device_only",
+                    detail: "this route is for paired devices".into(),
+                });
+            }
+            found
+                .get(&actor.subject_id)
+                .filter(|d| d.status == "active")
+                .cloned()
+                .ok_or_else(invalid_device)
+        })
+        .collect())
 }
 
 fn new_code() -> String {

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::credential::ByteOrder;
 use tessera_domain::access::{CredentialState, Direction};
-use tessera_domain::ids::IdKind;
 use tessera_domain::{FieldError, FieldErrors};
 use tessera_store::models::access::{self as store, AccessEventRow};
 use tessera_store::TxMode;
@@ -167,14 +166,6 @@ impl App {
                     };
                     let member_id = g.credential.as_ref().map(|c| c.member_id.clone());
                     let row = AccessEventRow {
-                        tenant_id: s.realm_key().to_owned(),
-                        id: IdKind::AccessEvent.new_id(),
-                        device_id: Some(device.id.clone()),
-                        location_id: g.location_id.clone(),
-                        member_id: member_id.clone(),
-                        credential_id: g.credential.as_ref().map(|c| c.id.clone()),
-                        credential_kind: presented.kind().to_owned(),
-                        direction: entry.direction.as_str().to_owned(),
                         decision: entry.decision.clone(),
                         reason: if door_allowed {
                             None
@@ -185,11 +176,9 @@ impl App {
                         client_event_id: Some(entry.id.clone()),
                         flagged: flag_reason.is_some(),
                         flag_reason: flag_reason.clone(),
-                        override_of: None,
-                        override_by: None,
-                        override_reason: None,
                         occurred_at: naive(at),
                         recorded_at: naive(now),
+                        ..g.event_row(s.realm_key(), &device, &presented, entry.direction, at)
                     };
                     store::insert_event(s, &row).map_err(concurrent())?;
                     if let (Presented::Rotating(code), Some(c)) = (&presented, &g.credential) {

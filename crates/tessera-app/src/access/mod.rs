@@ -2,9 +2,9 @@
 //! allowlist it keeps to decide offline, the upload of what it decided offline, staff overrides, the log of
 //! decisions and occupancy. Members' credentials are in [`credentials`].
 //!
-//! The decision itself is `tessera_domain::access::decide`, a pure function; this module only gathers its facts
-//! ([`gather`]) in the check's transaction and records the outcome. Membership status is read when the check
-//! runs, so billing's `past_due`, `suspend` and `reinstate` (through `memberships::change`) apply to the next
+//! The decision itself is `tessera_domain::access::decide`, a pure function; [`facts`] gathers its facts in the
+//! check's transaction, for many checks at once, and [`desk`] groups the online checks that arrive together and
+//! records their outcomes. Membership status is read when the check runs, so billing's `past_due`, `suspend` and `reinstate` (through `memberships::change`) apply to the next
 //! check with no other step. Doors that decide offline learn of such changes through the allowlist's version:
 //! every membership change, credential change and member status change calls [`touch`] in its own transaction.
 
@@ -12,27 +12,24 @@ pub mod allowlist;
 pub mod batch;
 pub mod credentials;
 pub mod demo;
+mod desk;
+mod facts;
 pub mod images;
 pub mod occupancy;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
+pub(crate) use desk::DoorDesk;
+pub(crate) use facts::{gather, location_tz, Gathered};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tessera_domain::access::credential::{
-    normalize_nfc, parse_optical, verify_rotating, within_window, ByteOrder, NfcEncoding, Optical,
-    RotatingCode,
+    normalize_nfc, parse_optical, ByteOrder, NfcEncoding, Optical, RotatingCode,
 };
-use tessera_domain::access::{
-    decide, CredentialState, Decision, Direction, Facts, MembershipFacts,
-};
-use tessera_domain::gym::membership::MembershipStatus;
-use tessera_domain::gym::plan::AccessRules;
+use tessera_domain::access::Direction;
 use tessera_domain::ids::IdKind;
 use tessera_domain::role::Permission;
 use tessera_domain::FieldError;
-use tessera_store::models::access::{self as store, AccessEventRow, CredentialRow, PresenceRow};
-use tessera_store::models::devices::DeviceRow;
-use tessera_store::models::{invoices, locations, members, memberships, payments};
+use tessera_store::models::access::{self as store, AccessEventRow, PresenceRow};
 use tessera_store::{Scoped, TxMode};
 
 use crate::audit::{self, Event};
@@ -162,214 +159,6 @@ pub struct CheckResult {
     pub warnings: Vec<tessera_domain::access::Warning>,
 }
 
-/// Everything gathered for one decision.
-pub(crate) struct Gathered {
-    pub credential: Option<CredentialRow>,
-    pub state: CredentialState,
-    pub profile: Option<members::ProfileRow>,
-    pub memberships: Vec<MembershipFacts>,
-    pub inside: bool,
-    pub decision: Decision,
-    pub location_id: Option<String>,
-}
-
-fn facts_of(rows: &[memberships::MembershipRow]) -> Vec<MembershipFacts> {
-    rows.iter()
-        .filter_map(|m| {
-            Some(MembershipFacts {
-                id: m.id.clone(),
-                status: MembershipStatus::parse(&m.status)?,
-                starts_on: m.starts_on,
-                ends_on: m.ends_on,
-                plan_name: m.plan_name.clone(),
-                rules: serde_json::from_str::<AccessRules>(&m.access_json).unwrap_or_default(),
-                unpaid_due_on: None,
-            })
-        })
-        .collect()
-}
-
-/// What billing tells the desk: each running membership's oldest unpaid due date (into `memberships`), and the
-/// last day of the member's saved card.
-fn billing_facts(
-    s: &mut Scoped<'_>,
-    member_id: &str,
-    memberships: &mut [MembershipFacts],
-) -> AppResult<Option<NaiveDate>> {
-    for m in memberships.iter_mut() {
-        // Only a membership that may open the door can warn; the others refuse anyway.
-        if matches!(
-            m.status,
-            MembershipStatus::Active | MembershipStatus::PastDue
-        ) {
-            m.unpaid_due_on = invoices::open_of_membership(s, &m.id)?
-                .iter()
-                .filter_map(|i| i.due_on)
-                .min();
-        }
-    }
-    let card =
-        payments::profile(s, member_id)?.filter(|p| p.method_kind.as_deref() == Some("card"));
-    Ok(card.and_then(|p| {
-        let (year, month) = (p.card_exp_year?, u32::try_from(p.card_exp_month?).ok()?);
-        let last = tessera_domain::gym::dates::last_day_of_month(year, month);
-        NaiveDate::from_ymd_opt(year, month, last)
-    }))
-}
-
-/// The location's time zone (UTC when unknown).
-pub(crate) fn location_tz(s: &mut Scoped<'_>, location_id: Option<&str>) -> AppResult<Tz> {
-    let Some(id) = location_id else {
-        return Ok(chrono_tz::UTC);
-    };
-    Ok(locations::find(s, id)?
-        .and_then(|l| l.time_zone.parse().ok())
-        .unwrap_or(chrono_tz::UTC))
-}
-
-/// Local days with an entry this week (today excluded) and whether there was one today.
-fn visits(
-    s: &mut Scoped<'_>,
-    member_id: &str,
-    tz: Tz,
-    at: DateTime<Utc>,
-) -> AppResult<(u32, bool)> {
-    let today = at.with_timezone(&tz).date_naive();
-    let monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-    // A day's start can shift by the zone's offset; a one-day margin on each side, then filtered by local date.
-    let from = monday.and_hms_opt(0, 0, 0).unwrap_or_default() - Duration::days(1);
-    let entries = store::entries_between(s, member_id, from, naive(at) + Duration::seconds(1))?;
-    let mut days: Vec<NaiveDate> = entries
-        .into_iter()
-        .map(|t| t.and_utc().with_timezone(&tz).date_naive())
-        .filter(|d| *d >= monday && *d <= today)
-        .collect();
-    days.sort();
-    days.dedup();
-    let visited_today = days.last() == Some(&today);
-    let before = u32::try_from(days.iter().filter(|d| **d < today).count()).unwrap_or(u32::MAX);
-    Ok((before, visited_today))
-}
-
-/// The state of a presented credential, and its row.
-fn resolve(
-    s: &mut Scoped<'_>,
-    presented: &Presented,
-    at: DateTime<Utc>,
-    check_replay: bool,
-) -> AppResult<(CredentialState, Option<CredentialRow>)> {
-    let row = match presented {
-        Presented::Card(n) => store::find_by_value(s, "card", n)?,
-        Presented::Nfc(uid) => store::find_by_value(s, "nfc", uid)?,
-        Presented::Rotating(code) => {
-            store::find_credential(s, &code.credential_id)?.filter(|c| c.kind == "app")
-        }
-    };
-    let Some(row) = row else {
-        return Ok((CredentialState::Unknown, None));
-    };
-    if let Presented::Rotating(code) = presented {
-        let verified = tessera_domain::access::credential::parse_public_key(&row.value)
-            .is_ok_and(|key| verify_rotating(code, s.realm_key(), &key));
-        if !verified {
-            return Ok((CredentialState::Forged, Some(row)));
-        }
-        if row.status != "active" {
-            return Ok((CredentialState::Revoked, Some(row)));
-        }
-        if !within_window(code, at.timestamp()) {
-            return Ok((CredentialState::Expired, Some(row)));
-        }
-        if check_replay && store::qr_used(s, &row.id, code.issued_at)? {
-            return Ok((CredentialState::Replayed, Some(row)));
-        }
-        return Ok((CredentialState::Active, Some(row)));
-    }
-    let state = if row.status == "active" {
-        CredentialState::Active
-    } else {
-        CredentialState::Revoked
-    };
-    Ok((state, Some(row)))
-}
-
-/// Gathers the facts of a decision at `device` for `presented` at `at`, and decides.
-pub(crate) fn gather(
-    s: &mut Scoped<'_>,
-    device: &DeviceRow,
-    presented: &Presented,
-    direction: Direction,
-    at: DateTime<Utc>,
-    check_replay: bool,
-) -> AppResult<Gathered> {
-    let device_ok =
-        device.kind == "door" && device.status == "active" && device.location_id.is_some();
-    let location_id = device.location_id.clone();
-    let tz = location_tz(s, location_id.as_deref())?;
-    let local = at.with_timezone(&tz).naive_local();
-    let (state, credential) = resolve(s, presented, at, check_replay)?;
-    let (profile, membership_rows, inside, (visit_days, visited_today)): (
-        _,
-        Vec<memberships::MembershipRow>,
-        Option<PresenceRow>,
-        _,
-    ) = match &credential {
-        Some(c) if state == CredentialState::Active => {
-            let profile = members::find(s, &c.member_id)?;
-            let rows = memberships::of_account(s, &c.member_id)?;
-            let inside = match &location_id {
-                Some(loc) => store::presence(s, loc, &c.member_id)?.filter(|p| {
-                    tessera_store::utc(p.entered_at) > at - Duration::hours(PRESENCE_TIMEOUT_HOURS)
-                }),
-                None => None,
-            };
-            let visits = visits(s, &c.member_id, tz, at)?;
-            (profile, rows, inside, visits)
-        }
-        Some(c) => (
-            members::find(s, &c.member_id)?,
-            Vec::new(),
-            None,
-            (0, false),
-        ),
-        None => (None, Vec::new(), None, (0, false)),
-    };
-    let mut membership_facts = facts_of(&membership_rows);
-    let card_valid_until = match &credential {
-        Some(c) if state == CredentialState::Active && !membership_facts.is_empty() => {
-            billing_facts(s, &c.member_id, &mut membership_facts)?
-        }
-        _ => None,
-    };
-    let facts_inside = inside.is_some();
-    let facts = Facts {
-        device_ok,
-        location_id: location_id.as_deref().unwrap_or_default(),
-        local,
-        direction,
-        credential: state,
-        member_blocked: profile
-            .as_ref()
-            .is_some_and(|p| p.member_status == "blocked"),
-        memberships: &membership_facts,
-        anti_passback: device.anti_passback,
-        inside: inside.is_some(),
-        visit_days_this_week: visit_days,
-        visited_today,
-        card_valid_until,
-    };
-    let decision = decide(&facts);
-    Ok(Gathered {
-        credential,
-        state,
-        profile,
-        memberships: membership_facts,
-        inside: facts_inside,
-        decision,
-        location_id,
-    })
-}
-
 /// Moves presence after an allowed passage. An exit ends it. An entry of a member the decision saw outside
 /// (`seen_inside` false) inserts the presence row after clearing a timed-out one: if a concurrent entry committed
 /// meanwhile, the row's key refuses this one (`concurrent_passage`, and the check is decided again). An entry of a
@@ -412,6 +201,44 @@ pub(crate) fn record_passage(
 }
 
 impl Gathered {
+    /// The log row of this decision by `device` at `at`, as an online check records it (an upload changes what
+    /// the door decided and where it came from).
+    fn event_row(
+        &self,
+        realm: &str,
+        device: &tessera_store::models::devices::DeviceRow,
+        presented: &Presented,
+        direction: Direction,
+        at: DateTime<Utc>,
+    ) -> AccessEventRow {
+        AccessEventRow {
+            tenant_id: realm.to_owned(),
+            id: IdKind::AccessEvent.new_id(),
+            device_id: Some(device.id.clone()),
+            location_id: self.location_id.clone(),
+            member_id: self.credential.as_ref().map(|c| c.member_id.clone()),
+            credential_id: self.credential.as_ref().map(|c| c.id.clone()),
+            credential_kind: presented.kind().to_owned(),
+            direction: direction.as_str().to_owned(),
+            decision: if self.decision.allowed() {
+                "allow"
+            } else {
+                "deny"
+            }
+            .to_owned(),
+            reason: self.decision.reason.map(|r| r.code().to_owned()),
+            source: "online".into(),
+            client_event_id: None,
+            flagged: false,
+            flag_reason: None,
+            override_of: None,
+            override_by: None,
+            override_reason: None,
+            occurred_at: naive(at),
+            recorded_at: naive(at),
+        }
+    }
+
     fn result(&self, event_id: Option<String>, dry_run: bool) -> CheckResult {
         let member = self.profile.as_ref().map(|p| MemberCard {
             id: p.account_id.clone(),
@@ -547,115 +374,19 @@ fn is_concurrent(e: &AppError) -> bool {
 
 impl App {
     /// `POST /api/v1/access/check` (a paired door): decides, records the check-in or refusal, and publishes it.
+    /// Checks of one brand that arrive together are decided and recorded together ([`desk`]).
     pub async fn check_access(&self, ctx: &Ctx, request: CheckRequest) -> AppResult<CheckResult> {
-        match self.check_once(ctx, &request).await {
-            // Two entries of one member at once: the presence row's key refused the second; decide it again,
-            // now seeing the first (anti-passback refuses it where enforced).
-            Err(e) if is_concurrent(&e) => self.check_once(ctx, &request).await,
-            other => other,
-        }
-    }
-
-    async fn check_once(&self, ctx: &Ctx, request: &CheckRequest) -> AppResult<CheckResult> {
         let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
-        let now = self.clock().now();
-        let (ctx, request) = (ctx.clone(), request.clone());
-        let seen = {
-            let (ctx, request) = (ctx.clone(), request.clone());
-            move |s: &mut Scoped<'_>| {
-                let device = crate::devices::calling_device(s, &ctx)?;
-                let order = ByteOrder::parse(&device.nfc_byte_order).unwrap_or(ByteOrder::Msb);
-                let presented = read_credential(&request.credential, order)?;
-                let g = gather(s, &device, &presented, request.direction, now, true)?;
-                Ok::<_, AppError>((device, presented, g))
-            }
+        let check = desk::Check {
+            ctx: ctx.clone(),
+            now: self.clock().now(),
+            request,
         };
-        if request.dry_run {
-            return self
-                .blocking(move |db| {
-                    let (_, _, g) = db.scoped(&tenant, TxMode::Read, seen)?;
-                    Ok(g.result(None, true))
-                })
-                .await;
+        if check.request.dry_run {
+            self.decide_dry(&tenant, check).await
+        } else {
+            self.decide_recorded(&tenant, check).await
         }
-        // The decision reads much and writes little: on SQLite its reads do not hold the single writer's turn.
-        // Two entries of one member at once, or one rotating code used twice, are still caught by the keys of the
-        // presence and used-code rows that the writing part inserts.
-        self.blocking(move |db| {
-            db.scoped_read_then_write(&tenant, seen, |s, (device, presented, g)| {
-                let member_id = g.credential.as_ref().map(|c| c.member_id.clone());
-                let row = AccessEventRow {
-                    tenant_id: s.realm_key().to_owned(),
-                    id: IdKind::AccessEvent.new_id(),
-                    device_id: Some(device.id.clone()),
-                    location_id: g.location_id.clone(),
-                    member_id: member_id.clone(),
-                    credential_id: g.credential.as_ref().map(|c| c.id.clone()),
-                    credential_kind: presented.kind().to_owned(),
-                    direction: request.direction.as_str().to_owned(),
-                    decision: if g.decision.allowed() {
-                        "allow"
-                    } else {
-                        "deny"
-                    }
-                    .to_owned(),
-                    reason: g.decision.reason.map(|r| r.code().to_owned()),
-                    source: "online".into(),
-                    client_event_id: None,
-                    flagged: false,
-                    flag_reason: None,
-                    override_of: None,
-                    override_by: None,
-                    override_reason: None,
-                    occurred_at: naive(now),
-                    recorded_at: naive(now),
-                };
-                store::insert_event(s, &row)?;
-                if let Presented::Rotating(code) = &presented {
-                    if matches!(g.state, CredentialState::Active) {
-                        if let Some(c) = &g.credential {
-                            store::use_qr(s, &c.id, code.issued_at, Some(&device.id), naive(now))
-                                .map_err(concurrent())?;
-                        }
-                    }
-                }
-                if let (true, Some(member), Some(location)) =
-                    (g.decision.allowed(), &member_id, &g.location_id)
-                {
-                    record_passage(
-                        s,
-                        location,
-                        member,
-                        Some(&device.id),
-                        request.direction,
-                        now,
-                        g.inside,
-                    )?;
-                }
-                if device
-                    .last_seen_at
-                    .is_none_or(|t| naive(now) - t > Duration::seconds(LAST_SEEN_EVERY_SECS))
-                {
-                    tessera_store::models::devices::touch(s, &device.id, naive(now), None, None)?;
-                }
-                let result = g.result(Some(row.id.clone()), false);
-                let event_type = if g.decision.allowed() {
-                    "access.checked_in"
-                } else {
-                    "access.denied"
-                };
-                crate::events::publish(
-                    s,
-                    &ctx,
-                    event_type,
-                    member_id.as_deref(),
-                    event_data(&row, &result),
-                    now,
-                )?;
-                Ok(result)
-            })
-        })
-        .await
     }
 
     /// `POST /api/v1/access/overrides` (`access.manage`): staff let in a member a door refused, with a reason;

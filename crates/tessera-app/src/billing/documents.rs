@@ -679,6 +679,7 @@ pub(crate) fn finalise_all_in(
                 "total": { "amount": row.total_incl, "currency": row.currency },
                 "due_on": row.due_on, "membership_id": row.membership_id,
             }),
+            request_id: None,
         });
         pdf_jobs.push(NewJob {
             unique_key: Some(format!("pdf:{}", row.id)),

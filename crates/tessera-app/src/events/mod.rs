@@ -382,6 +382,7 @@ pub fn publish(
             type_name,
             subject: subject.map(str::to_owned),
             data,
+            request_id: None,
         }],
         now,
     )?;
@@ -399,6 +400,8 @@ pub struct NewEvent {
     pub subject: Option<String>,
     /// Ids and states only.
     pub data: serde_json::Value,
+    /// The request that caused it, when not the publishing context's (door checks recorded together).
+    pub request_id: Option<String>,
 }
 
 /// Records events as [`publish`] does, in order, in a few statements whatever their number (a billing run's
@@ -429,7 +432,7 @@ pub fn publish_many(
             event_type: e.type_name.to_owned(),
             subject_account_id: e.subject,
             data_json: e.data.to_string(),
-            request_id: request_id.clone(),
+            request_id: e.request_id.or_else(|| request_id.clone()),
             created_at: naive(now),
         })
         .collect();

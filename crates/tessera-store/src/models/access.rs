@@ -121,18 +121,45 @@ pub fn find_by_value(
     kind: &str,
     value: &str,
 ) -> StoreResult<Option<CredentialRow>> {
+    Ok(find_by_values(s, kind, &[value.to_owned()])?.pop())
+}
+
+/// For each of `values` that names a credential of this kind: the live one if any, else the latest revoked one
+/// (a value can be issued again after a revocation: a lost card found). In no particular order.
+pub fn find_by_values(
+    s: &mut Scoped<'_>,
+    kind: &str,
+    values: &[String],
+) -> StoreResult<Vec<CredentialRow>> {
     let (tenant, conn) = s.parts();
     let rows: Vec<CredentialRow> = access_credentials::table
         .filter(access_credentials::tenant_id.eq(tenant))
         .filter(access_credentials::kind.eq(kind))
-        .filter(access_credentials::value.eq(value))
+        .filter(access_credentials::value.eq_any(values))
         .select(CredentialRow::as_select())
         .load(conn)?;
-    Ok(rows
-        .iter()
-        .find(|r| r.status == "active")
-        .or_else(|| rows.iter().max_by(|a, b| a.created_at.cmp(&b.created_at)))
-        .cloned())
+    let mut chosen: std::collections::HashMap<String, CredentialRow> =
+        std::collections::HashMap::new();
+    for row in rows {
+        let rank = |r: &CredentialRow| (r.status == "active", r.created_at);
+        if chosen
+            .get(&row.value)
+            .is_none_or(|held| rank(&row) > rank(held))
+        {
+            chosen.insert(row.value.clone(), row);
+        }
+    }
+    Ok(chosen.into_values().collect())
+}
+
+/// Credentials by id.
+pub fn find_credentials(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<CredentialRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(access_credentials::table
+        .filter(access_credentials::tenant_id.eq(tenant))
+        .filter(access_credentials::id.eq_any(ids))
+        .select(CredentialRow::as_select())
+        .load(conn)?)
 }
 
 /// A member's credentials, oldest first.
@@ -242,9 +269,17 @@ pub fn delete_of_member(s: &mut Scoped<'_>, member_id: &str) -> StoreResult<usiz
 
 /// Stores a decision.
 pub fn insert_event(s: &mut Scoped<'_>, row: &AccessEventRow) -> StoreResult<()> {
-    diesel::insert_into(access_events::table)
-        .values(row)
-        .execute(s.conn())?;
+    insert_events(s, std::slice::from_ref(row))
+}
+
+/// Stores decisions, one statement per hundred.
+pub fn insert_events(s: &mut Scoped<'_>, rows: &[AccessEventRow]) -> StoreResult<()> {
+    // Under SQLite's limit on bound values (19 a row).
+    for chunk in rows.chunks(100) {
+        crate::on_backend!(s.conn(), |c| diesel::insert_into(access_events::table)
+            .values(chunk)
+            .execute(c))?;
+    }
     Ok(())
 }
 
@@ -314,16 +349,33 @@ pub fn entries_between(
     from: NaiveDateTime,
     until: NaiveDateTime,
 ) -> StoreResult<Vec<NaiveDateTime>> {
+    Ok(entries_of(s, &[member_id.to_owned()], from, until)?
+        .into_iter()
+        .map(|(_, at)| at)
+        .collect())
+}
+
+/// When each of several members was let in (allowed entries) between two instants: (member, when) pairs.
+pub fn entries_of(
+    s: &mut Scoped<'_>,
+    member_ids: &[String],
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> StoreResult<Vec<(String, NaiveDateTime)>> {
     let (tenant, conn) = s.parts();
-    Ok(access_events::table
+    let rows: Vec<(Option<String>, NaiveDateTime)> = access_events::table
         .filter(access_events::tenant_id.eq(tenant))
-        .filter(access_events::member_id.eq(member_id))
+        .filter(access_events::member_id.eq_any(member_ids))
         .filter(access_events::occurred_at.ge(from))
         .filter(access_events::occurred_at.lt(until))
         .filter(access_events::direction.eq("in"))
         .filter(access_events::decision.eq("allow"))
-        .select(access_events::occurred_at)
-        .load(conn)?)
+        .select((access_events::member_id, access_events::occurred_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(member, at)| Some((member?, at)))
+        .collect())
 }
 
 /// Allowed entries and exits at a location between two instants, oldest first: (member, direction, when).
@@ -381,33 +433,57 @@ pub fn presence(
     location_id: &str,
     member_id: &str,
 ) -> StoreResult<Option<PresenceRow>> {
+    Ok(presence_of(s, location_id, &[member_id.to_owned()])?.pop())
+}
+
+/// The presences of several members in a location.
+pub fn presence_of(
+    s: &mut Scoped<'_>,
+    location_id: &str,
+    member_ids: &[String],
+) -> StoreResult<Vec<PresenceRow>> {
     let (tenant, conn) = s.parts();
     Ok(access_presence::table
         .filter(access_presence::tenant_id.eq(tenant))
         .filter(access_presence::location_id.eq(location_id))
-        .filter(access_presence::member_id.eq(member_id))
+        .filter(access_presence::member_id.eq_any(member_ids))
         .select(PresenceRow::as_select())
-        .first(conn)
-        .optional()?)
+        .load(conn)?)
 }
 
 /// Records an entry. Fails with a unique violation when the member is already inside: the database's
 /// guarantee behind anti-passback.
 pub fn enter(s: &mut Scoped<'_>, row: &PresenceRow) -> StoreResult<()> {
-    diesel::insert_into(access_presence::table)
-        .values(row)
-        .execute(s.conn())?;
+    enter_many(s, std::slice::from_ref(row))
+}
+
+/// Records entries of several members, as [`enter`] does, one statement per hundred.
+pub fn enter_many(s: &mut Scoped<'_>, rows: &[PresenceRow]) -> StoreResult<()> {
+    for chunk in rows.chunks(100) {
+        crate::on_backend!(s.conn(), |c| diesel::insert_into(access_presence::table)
+            .values(chunk)
+            .execute(c))?;
+    }
     Ok(())
 }
 
 /// Records an exit (or forgets a stale presence).
 pub fn leave(s: &mut Scoped<'_>, location_id: &str, member_id: &str) -> StoreResult<usize> {
+    leave_many(s, location_id, &[member_id.to_owned()])
+}
+
+/// Records exits of several members from one location.
+pub fn leave_many(
+    s: &mut Scoped<'_>,
+    location_id: &str,
+    member_ids: &[String],
+) -> StoreResult<usize> {
     let (tenant, conn) = s.parts();
     Ok(diesel::delete(
         access_presence::table
             .filter(access_presence::tenant_id.eq(tenant))
             .filter(access_presence::location_id.eq(location_id))
-            .filter(access_presence::member_id.eq(member_id)),
+            .filter(access_presence::member_id.eq_any(member_ids)),
     )
     .execute(conn)?)
 }
@@ -419,12 +495,22 @@ pub fn leave_before(
     member_id: &str,
     before: NaiveDateTime,
 ) -> StoreResult<usize> {
+    leave_before_many(s, location_id, &[member_id.to_owned()], before)
+}
+
+/// Forgets the timed-out presences of several members in one location.
+pub fn leave_before_many(
+    s: &mut Scoped<'_>,
+    location_id: &str,
+    member_ids: &[String],
+    before: NaiveDateTime,
+) -> StoreResult<usize> {
     let (tenant, conn) = s.parts();
     Ok(diesel::delete(
         access_presence::table
             .filter(access_presence::tenant_id.eq(tenant))
             .filter(access_presence::location_id.eq(location_id))
-            .filter(access_presence::member_id.eq(member_id))
+            .filter(access_presence::member_id.eq_any(member_ids))
             .filter(access_presence::entered_at.le(before)),
     )
     .execute(conn)?)
@@ -479,6 +565,19 @@ pub fn delete_presence_of(s: &mut Scoped<'_>, member_id: &str) -> StoreResult<us
     .execute(conn)?)
 }
 
+/// A rotating QR code's use.
+#[derive(Debug, Clone)]
+pub struct QrUse {
+    /// The app credential.
+    pub credential_id: String,
+    /// The code's issue time (Unix seconds): with the credential, what makes a code.
+    pub issued_at: i64,
+    /// The door.
+    pub device_id: Option<String>,
+    /// When.
+    pub used_at: NaiveDateTime,
+}
+
 /// Records a rotating QR code's use; fails with a unique violation when it was used already.
 pub fn use_qr(
     s: &mut Scoped<'_>,
@@ -487,29 +586,58 @@ pub fn use_qr(
     device_id: Option<&str>,
     at: NaiveDateTime,
 ) -> StoreResult<()> {
+    use_qr_many(
+        s,
+        &[QrUse {
+            credential_id: credential_id.to_owned(),
+            issued_at,
+            device_id: device_id.map(str::to_owned),
+            used_at: at,
+        }],
+    )
+}
+
+/// Records the uses of several codes, as [`use_qr`] does: a code used already fails the whole statement.
+pub fn use_qr_many(s: &mut Scoped<'_>, uses: &[QrUse]) -> StoreResult<()> {
     let tenant = s.realm_key().to_owned();
-    diesel::insert_into(access_qr_uses::table)
-        .values((
-            access_qr_uses::tenant_id.eq(tenant),
-            access_qr_uses::credential_id.eq(credential_id),
-            access_qr_uses::issued_at.eq(issued_at),
-            access_qr_uses::device_id.eq(device_id),
-            access_qr_uses::used_at.eq(at),
-        ))
-        .execute(s.conn())?;
+    for chunk in uses.chunks(100) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|u| {
+                (
+                    access_qr_uses::tenant_id.eq(tenant.clone()),
+                    access_qr_uses::credential_id.eq(u.credential_id.clone()),
+                    access_qr_uses::issued_at.eq(u.issued_at),
+                    access_qr_uses::device_id.eq(u.device_id.clone()),
+                    access_qr_uses::used_at.eq(u.used_at),
+                )
+            })
+            .collect();
+        crate::on_backend!(s.conn(), |c| diesel::insert_into(access_qr_uses::table)
+            .values(&rows)
+            .execute(c))?;
+    }
     Ok(())
 }
 
 /// True when this rotating QR code was used already.
 pub fn qr_used(s: &mut Scoped<'_>, credential_id: &str, issued_at: i64) -> StoreResult<bool> {
+    Ok(!qr_used_of(s, &[(credential_id.to_owned(), issued_at)])?.is_empty())
+}
+
+/// Which of these codes (credential, issue time) were used already.
+pub fn qr_used_of(s: &mut Scoped<'_>, codes: &[(String, i64)]) -> StoreResult<Vec<(String, i64)>> {
     let (tenant, conn) = s.parts();
-    let n: i64 = access_qr_uses::table
+    let credentials: Vec<&String> = codes.iter().map(|(c, _)| c).collect();
+    let times: Vec<i64> = codes.iter().map(|(_, t)| *t).collect();
+    // A superset (each credential with each time), narrowed to the exact pairs here.
+    let found: Vec<(String, i64)> = access_qr_uses::table
         .filter(access_qr_uses::tenant_id.eq(tenant))
-        .filter(access_qr_uses::credential_id.eq(credential_id))
-        .filter(access_qr_uses::issued_at.eq(issued_at))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+        .filter(access_qr_uses::credential_id.eq_any(credentials))
+        .filter(access_qr_uses::issued_at.eq_any(times))
+        .select((access_qr_uses::credential_id, access_qr_uses::issued_at))
+        .load(conn)?;
+    Ok(found.into_iter().filter(|f| codes.contains(f)).collect())
 }
 
 /// The realm's allowlist version (0 before any change).

@@ -110,6 +110,16 @@ pub fn find(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<DeviceRow>> {
         .optional()?)
 }
 
+/// Devices by id.
+pub fn find_many(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<DeviceRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(devices::table
+        .filter(devices::tenant_id.eq(tenant))
+        .filter(devices::id.eq_any(ids))
+        .select(DeviceRow::as_select())
+        .load(conn)?)
+}
+
 /// Every device of the realm, by id.
 pub fn all(s: &mut Scoped<'_>) -> StoreResult<Vec<DeviceRow>> {
     let (tenant, conn) = s.parts();

@@ -63,6 +63,16 @@ pub fn find(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<LocationRow>> {
         .optional()?)
 }
 
+/// Locations by id.
+pub fn find_many(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<LocationRow>> {
+    let (tenant, conn) = s.parts();
+    Ok(locations::table
+        .filter(locations::tenant_id.eq(tenant))
+        .filter(locations::id.eq_any(ids))
+        .select(LocationRow::as_select())
+        .load(conn)?)
+}
+
 /// Every location of the realm (a brand has few).
 pub fn all(s: &mut Scoped<'_>) -> StoreResult<Vec<LocationRow>> {
     let (tenant, conn) = s.parts();

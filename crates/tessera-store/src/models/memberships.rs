@@ -149,15 +149,20 @@ pub fn find_locked(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<Membershi
 
 /// A member's memberships, newest first.
 pub fn of_account(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<Vec<MembershipRow>> {
+    of_accounts(s, &[account_id.to_owned()])
+}
+
+/// The memberships of several accounts, newest first.
+pub fn of_accounts(s: &mut Scoped<'_>, account_ids: &[String]) -> StoreResult<Vec<MembershipRow>> {
     let (tenant, conn) = s.parts();
     let mut rows: Vec<MembershipRow> = memberships::table
         .filter(memberships::tenant_id.eq(tenant))
-        .filter(memberships::account_id.eq(account_id))
+        .filter(memberships::account_id.eq_any(account_ids))
         .select(MembershipRow::as_select())
         .load(conn)?;
     // Sorted here, not by the query: with `ORDER BY id` SQLite walks the brand's primary key (tenant_id, id) to
     // skip a sort and reads every membership of the brand (100,000 rows per door decision at 100,000 members);
-    // without it, the (tenant_id, account_id) index finds the member's few rows.
+    // without it, the (tenant_id, account_id) index finds the members' few rows.
     rows.sort_by(|a, b| b.id.cmp(&a.id));
     Ok(rows)
 }
