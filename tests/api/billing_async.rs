@@ -10,7 +10,7 @@ use crate::billing::member_id;
 use crate::billing_stripe::{
     active_membership, app_with_stripe, day_after, run, run_ok, save_card, status_of, until, Fake,
 };
-use crate::memberships::monthly_plan;
+use crate::memberships::monthly_plan_id;
 
 /// A member of Atlas with a method saved at the fake and an active monthly membership paid at the desk:
 /// `(app, admin token, member token, saved method, membership, renewal day)`.
@@ -20,15 +20,7 @@ async fn renewing_member(
 ) -> (TestApp, String, String, String, String, String) {
     let app = app_with_stripe(fake).await;
     let admin = app.token("atlas", "admin").await;
-    let (_, plan) = app
-        .post_json(
-            Some("atlas"),
-            "/api/v1/plans",
-            Some(&admin),
-            &monthly_plan("monthly-12"),
-        )
-        .await;
-    let plan = plan["id"].as_str().unwrap().to_owned();
+    let plan = monthly_plan_id(&app, &admin).await;
     let member = member_id(&app, "member").await;
     let member_token = app.token("atlas", "member").await;
     let saved = save_card(&app, fake, &member_token, &member, method).await;

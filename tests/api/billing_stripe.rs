@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::billing::member_id;
 use crate::devices::{check, location, pair};
-use crate::memberships::monthly_plan;
+use crate::memberships::{monthly_plan, monthly_plan_id};
 
 const KEY: &str = "sk_test_atlas";
 const SECRET: &str = "whsec_atlas_test";
@@ -413,15 +413,7 @@ async fn renewals_are_charged_once_and_dunning_blocks_then_paying_reinstates() {
     let fake = Fake::start().await;
     let app = app_with_stripe(&fake).await;
     let admin = app.token("atlas", "admin").await;
-    let (_, plan) = app
-        .post_json(
-            Some("atlas"),
-            "/api/v1/plans",
-            Some(&admin),
-            &monthly_plan("monthly-12"),
-        )
-        .await;
-    let plan = plan["id"].as_str().unwrap().to_owned();
+    let plan = monthly_plan_id(&app, &admin).await;
     let member = member_id(&app, "member").await;
     let member_token = app.token("atlas", "member").await;
     let card = save_card(&app, &fake, &member_token, &member, "pm_card_visa").await;
@@ -580,15 +572,7 @@ async fn two_renewing_memberships(
     fake: &Fake,
     admin: &str,
 ) -> Vec<(String, String)> {
-    let (_, plan) = app
-        .post_json(
-            Some("atlas"),
-            "/api/v1/plans",
-            Some(admin),
-            &monthly_plan("monthly-12"),
-        )
-        .await;
-    let plan = plan["id"].as_str().unwrap().to_owned();
+    let plan = monthly_plan_id(app, admin).await;
     let mut memberships = Vec::new();
     for local in ["member", "member2"] {
         let member = member_id(app, local).await;
@@ -609,15 +593,7 @@ async fn a_run_over_several_batches_invoices_and_charges_each_renewal_once() {
     let fake = Fake::start().await;
     let app = app_with_stripe(&fake).await;
     let admin = app.token("atlas", "admin").await;
-    let (_, plan) = app
-        .post_json(
-            Some("atlas"),
-            "/api/v1/plans",
-            Some(&admin),
-            &monthly_plan("monthly-12"),
-        )
-        .await;
-    let plan = plan["id"].as_str().unwrap().to_owned();
+    let plan = monthly_plan_id(&app, &admin).await;
     let member = member_id(&app, "member").await;
     let token = app.token("atlas", "member").await;
     save_card(&app, &fake, &token, &member, "pm_card_visa").await;

@@ -18,6 +18,19 @@ pub(crate) fn monthly_plan(code: &str) -> Value {
            "access": {"class_types": ["yoga"]}})
 }
 
+/// Creates the plan `monthly-12` ([`monthly_plan`]) as `admin` and returns its id.
+pub(crate) async fn monthly_plan_id(app: &TestApp, admin: &str) -> String {
+    let (_, plan) = app
+        .post_json(
+            Some("atlas"),
+            "/api/v1/plans",
+            Some(admin),
+            &monthly_plan("monthly-12"),
+        )
+        .await;
+    plan["id"].as_str().unwrap().to_owned()
+}
+
 async fn sell(app: &TestApp, staff: &str, member: &str, plan: &str) -> Value {
     let (status, m) = app
         .post_json(

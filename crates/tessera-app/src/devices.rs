@@ -259,7 +259,7 @@ fn invalid_device() -> AppError {
 
 /// The calling device, read in the service's transaction (so a revocation is seen at once), or 403 for people.
 pub(crate) fn calling_device(s: &mut Scoped<'_>, ctx: &Ctx) -> AppResult<DeviceRow> {
-    calling_devices(s, std::slice::from_ref(ctx))?
+    calling_devices(s, &[ctx])?
         .pop()
         .unwrap_or_else(|| Err(invalid_device()))
 }
@@ -267,7 +267,7 @@ pub(crate) fn calling_device(s: &mut Scoped<'_>, ctx: &Ctx) -> AppResult<DeviceR
 /// The calling device of each context, in one read: a paired, active device, or why not.
 pub(crate) fn calling_devices(
     s: &mut Scoped<'_>,
-    ctxs: &[Ctx],
+    ctxs: &[&Ctx],
 ) -> AppResult<Vec<AppResult<DeviceRow>>> {
     let ids: Vec<String> = ctxs
         .iter()

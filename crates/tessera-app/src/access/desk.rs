@@ -11,7 +11,7 @@
 //! through one by one, so that one check's fault is its own.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use tessera_domain::access::credential::ByteOrder;
@@ -148,7 +148,7 @@ fn read_checks(
     checks: &[Check],
     check_replay: bool,
 ) -> AppResult<Vec<AppResult<Seen>>> {
-    let ctxs: Vec<Ctx> = checks.iter().map(|c| c.ctx.clone()).collect();
+    let ctxs: Vec<&Ctx> = checks.iter().map(|c| &c.ctx).collect();
     let devices = crate::devices::calling_devices(s, &ctxs)?;
     let read: Vec<AppResult<(DeviceRow, Presented)>> = checks
         .iter()
@@ -205,7 +205,7 @@ struct Passage {
 /// the member in meanwhile (`concurrent_passage`). Came in while inside (no anti-passback): the row's time moves.
 fn record_passages(
     s: &mut Scoped<'_>,
-    passages: Vec<((String, String), Passage)>,
+    passages: HashMap<(String, String), Passage>,
 ) -> AppResult<()> {
     let mut left: HashMap<String, Vec<String>> = HashMap::new();
     let mut arrived: HashMap<String, (Vec<String>, NaiveDateTime)> = HashMap::new();
@@ -252,7 +252,7 @@ fn record_checks(
 ) -> AppResult<Vec<AppResult<CheckResult>>> {
     let mut events = Vec::new();
     let mut uses = Vec::new();
-    let mut passages: Vec<((String, String), Passage)> = Vec::new();
+    let mut passages: HashMap<(String, String), Passage> = HashMap::new();
     let mut published = Vec::new();
     let mut answers = Vec::with_capacity(checks.len());
     let mut devices_seen: HashMap<String, Option<NaiveDateTime>> = HashMap::new();
@@ -285,19 +285,15 @@ fn record_checks(
         if let (true, Some(member), Some(location)) =
             (g.decision.allowed(), &member_id, &g.location_id)
         {
-            let key = (location.clone(), member.clone());
             let at = (direction == Direction::In).then(|| (naive(now), device.id.clone()));
-            match passages.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, passage)) => passage.now_inside = at,
-                None => passages.push((
-                    key,
-                    Passage {
-                        was_inside: g.inside,
-                        now_inside: at,
-                        timed_out_before: naive(now - Duration::hours(PRESENCE_TIMEOUT_HOURS)),
-                    },
-                )),
-            }
+            passages
+                .entry((location.clone(), member.clone()))
+                .and_modify(|passage| passage.now_inside.clone_from(&at))
+                .or_insert(Passage {
+                    was_inside: g.inside,
+                    now_inside: at,
+                    timed_out_before: naive(now - Duration::hours(PRESENCE_TIMEOUT_HOURS)),
+                });
         }
         devices_seen
             .entry(device.id.clone())
@@ -383,7 +379,7 @@ impl App {
             let (checks, replies): (Vec<Check>, Vec<_>) =
                 group.into_iter().map(|w| (w.check, w.reply)).unzip();
             tracing::debug!(realm = %tenant, checks = checks.len(), "door checks decided together");
-            let answers = self.decide_group(&tenant, checks).await;
+            let answers = self.decide_group(&tenant, checks.into()).await;
             for (reply, answer) in replies.into_iter().zip(answers) {
                 // The caller may have gone (a closed connection); its check is recorded all the same.
                 let _ = reply.send(answer);
@@ -392,9 +388,13 @@ impl App {
     }
 
     /// Decides and records a group; when the group fails, each check alone.
-    async fn decide_group(&self, tenant: &str, checks: Vec<Check>) -> Vec<AppResult<CheckResult>> {
+    async fn decide_group(
+        &self,
+        tenant: &str,
+        checks: Arc<[Check]>,
+    ) -> Vec<AppResult<CheckResult>> {
         let alone = checks.len() == 1;
-        match self.record_group(tenant, checks.clone()).await {
+        match self.record_group(tenant, Arc::clone(&checks)).await {
             Ok(answers) => answers,
             Err(e) if alone && is_concurrent(&e) => {
                 // Another passage of the member (or use of the code) was recorded meanwhile: decide again, seeing
@@ -407,8 +407,9 @@ impl App {
             Err(e) if alone => vec![Err(e)],
             Err(_) => {
                 let mut answers = Vec::with_capacity(checks.len());
-                for check in checks {
-                    let mut one = Box::pin(self.decide_group(tenant, vec![check])).await;
+                for check in checks.iter() {
+                    let one = Arc::from(vec![check.clone()]);
+                    let mut one = Box::pin(self.decide_group(tenant, one)).await;
                     answers.push(
                         one.pop()
                             .unwrap_or_else(|| Err(AppError::Internal("no answer".into()))),
@@ -423,7 +424,7 @@ impl App {
     async fn record_group(
         &self,
         tenant: &str,
-        checks: Vec<Check>,
+        checks: Arc<[Check]>,
     ) -> AppResult<Vec<AppResult<CheckResult>>> {
         let tenant = tenant.to_owned();
         self.blocking(move |db| {

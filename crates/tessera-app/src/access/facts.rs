@@ -352,10 +352,6 @@ pub(crate) fn gather_many(
     let mut memberships_of: HashMap<String, Vec<memberships::MembershipRow>> = HashMap::new();
     let mut presence: HashMap<(String, String), NaiveDateTime> = HashMap::new();
     let mut entries: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
-    let mut billing = BillingFacts {
-        unpaid_due_on: HashMap::new(),
-        card_valid_until: HashMap::new(),
-    };
     if !live_members.is_empty() {
         for m in memberships::of_accounts(s, &live_members)? {
             memberships_of
@@ -390,8 +386,9 @@ pub(crate) fn gather_many(
         for (member, at) in store::entries_of(s, &live_members, from, until)? {
             entries.entry(member).or_default().push(at);
         }
-        billing = BillingFacts::read(s, &memberships_of)?;
     }
+    // Reads nothing when no live member holds a membership.
+    let billing = BillingFacts::read(s, &memberships_of)?;
 
     let mut out = Vec::with_capacity(asks.len());
     for (ask, (state, credential)) in asks.iter().zip(resolved) {

@@ -342,19 +342,6 @@ pub fn list_events(
         .load(conn)?)
 }
 
-/// When a member was let in (allowed entries) between two instants.
-pub fn entries_between(
-    s: &mut Scoped<'_>,
-    member_id: &str,
-    from: NaiveDateTime,
-    until: NaiveDateTime,
-) -> StoreResult<Vec<NaiveDateTime>> {
-    Ok(entries_of(s, &[member_id.to_owned()], from, until)?
-        .into_iter()
-        .map(|(_, at)| at)
-        .collect())
-}
-
 /// When each of several members was let in (allowed entries) between two instants: (member, when) pairs.
 pub fn entries_of(
     s: &mut Scoped<'_>,
@@ -618,11 +605,6 @@ pub fn use_qr_many(s: &mut Scoped<'_>, uses: &[QrUse]) -> StoreResult<()> {
             .execute(c))?;
     }
     Ok(())
-}
-
-/// True when this rotating QR code was used already.
-pub fn qr_used(s: &mut Scoped<'_>, credential_id: &str, issued_at: i64) -> StoreResult<bool> {
-    Ok(!qr_used_of(s, &[(credential_id.to_owned(), issued_at)])?.is_empty())
 }
 
 /// Which of these codes (credential, issue time) were used already.
