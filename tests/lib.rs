@@ -260,30 +260,19 @@ pub struct MotoServer {
 impl MotoServer {
     /// Starts one on a free port, waits until it answers, and creates the bucket.
     pub async fn start() -> MotoServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = tokio::process::Command::new("python3")
-            .args([
+        let (port, child) = spawn_listening("moto", Duration::from_secs(30), |port| {
+            let mut command = tokio::process::Command::new("python3");
+            command.args([
                 "-m",
                 "moto.server",
                 "-H",
                 "127.0.0.1",
                 "-p",
                 &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("python3 -m moto.server (scripts/test installs moto[server])");
-        let up = eventually(Duration::from_secs(30), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            ]);
+            command
         })
         .await;
-        assert!(up, "moto did not start");
         let server = MotoServer {
             port,
             bucket: "tessera-test".to_owned(),
@@ -1022,6 +1011,70 @@ pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> b
     check()
 }
 
+/// Starts the helper server that `command(port)` describes on a free loopback port, and waits until that very
+/// process listens on it.
+///
+/// A port found free is released before the helper binds it, so another test's server may take it in between.
+/// Waiting for any answer on the port would then talk to the wrong server; so this waits until the child itself
+/// holds the listening socket (read from `/proc`), and starts again on a new port if the child exits first.
+pub async fn spawn_listening(
+    what: &str,
+    timeout: Duration,
+    command: impl Fn(u16) -> tokio::process::Command,
+) -> (u16, tokio::process::Child) {
+    for _attempt in 0..5 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = command(port)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what}: {e} (scripts/test installs it)"));
+        let pid = child.id().unwrap();
+        let start = std::time::Instant::now();
+        while start.elapsed() < timeout {
+            if listens_on(pid, port) {
+                return (port, child);
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = child.kill().await;
+    }
+    panic!("{what} did not start listening on a loopback port in five attempts");
+}
+
+/// Whether process `pid` holds a listening TCP socket on loopback port `port`.
+fn listens_on(pid: u32, port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else {
+        return false;
+    };
+    // Lines: `sl local_address rem_address st ... inode`; 0A is LISTEN, 0100007F:PORT is 127.0.0.1:PORT.
+    let local = format!("0100007F:{port:04X}");
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() > 9 && f[1] == local && f[3] == "0A")
+        .map(|f| format!("socket:[{}]", f[9]))
+        .collect();
+    if inodes.is_empty() {
+        return false;
+    }
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
+}
+
 /// A real SMTP server on loopback (Python's aiosmtpd) that stores what it receives in a Maildir.
 pub struct SmtpServer {
     pub port: u16,
@@ -1032,34 +1085,24 @@ pub struct SmtpServer {
 impl SmtpServer {
     /// Starts one on a free port and waits until it accepts connections.
     pub async fn start() -> SmtpServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let maildir = tempfile::tempdir().unwrap();
-        let child = tokio::process::Command::new("python3")
-            .args([
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
-            // A folder that does not exist yet: Maildir creates its tmp/new/cur only then.
-            .arg(maildir.path().join("mail"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("python3 -m aiosmtpd (scripts/test installs it)");
-        let up = eventually(Duration::from_secs(15), || {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        let (port, child) = spawn_listening("aiosmtpd", Duration::from_secs(15), |port| {
+            let mut command = tokio::process::Command::new("python3");
+            command
+                .args([
+                    "-m",
+                    "aiosmtpd",
+                    "-n",
+                    "-l",
+                    &format!("127.0.0.1:{port}"),
+                    "-c",
+                    "aiosmtpd.handlers.Mailbox",
+                ])
+                // A folder that does not exist yet: Maildir creates its tmp/new/cur only then.
+                .arg(maildir.path().join("mail"));
+            command
         })
         .await;
-        assert!(up, "aiosmtpd did not start");
         SmtpServer {
             port,
             maildir,
