@@ -90,6 +90,13 @@ impl App {
             max_size: settings.database.pool_size,
             timeout: std::time::Duration::from_secs(settings.database.pool_timeout_secs),
             sqlite_busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
+            // With background checkpoints, SQLite's own are a backstop (about 40 MiB of log) for processes that
+            // do not run them (the CLI) or a checkpointer that falls behind.
+            sqlite_autocheckpoint_pages: if settings.database.sqlite_checkpoint_every_ms > 0 {
+                10_000
+            } else {
+                1_000
+            },
         };
         let db = tokio::task::spawn_blocking(move || Database::connect(&url, &options))
             .await
@@ -192,6 +199,25 @@ impl App {
         tokio::task::spawn_blocking(move || f(&db))
             .await
             .map_err(|e| AppError::Internal(format!("task: {e}")))?
+    }
+
+    /// SQLite: copies the write-ahead log into the database every `database.sqlite_checkpoint_every_ms`, until
+    /// `stop`, so that no request's commit does it (see [`Database::checkpoint_wal`]). Returns at once on
+    /// PostgreSQL or when the setting is 0.
+    pub async fn run_checkpointer(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let every = self.settings().database.sqlite_checkpoint_every_ms;
+        if every == 0 || self.inner.db.backend() != tessera_store::Backend::Sqlite {
+            return;
+        }
+        while !*stop.borrow() {
+            if let Err(error) = self.blocking(|db| Ok(db.checkpoint_wal()?)).await {
+                tracing::warn!(%error, "could not checkpoint the write-ahead log");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_millis(every)) => {}
+                _ = stop.changed() => {}
+            }
+        }
     }
 
     /// Reloads tenants and signing keys when they changed in the database (another process applied tenant

@@ -59,6 +59,10 @@ pub async fn serve(
         let (app, stop) = (app.clone(), stop_rx.clone());
         tokio::spawn(async move { app.run_scheduler(stop).await })
     };
+    let checkpointer = {
+        let (app, stop) = (app.clone(), stop_rx.clone());
+        tokio::spawn(async move { app.run_checkpointer(stop).await })
+    };
     let feeder = match app.start_event_feeder(stop_rx.clone()).await {
         Ok(handle) => Some(handle),
         Err(error) => {
@@ -89,6 +93,7 @@ pub async fn serve(
     // Workers finish the job in hand (a job cut short is run again after its lease).
     let _ = tokio::time::timeout(grace, futures::future::join_all(workers)).await;
     scheduler.abort();
+    checkpointer.abort();
     refresher.abort();
     drop(stop_rx);
     // The feeder sees the stop flag within one poll; nothing waits on it.

@@ -8,8 +8,17 @@
 //! - Many rows updated in one statement: an upsert of the whole rows whose `SET` takes every listed column
 //!   from the proposed row ([`replace_columns!`]); both backends know `ON CONFLICT ... DO UPDATE`, neither
 //!   shares a multi-row `UPDATE` syntax with the other.
+//! - A text column matching any of a list: [`any_of`], one bound parameter whatever the list's length, so that
+//!   the statement is prepared once per connection on both backends (diesel's `eq_any` writes one parameter per
+//!   value on SQLite, and such a statement is parsed anew on every call).
 
-use diesel::sql_types::{BigInt, Nullable};
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+use diesel::sqlite::Sqlite;
+
+use crate::connection::MultiBackend;
 
 /// Runs `$body` with `$c` bound to the inner `PgConnection` or `SqliteConnection` of a [`crate::DbConnection`].
 /// The body is written once and compiled for both backends.
@@ -98,4 +107,68 @@ pub fn serialize_writers_keyed(
             .execute(c)?;
     }
     Ok(())
+}
+
+/// `column` equals one of `values` (a text column): `column = ANY($1)` with one array parameter on PostgreSQL,
+/// `column IN (SELECT value FROM json_each(?))` with one JSON parameter on SQLite. The SQL text does not depend on
+/// the number of values, so each backend prepares it once per connection; both use the column's index.
+pub fn any_of<C>(column: C, values: &[String]) -> AnyOf<C> {
+    AnyOf {
+        column,
+        // Serialising a list of strings cannot fail; an empty list would only match nothing.
+        json: serde_json::to_string(values).unwrap_or_else(|_| "[]".to_owned()),
+        values: values.to_vec(),
+    }
+}
+
+/// The expression [`any_of`] builds.
+#[derive(Debug, Clone)]
+pub struct AnyOf<C> {
+    column: C,
+    values: Vec<String>,
+    json: String,
+}
+
+impl<C: Expression> Expression for AnyOf<C> {
+    type SqlType = Bool;
+}
+
+impl<C: AppearsOnTable<QS>, QS> AppearsOnTable<QS> for AnyOf<C> {}
+
+impl<C: SelectableExpression<QS>, QS> SelectableExpression<QS> for AnyOf<C> {}
+
+impl<C: ValidGrouping<()>> ValidGrouping<()> for AnyOf<C> {
+    type IsAggregate = C::IsAggregate;
+}
+
+impl<C> QueryId for AnyOf<C> {
+    type QueryId = ();
+    // Cached by its SQL text, which is the same for every list.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<C: QueryFragment<Pg>> QueryFragment<Pg> for AnyOf<C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" = ANY(");
+        out.push_bind_param::<Array<Text>, _>(&self.values)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for AnyOf<C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> diesel::QueryResult<()> {
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (SELECT value FROM json_each(");
+        out.push_bind_param::<Text, _>(&self.json)?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+impl<C: QueryFragment<Pg> + QueryFragment<Sqlite>> QueryFragment<MultiBackend> for AnyOf<C> {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> diesel::QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, pass)
+    }
 }

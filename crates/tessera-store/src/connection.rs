@@ -6,6 +6,7 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use crate::StoreError;
 
 pub use multi::DbConnection;
+pub(crate) use multi::MultiBackend;
 
 mod multi {
     // The derive generates public items of its own that carry no docs.
@@ -78,6 +79,7 @@ pub(crate) struct ConnectionManager {
     /// PostgreSQL: switch to the role that owns no table (`tessera_app`) for the session.
     pub(crate) as_app_role: bool,
     pub(crate) sqlite_busy_timeout_ms: u32,
+    pub(crate) sqlite_autocheckpoint_pages: u32,
 }
 
 impl ConnectionManager {
@@ -100,8 +102,8 @@ impl ConnectionManager {
                 // cache fills only as pages are read, so idle connections stay small.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;",
-                    self.sqlite_busy_timeout_ms
+                     PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = {};",
+                    self.sqlite_busy_timeout_ms, self.sqlite_autocheckpoint_pages
                 ))?;
                 Ok(DbConnection::Sqlite(conn))
             }

@@ -65,6 +65,7 @@ fn open_as_owner(url: &str) -> StoreResult<DbConnection> {
         backend,
         as_app_role: false,
         sqlite_busy_timeout_ms: 30_000,
+        sqlite_autocheckpoint_pages: 1_000,
     }
     .open()
 }

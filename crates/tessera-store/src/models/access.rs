@@ -1,6 +1,7 @@
 //! Door access: members' credentials, decisions (check-ins and refusals), presence, used rotating QR codes, and the
 //! allowlist's version counter with the members each version concerned.
 
+use crate::backend::any_of;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -135,7 +136,7 @@ pub fn find_by_values(
     let rows: Vec<CredentialRow> = access_credentials::table
         .filter(access_credentials::tenant_id.eq(tenant))
         .filter(access_credentials::kind.eq(kind))
-        .filter(access_credentials::value.eq_any(values))
+        .filter(any_of(access_credentials::value, values))
         .select(CredentialRow::as_select())
         .load(conn)?;
     let mut chosen: std::collections::HashMap<String, CredentialRow> =
@@ -157,7 +158,7 @@ pub fn find_credentials(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<C
     let (tenant, conn) = s.parts();
     Ok(access_credentials::table
         .filter(access_credentials::tenant_id.eq(tenant))
-        .filter(access_credentials::id.eq_any(ids))
+        .filter(any_of(access_credentials::id, ids))
         .select(CredentialRow::as_select())
         .load(conn)?)
 }
@@ -352,7 +353,7 @@ pub fn entries_of(
     let (tenant, conn) = s.parts();
     let rows: Vec<(Option<String>, NaiveDateTime)> = access_events::table
         .filter(access_events::tenant_id.eq(tenant))
-        .filter(access_events::member_id.eq_any(member_ids))
+        .filter(any_of(access_events::member_id, member_ids))
         .filter(access_events::occurred_at.ge(from))
         .filter(access_events::occurred_at.lt(until))
         .filter(access_events::direction.eq("in"))
@@ -433,7 +434,7 @@ pub fn presence_of(
     Ok(access_presence::table
         .filter(access_presence::tenant_id.eq(tenant))
         .filter(access_presence::location_id.eq(location_id))
-        .filter(access_presence::member_id.eq_any(member_ids))
+        .filter(any_of(access_presence::member_id, member_ids))
         .select(PresenceRow::as_select())
         .load(conn)?)
 }
@@ -470,7 +471,7 @@ pub fn leave_many(
         access_presence::table
             .filter(access_presence::tenant_id.eq(tenant))
             .filter(access_presence::location_id.eq(location_id))
-            .filter(access_presence::member_id.eq_any(member_ids)),
+            .filter(any_of(access_presence::member_id, member_ids)),
     )
     .execute(conn)?)
 }
@@ -497,7 +498,7 @@ pub fn leave_before_many(
         access_presence::table
             .filter(access_presence::tenant_id.eq(tenant))
             .filter(access_presence::location_id.eq(location_id))
-            .filter(access_presence::member_id.eq_any(member_ids))
+            .filter(any_of(access_presence::member_id, member_ids))
             .filter(access_presence::entered_at.le(before)),
     )
     .execute(conn)?)
@@ -610,12 +611,12 @@ pub fn use_qr_many(s: &mut Scoped<'_>, uses: &[QrUse]) -> StoreResult<()> {
 /// Which of these codes (credential, issue time) were used already.
 pub fn qr_used_of(s: &mut Scoped<'_>, codes: &[(String, i64)]) -> StoreResult<Vec<(String, i64)>> {
     let (tenant, conn) = s.parts();
-    let credentials: Vec<&String> = codes.iter().map(|(c, _)| c).collect();
+    let credentials: Vec<String> = codes.iter().map(|(c, _)| c.clone()).collect();
     let times: Vec<i64> = codes.iter().map(|(_, t)| *t).collect();
     // A superset (each credential with each time), narrowed to the exact pairs here.
     let found: Vec<(String, i64)> = access_qr_uses::table
         .filter(access_qr_uses::tenant_id.eq(tenant))
-        .filter(access_qr_uses::credential_id.eq_any(credentials))
+        .filter(any_of(access_qr_uses::credential_id, &credentials))
         .filter(access_qr_uses::issued_at.eq_any(times))
         .select((access_qr_uses::credential_id, access_qr_uses::issued_at))
         .load(conn)?;

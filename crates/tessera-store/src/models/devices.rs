@@ -1,5 +1,6 @@
 //! Paired devices and their pairing codes.
 
+use crate::backend::any_of;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -115,7 +116,7 @@ pub fn find_many(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<DeviceRo
     let (tenant, conn) = s.parts();
     Ok(devices::table
         .filter(devices::tenant_id.eq(tenant))
-        .filter(devices::id.eq_any(ids))
+        .filter(any_of(devices::id, ids))
         .select(DeviceRow::as_select())
         .load(conn)?)
 }

@@ -1,6 +1,7 @@
 //! Invoices and credit notes, their lines, and the numbering sequences. A finalised document is never edited
 //! nor deleted: besides the code, database triggers refuse it (`invoice_finalised`).
 
+use crate::backend::any_of;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -372,7 +373,7 @@ pub fn open_of_memberships(
     let mut rows = invoices::table
         .filter(invoices::tenant_id.eq(tenant))
         .filter(invoices::status.eq("open"))
-        .filter(invoices::membership_id.eq_any(membership_ids))
+        .filter(any_of(invoices::membership_id, membership_ids))
         .select(InvoiceRow::as_select())
         .load(conn)?;
     rows.sort_by(|a, b| a.id.cmp(&b.id));

@@ -1,5 +1,6 @@
 //! Locations (a gym, a studio, with its time zone) and their rooms.
 
+use crate::backend::any_of;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -68,7 +69,7 @@ pub fn find_many(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<Location
     let (tenant, conn) = s.parts();
     Ok(locations::table
         .filter(locations::tenant_id.eq(tenant))
-        .filter(locations::id.eq_any(ids))
+        .filter(any_of(locations::id, ids))
         .select(LocationRow::as_select())
         .load(conn)?)
 }

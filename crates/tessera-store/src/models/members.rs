@@ -1,6 +1,7 @@
 //! Member profiles and what hangs off them: consents (a history), staff notes, tags, and the folded search
 //! terms that member search scans by prefix range.
 
+use crate::backend::any_of;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -103,7 +104,7 @@ pub fn find_many(s: &mut Scoped<'_>, account_ids: &[String]) -> StoreResult<Vec<
     let (tenant, conn) = s.parts();
     Ok(member_profiles::table
         .filter(member_profiles::tenant_id.eq(tenant))
-        .filter(member_profiles::account_id.eq_any(account_ids))
+        .filter(any_of(member_profiles::account_id, account_ids))
         .select(ProfileRow::as_select())
         .load(conn)?)
 }

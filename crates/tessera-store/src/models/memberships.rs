@@ -1,5 +1,6 @@
 //! Memberships, their freezes and their history.
 
+use crate::backend::any_of;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -157,7 +158,7 @@ pub fn of_accounts(s: &mut Scoped<'_>, account_ids: &[String]) -> StoreResult<Ve
     let (tenant, conn) = s.parts();
     let mut rows: Vec<MembershipRow> = memberships::table
         .filter(memberships::tenant_id.eq(tenant))
-        .filter(memberships::account_id.eq_any(account_ids))
+        .filter(any_of(memberships::account_id, account_ids))
         .select(MembershipRow::as_select())
         .load(conn)?;
     // Sorted here, not by the query: with `ORDER BY id` SQLite walks the brand's primary key (tenant_id, id) to

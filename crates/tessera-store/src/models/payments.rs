@@ -1,6 +1,7 @@
 //! Payments (provider attempts and manual records), refunds, clients' billing profiles, the Stripe events
 //! already processed, and the billing notices already sent.
 
+use crate::backend::any_of;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -313,7 +314,7 @@ pub fn profiles(s: &mut Scoped<'_>, account_ids: &[String]) -> StoreResult<Vec<B
     let (tenant, conn) = s.parts();
     Ok(billing_profiles::table
         .filter(billing_profiles::tenant_id.eq(tenant))
-        .filter(billing_profiles::account_id.eq_any(account_ids))
+        .filter(any_of(billing_profiles::account_id, account_ids))
         .select(BillingProfileRow::as_select())
         .load(conn)?)
 }
