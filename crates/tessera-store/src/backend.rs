@@ -72,6 +72,18 @@ pub fn sum_minor_units(column: &str) -> diesel::expression::SqlLiteral<Nullable<
     diesel::dsl::sql::<Nullable<BigInt>>(&format!("CAST(SUM({column}) AS BIGINT)"))
 }
 
+/// Makes PostgreSQL plan each statement of the rest of the transaction for its own parameters and the table's
+/// current size (`plan_cache_mode = force_custom_plan`); nothing on SQLite. For a lookup on a table that grows from
+/// empty while the server runs (the live feeder's events): a generic plan made while it was nearly empty reads it
+/// whole, until autovacuum's next `ANALYZE`.
+pub fn plan_each_time(conn: &mut crate::DbConnection) -> crate::StoreResult<()> {
+    use diesel::connection::SimpleConnection;
+    if let crate::DbConnection::Postgres(c) = conn {
+        c.batch_execute("SET LOCAL plan_cache_mode = force_custom_plan")?;
+    }
+    Ok(())
+}
+
 /// Advisory lock id serialising signing-key creation and rotation.
 pub const LOCK_SIGNING_KEYS: i64 = 7_345_202;
 /// Advisory lock id serialising tenant applies.
