@@ -240,7 +240,7 @@ async fn metrics_on_the_group_realm() {
 /// Whether the main file of the SQLite database at `url` alone (a copy without its write-ahead log) holds more
 /// refresh tokens than `before`. A copy taken during a checkpoint may be torn: that reads as "not yet".
 fn main_file_has_more_refresh_tokens(url: &str, before: i64) -> bool {
-    use diesel::{Connection, RunQueryDsl};
+    use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -249,9 +249,7 @@ fn main_file_has_more_refresh_tokens(url: &str, before: i64) -> bool {
     let copy = tempfile::tempdir().unwrap();
     let path = copy.path().join("main.db");
     std::fs::copy(url.trim_start_matches("sqlite://"), &path).unwrap();
-    let Ok(mut conn) = diesel::SqliteConnection::establish(path.to_str().unwrap()) else {
-        return false;
-    };
+    let mut conn = tessera_tests::sqlite_connect(path.to_str().unwrap());
     diesel::sql_query("SELECT COUNT(*) AS n FROM refresh_tokens")
         .get_result::<Count>(&mut conn)
         .is_ok_and(|c| c.n > before)

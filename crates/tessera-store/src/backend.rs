@@ -15,6 +15,7 @@
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::{IsNull, Output, ToSql};
 use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
 use diesel::sqlite::Sqlite;
 
@@ -127,9 +128,7 @@ pub fn serialize_writers_keyed(
 pub fn any_of<C>(column: C, values: &[String]) -> AnyOf<C> {
     AnyOf {
         column,
-        // Serialising a list of strings cannot fail; an empty list would only match nothing.
-        json: serde_json::to_string(values).unwrap_or_else(|_| "[]".to_owned()),
-        values: values.to_vec(),
+        values: ValueList(values.to_vec()),
     }
 }
 
@@ -137,8 +136,19 @@ pub fn any_of<C>(column: C, values: &[String]) -> AnyOf<C> {
 #[derive(Debug, Clone)]
 pub struct AnyOf<C> {
     column: C,
-    values: Vec<String>,
-    json: String,
+    values: ValueList,
+}
+
+/// The values of an [`AnyOf`]: bound as a text array on PostgreSQL, as one JSON text on SQLite (written only there,
+/// when the statement is bound).
+#[derive(Debug, Clone)]
+pub struct ValueList(Vec<String>);
+
+impl ToSql<Text, Sqlite> for ValueList {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> diesel::serialize::Result {
+        out.set_value(serde_json::to_string(&self.0)?);
+        Ok(IsNull::No)
+    }
 }
 
 impl<C: Expression> Expression for AnyOf<C> {
@@ -163,7 +173,7 @@ impl<C: QueryFragment<Pg>> QueryFragment<Pg> for AnyOf<C> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> diesel::QueryResult<()> {
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" = ANY(");
-        out.push_bind_param::<Array<Text>, _>(&self.values)?;
+        out.push_bind_param::<Array<Text>, _>(&self.values.0)?;
         out.push_sql(")");
         Ok(())
     }
@@ -173,7 +183,7 @@ impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for AnyOf<C> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> diesel::QueryResult<()> {
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" IN (SELECT value FROM json_each(");
-        out.push_bind_param::<Text, _>(&self.json)?;
+        out.push_bind_param::<Text, _>(&self.values)?;
         out.push_sql("))");
         Ok(())
     }
