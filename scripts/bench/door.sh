@@ -4,7 +4,8 @@
 # and records its decision (check-in, presence, outbox event). Then the door's signed allowlist: time to build and
 # size. Targets: p99 under 2 ms at 2,000 decisions/s; an allowlist of 100,000 credentials in under 1 s and 5 MB.
 # Usage: scripts/bench/door.sh sqlite|postgres [SECONDS] [CONNECTIONS] [MEMBERS]   (default 10 s, 4, 100000)
-# DRY_RUN=1 sends dry-run checks (decided, nothing recorded): the reads' share of a decision's cost.
+# DRY_RUN=1 sends dry-run checks (decided, nothing recorded): the reads' share of a decision's cost. The fixed-rate
+# run also prints the CPU time per check, of the server and of the whole machine.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 HELLO=$BIN  # this benchmark has no baseline server
@@ -15,7 +16,10 @@ connections=${3:-4}
 members=${4:-100000}
 work=$(mktemp -d); chmod 755 "$work"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ "$backend" = postgres ] && pg_cluster_stop "$work/pg"; rm -rf "$work"; }
+cleanup() {
+  # KEEP_LOG=DIR keeps the server's log (with RUST_LOG=warn,tessera_app::access::desk=debug: the size of each group).
+  [ -n "${KEEP_LOG:-}" ] && cp "$work/serve.log" "$work/serve.log.err" "$KEEP_LOG/" 2>/dev/null
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ "$backend" = postgres ] && pg_cluster_stop "$work/pg"; rm -rf "$work"; }
 trap cleanup EXIT
 cd "$ROOT"
 
@@ -33,7 +37,7 @@ echo "seeded $members members in $(( $(date +%s) - seed_start )) s"
 code=$("$BIN" device pair --tenant atlas --kind door --location Bench --no-anti-passback --json |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["code"])')
 
-start_and_wait "$work/serve.log" "$BIN" serve --listen 127.0.0.1:0; pids+=("$PID"); serve_addr=$ADDR
+start_and_wait "$work/serve.log" "$BIN" serve --listen 127.0.0.1:0; pids+=("$PID"); serve_addr=$ADDR; serve_pid=$PID
 token=$(curl -sf -H "host: atlas.localhost" -H 'content-type: application/json' -d "{\"code\":\"$code\"}" \
   "http://$serve_addr/api/v1/devices/pair" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
@@ -74,10 +78,12 @@ if command -v oha >/dev/null; then
   # One body per line, each another member's card in a scattered order (oha -Z sends them line by line).
   awk -v extra="$extra" '{ printf "{\"credential\":{\"type\":\"barcode\",\"value\":\"%s\"},\"direction\":\"in\"%s}\n", $1, extra }' \
     "$work/cards.txt" | shuf --random-source=<(yes) >"$work/bodies.txt"
+  cpu_before=$(cpu_secs "$serve_pid"); machine_before=$(machine_cpu_secs)
   oha --no-tui -q "$rate" --latency-correction -z "${seconds}s" -c "${OHA_CONNECTIONS:-32}" -m POST \
     -T application/json -H "Authorization: Bearer $token" -H "Host: atlas.localhost" \
     -Z "$work/bodies.txt" "http://$serve_addr/api/v1/access/check" >"$work/check.oha"
-  python3 - "$work/check.oha" "$rate" <<'PY'
+  cpu_after=$(cpu_secs "$serve_pid"); machine_after=$(machine_cpu_secs)
+  python3 - "$work/check.oha" "$rate" "$cpu_before" "$cpu_after" "$machine_before" "$machine_after" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 SCALE = {"secs": 1000, "sec": 1000, "s": 1000, "ms": 1, "µs": 0.001, "us": 0.001}
@@ -87,6 +93,12 @@ def pct(p):
 rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
 codes = dict(re.findall(r"\[(\d{3})\] (\d+) responses", text))
 print(f"POST /api/v1/access/check at {sys.argv[2]}/s (oha): {rps.group(1) if rps else '?'} req/s  p50 {pct('50.00')}  p99 {pct('99.00')}  status codes {codes}")
+# CPU time per answered check: the server's own, and the machine's (2 cores make 1,000,000 µs a second each).
+answered = sum(int(n) for n in codes.values())
+if answered:
+    per = lambda before, after: (float(after) - float(before)) / answered * 1e6
+    print(f"CPU per check: server {per(sys.argv[3], sys.argv[4]):.0f} µs, whole machine {per(sys.argv[5], sys.argv[6]):.0f} µs"
+          " (PostgreSQL and the load generator included)")
 # A figure of failed requests is not a figure of decisions.
 if set(codes) - {"200"}:
     sys.exit("oha: some requests did not succeed: " + str(codes))

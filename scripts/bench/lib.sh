@@ -30,6 +30,13 @@ start_and_wait() {
 # Benchmarks run with a throwaway master key of their own.
 export TESSERA_SECRETS__MASTER_KEY=${TESSERA_SECRETS__MASTER_KEY:-$(python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())')}
 
+# cpu_secs PID: CPU seconds (user + system) PID has used so far.
+cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+# machine_cpu_secs: CPU seconds every process of the machine has used so far (the first line of /proc/stat: user,
+# nice, system, irq, softirq and steal; idle and I/O wait left out).
+machine_cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.3f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
+
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 # wrk_summary OUTPUT: "rps p50 p99" from wrk --latency output (latencies in ms).

@@ -115,6 +115,7 @@ impl App {
             settings.auth.principal_cache_ttl_ms,
         ));
         let settings_buffer = settings.events.subscriber_buffer;
+        let doors = access::DoorDesk::new(db.backend());
         let app = App {
             inner: Arc::new(AppInner {
                 db,
@@ -125,7 +126,7 @@ impl App {
                 throttle,
                 principals,
                 devices,
-                doors: access::DoorDesk::default(),
+                doors,
                 master,
                 job_outcomes: jobs::OutcomeCounts::default(),
                 webhook_outcomes: jobs::OutcomeCounts::default(),

@@ -163,10 +163,15 @@ impl<C: ValidGrouping<()>> ValidGrouping<()> for AnyOf<C> {
     type IsAggregate = C::IsAggregate;
 }
 
-impl<C> QueryId for AnyOf<C> {
-    type QueryId = ();
-    // Cached by its SQL text, which is the same for every list.
-    const HAS_STATIC_QUERY_ID: bool = false;
+/// The query id of an [`AnyOf`] on column `C`.
+#[derive(Debug)]
+pub struct AnyOfId<C>(std::marker::PhantomData<C>);
+
+impl<C: QueryId> QueryId for AnyOf<C> {
+    type QueryId = AnyOfId<C::QueryId>;
+    // The SQL text depends on the column alone, never on the list: a statement built with it can be cached by its
+    // type, without writing its SQL again for each execution to look it up.
+    const HAS_STATIC_QUERY_ID: bool = C::HAS_STATIC_QUERY_ID;
 }
 
 impl<C: QueryFragment<Pg>> QueryFragment<Pg> for AnyOf<C> {

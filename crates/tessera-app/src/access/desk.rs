@@ -18,7 +18,7 @@ use tessera_domain::access::credential::ByteOrder;
 use tessera_domain::access::{CredentialState, Direction};
 use tessera_store::models::access::{self as store, PresenceRow, QrUse};
 use tessera_store::models::devices::DeviceRow;
-use tessera_store::{Scoped, TxMode};
+use tessera_store::{Backend, Scoped, TxMode};
 use tokio::sync::oneshot;
 
 use super::facts::{gather_many, Ask, Gathered};
@@ -32,10 +32,16 @@ use crate::{naive, App, AppError, AppResult, Ctx};
 /// The most checks decided together.
 const MAX_GROUP: usize = 64;
 
-/// Groups of one brand decided at the same time: while one group commits, others gather their facts, and
-/// PostgreSQL works on several at once. Fewer make larger groups; more keep a lightly loaded door's checks apart
-/// (measured in docs/performance.md).
-const RUNNERS: usize = 2;
+/// Groups of one brand decided at the same time, per backend. PostgreSQL works on several at once: while one group
+/// commits, another gathers its facts. SQLite writes one transaction at a time, so a second runner only makes
+/// smaller groups, each paying a transaction of its own: one runner costs less per check (measured in
+/// docs/performance.md).
+fn runners_for(backend: Backend) -> usize {
+    match backend {
+        Backend::Postgres => 2,
+        Backend::Sqlite => 1,
+    }
+}
 
 /// One online check.
 #[derive(Clone)]
@@ -57,12 +63,21 @@ struct Queue {
 }
 
 /// The checks waiting to be decided, per brand.
-#[derive(Default)]
 pub(crate) struct DoorDesk {
     queues: Mutex<HashMap<String, Queue>>,
+    /// The most groups of one brand decided at the same time.
+    runners: usize,
 }
 
 impl DoorDesk {
+    /// An empty desk for a database of `backend`.
+    pub(crate) fn new(backend: Backend) -> DoorDesk {
+        DoorDesk {
+            queues: Mutex::default(),
+            runners: runners_for(backend),
+        }
+    }
+
     fn queues(&self) -> std::sync::MutexGuard<'_, HashMap<String, Queue>> {
         // The lock guards plain bookkeeping with no invariant spanning a panic: a poisoned one is still usable.
         self.queues.lock().unwrap_or_else(PoisonError::into_inner)
@@ -73,7 +88,7 @@ impl DoorDesk {
         let mut queues = self.queues();
         let queue = queues.entry(tenant.to_owned()).or_default();
         queue.waiting.push_back(waiting);
-        if queue.runners < RUNNERS {
+        if queue.runners < self.runners {
             queue.runners += 1;
             true
         } else {
