@@ -192,12 +192,21 @@ impl Database {
     /// for readers or writers (a passive checkpoint); nothing on PostgreSQL. Run in the background, it keeps the
     /// copy out of the writing transactions: SQLite's automatic checkpoint runs inside the commit that crosses its
     /// threshold and makes that one commit several milliseconds slower. Blocking.
+    ///
+    /// It copies, but the log starts over from its beginning only when a writer finds it wholly copied, which
+    /// never happens while writers keep adding to it: SQLite's backstop does that, inside a commit, with two
+    /// `fsync`s under the writer's turn (20-35 ms every half second at 1,000 door checks a second; the two ways
+    /// of avoiding it that were tried are in docs/performance.md). The log's length is traced at `trace`.
     pub fn checkpoint_wal(&self) -> StoreResult<()> {
         if self.backend != Backend::Sqlite {
             return Ok(());
         }
-        let mut conn = self.pool.get()?;
-        conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)")?;
+        let done = passive_checkpoint(&mut *self.pool.get()?)?;
+        tracing::trace!(
+            log = done.log,
+            copied = done.checkpointed,
+            "write-ahead log checkpoint"
+        );
         Ok(())
     }
 
@@ -334,7 +343,25 @@ impl Database {
     }
 }
 
-/// Begins (IMMEDIATE for SQLite writes), runs `f`, commits on `Ok` and rolls back on `Err`.
+/// What `PRAGMA wal_checkpoint` reports.
+#[derive(diesel::QueryableByName)]
+struct CheckpointOutcome {
+    /// Frames in the log.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    log: i32,
+    /// Frames of it copied into the database.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    checkpointed: i32,
+}
+
+/// A passive checkpoint on `conn` (SQLite).
+fn passive_checkpoint(conn: &mut DbConnection) -> StoreResult<CheckpointOutcome> {
+    Ok(diesel::RunQueryDsl::get_result(
+        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)"),
+        conn,
+    )?)
+}
+
 /// What a transaction starts with on PostgreSQL, besides `BEGIN`.
 #[derive(Debug, Clone, Copy)]
 enum Begin<'a> {
@@ -359,6 +386,7 @@ impl Begin<'_> {
     }
 }
 
+/// Begins (IMMEDIATE for SQLite writes), runs `f`, commits on `Ok` and rolls back on `Err`.
 fn transaction<T, E>(
     conn: &mut DbConnection,
     mode: TxMode,
