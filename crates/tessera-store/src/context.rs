@@ -195,7 +195,7 @@ impl Database {
     ///
     /// It copies, but the log starts over from its beginning only when a writer finds it wholly copied, which
     /// never happens while writers keep adding to it: SQLite's backstop does that, inside a commit, with two
-    /// `fsync`s under the writer's turn (20-35 ms every half second at 1,000 door checks a second; the two ways
+    /// `fsync`s under the writer's turn (20-35 ms every half second at 1,000 door checks a second; the three ways
     /// of avoiding it that were tried are in docs/performance.md). The log's length is traced at `trace`.
     pub fn checkpoint_wal(&self) -> StoreResult<()> {
         if self.backend != Backend::Sqlite {
