@@ -5,7 +5,8 @@
 # size. Targets: p99 under 2 ms at 2,000 decisions/s; an allowlist of 100,000 credentials in under 1 s and 5 MB.
 # Usage: scripts/bench/door.sh sqlite|postgres [SECONDS] [CONNECTIONS] [MEMBERS]   (default 10 s, 4, 100000)
 # DRY_RUN=1 sends dry-run checks (decided, nothing recorded): the reads' share of a decision's cost. The fixed-rate
-# run also prints the CPU time per check, of the server and of the whole machine.
+# run also prints the CPU time per check, of the server and of the whole machine, and the bytes the server wrote per
+# check.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 HELLO=$BIN  # this benchmark has no baseline server
@@ -78,12 +79,13 @@ if command -v oha >/dev/null; then
   # One body per line, each another member's card in a scattered order (oha -Z sends them line by line).
   awk -v extra="$extra" '{ printf "{\"credential\":{\"type\":\"barcode\",\"value\":\"%s\"},\"direction\":\"in\"%s}\n", $1, extra }' \
     "$work/cards.txt" | shuf --random-source=<(yes) >"$work/bodies.txt"
-  cpu_before=$(cpu_secs "$serve_pid"); machine_before=$(machine_cpu_secs)
+  cpu_before=$(cpu_secs "$serve_pid"); machine_before=$(machine_cpu_secs); written_before=$(written_bytes "$serve_pid")
   oha --no-tui -q "$rate" --latency-correction -z "${seconds}s" -c "${OHA_CONNECTIONS:-32}" -m POST \
     -T application/json -H "Authorization: Bearer $token" -H "Host: atlas.localhost" \
     -Z "$work/bodies.txt" "http://$serve_addr/api/v1/access/check" >"$work/check.oha"
-  cpu_after=$(cpu_secs "$serve_pid"); machine_after=$(machine_cpu_secs)
-  python3 - "$work/check.oha" "$rate" "$cpu_before" "$cpu_after" "$machine_before" "$machine_after" <<'PY'
+  cpu_after=$(cpu_secs "$serve_pid"); machine_after=$(machine_cpu_secs); written_after=$(written_bytes "$serve_pid")
+  python3 - "$work/check.oha" "$rate" "$cpu_before" "$cpu_after" "$machine_before" "$machine_after" \
+    "$written_before" "$written_after" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 SCALE = {"secs": 1000, "sec": 1000, "s": 1000, "ms": 1, "µs": 0.001, "us": 0.001}
@@ -99,6 +101,9 @@ if answered:
     per = lambda before, after: (float(after) - float(before)) / answered * 1e6
     print(f"CPU per check: server {per(sys.argv[3], sys.argv[4]):.0f} µs, whole machine {per(sys.argv[5], sys.argv[6]):.0f} µs"
           " (PostgreSQL and the load generator included)")
+    written = (int(sys.argv[8]) - int(sys.argv[7])) / answered / 1024
+    print(f"written per check: {written:.1f} KiB (the server's write calls: on SQLite the log's pages and the"
+          " checkpoints' copies of them, on PostgreSQL little more than the response)")
 # A figure of failed requests is not a figure of decisions.
 if set(codes) - {"200"}:
     sys.exit("oha: some requests did not succeed: " + str(codes))

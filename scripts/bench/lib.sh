@@ -37,6 +37,10 @@ cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }
 # nice, system, irq, softirq and steal; idle and I/O wait left out).
 machine_cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.3f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat; }
 
+# written_bytes PID: bytes PID has passed to write calls so far (on SQLite mostly log pages and the checkpoints'
+# copies of them; on PostgreSQL mostly responses, since PostgreSQL writes its own files).
+written_bytes() { awk '/^wchar:/ { print $2 }' "/proc/$1/io"; }
+
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 # wrk_summary OUTPUT: "rps p50 p99" from wrk --latency output (latencies in ms).

@@ -1479,6 +1479,20 @@ async fn the_simulator_decides_offline_with_the_server_stopped_and_uploads_once(
         (status, flagged["data"].as_array().unwrap().len()),
         (200, 1)
     );
+    assert_eq!(flagged["data"][0]["flag_reason"], "revoked_credential");
+    let (status, unflagged) = app2
+        .get_json(
+            Some("atlas"),
+            "/api/v1/access/events?flagged=false&limit=100",
+            &app2.token("atlas", "staff").await,
+        )
+        .await;
+    let unflagged = unflagged["data"].as_array().unwrap();
+    assert_eq!((status, unflagged.len()), (200, 100));
+    assert!(
+        unflagged.iter().all(|e| e["flagged"] == false),
+        "{unflagged:?}"
+    );
 }
 
 #[tokio::test]

@@ -90,10 +90,15 @@ impl App {
             max_size: settings.database.pool_size,
             timeout: std::time::Duration::from_secs(settings.database.pool_timeout_secs),
             sqlite_busy_timeout_ms: settings.database.sqlite_busy_timeout_ms,
-            // With background checkpoints, SQLite's own are a backstop (about 40 MiB of log) for processes that
-            // do not run them (the CLI) or a checkpointer that falls behind.
+            // With background checkpoints, SQLite's own are a backstop (at least 10,000 pages, about 40 MiB of
+            // log) for processes that do not run them (the CLI) or a checkpointer that falls behind; above the
+            // length at which the checkpointer makes the log start over, so that it does not fire first.
             sqlite_autocheckpoint_pages: if settings.database.sqlite_checkpoint_every_ms > 0 {
-                10_000
+                settings
+                    .database
+                    .sqlite_log_restart_pages
+                    .saturating_mul(2)
+                    .max(10_000)
             } else {
                 1_000
             },
@@ -202,16 +207,20 @@ impl App {
             .map_err(|e| AppError::Internal(format!("task: {e}")))?
     }
 
-    /// SQLite: copies the write-ahead log into the database every `database.sqlite_checkpoint_every_ms`, until
-    /// `stop`, so that no request's commit does it (see [`Database::checkpoint_wal`]). Returns at once on
-    /// PostgreSQL or when the setting is 0.
+    /// SQLite: copies the write-ahead log into the database every `database.sqlite_checkpoint_every_ms`, and makes
+    /// it start over past `database.sqlite_log_restart_pages`, until `stop`, so that no request's commit does
+    /// either (see [`Database::checkpoint_wal`]). Returns at once on PostgreSQL or when the interval is 0.
     pub async fn run_checkpointer(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let every = self.settings().database.sqlite_checkpoint_every_ms;
         if every == 0 || self.inner.db.backend() != tessera_store::Backend::Sqlite {
             return;
         }
+        let restart_at = self.settings().database.sqlite_log_restart_pages;
         while !*stop.borrow() {
-            if let Err(error) = self.blocking(|db| Ok(db.checkpoint_wal()?)).await {
+            if let Err(error) = self
+                .blocking(move |db| Ok(db.checkpoint_wal(restart_at)?))
+                .await
+            {
                 tracing::warn!(%error, "could not checkpoint the write-ahead log");
             }
             tokio::select! {

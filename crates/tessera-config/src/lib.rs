@@ -74,6 +74,9 @@ pub struct DatabaseSettings {
     /// SQLite only: how often a running server copies the write-ahead log into the database, in milliseconds,
     /// away from requests (0: inside the commits, as SQLite does by itself, every 1,000 pages).
     pub sqlite_checkpoint_every_ms: u64,
+    /// SQLite only: pages of write-ahead log past which the background checkpoint makes the log start over, with
+    /// writers paused for one short pass (0: never; SQLite's own checkpoint then does it inside a commit).
+    pub sqlite_log_restart_pages: u32,
 }
 
 /// HTTP server settings.
@@ -324,6 +327,7 @@ pool_size = 8
 pool_timeout_secs = 5
 sqlite_busy_timeout_ms = 10000
 sqlite_checkpoint_every_ms = 50
+sqlite_log_restart_pages = 4000
 
 [server]
 listen = "127.0.0.1:8080"
@@ -544,6 +548,7 @@ impl Settings {
                 "pool_timeout_secs": self.database.pool_timeout_secs,
                 "sqlite_busy_timeout_ms": self.database.sqlite_busy_timeout_ms,
                 "sqlite_checkpoint_every_ms": self.database.sqlite_checkpoint_every_ms,
+                "sqlite_log_restart_pages": self.database.sqlite_log_restart_pages,
             },
             "server": {
                 "listen": self.server.listen,

@@ -10,6 +10,8 @@ use diesel::connection::{
 use crate::connection::{Backend, ConnectionManager, DbConnection};
 use crate::{StoreError, StoreResult};
 
+mod checkpoint;
+
 /// Whether a transaction writes. On SQLite a writing transaction begins `IMMEDIATE`, taking the write lock up
 /// front, so that concurrent writers wait (up to the busy timeout) instead of failing with "database is locked".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,28 +190,6 @@ impl Database {
         })
     }
 
-    /// SQLite: copies the write-ahead log into the database as far as no reader still needs it, without waiting
-    /// for readers or writers (a passive checkpoint); nothing on PostgreSQL. Run in the background, it keeps the
-    /// copy out of the writing transactions: SQLite's automatic checkpoint runs inside the commit that crosses its
-    /// threshold and makes that one commit several milliseconds slower. Blocking.
-    ///
-    /// It copies, but the log starts over from its beginning only when a writer finds it wholly copied, which
-    /// never happens while writers keep adding to it: SQLite's backstop does that, inside a commit, with two
-    /// `fsync`s under the writer's turn (20-35 ms every half second at 1,000 door checks a second; the three ways
-    /// of avoiding it that were tried are in docs/performance.md). The log's length is traced at `trace`.
-    pub fn checkpoint_wal(&self) -> StoreResult<()> {
-        if self.backend != Backend::Sqlite {
-            return Ok(());
-        }
-        let done = passive_checkpoint(&mut *self.pool.get()?)?;
-        tracing::trace!(
-            log = done.log,
-            copied = done.checkpointed,
-            "write-ahead log checkpoint"
-        );
-        Ok(())
-    }
-
     /// Which backend this is.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -341,25 +321,6 @@ impl Database {
         let mut conn = self.pool.get()?;
         f(&mut conn)
     }
-}
-
-/// What `PRAGMA wal_checkpoint` reports.
-#[derive(diesel::QueryableByName)]
-struct CheckpointOutcome {
-    /// Frames in the log.
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    log: i32,
-    /// Frames of it copied into the database.
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    checkpointed: i32,
-}
-
-/// A passive checkpoint on `conn` (SQLite).
-fn passive_checkpoint(conn: &mut DbConnection) -> StoreResult<CheckpointOutcome> {
-    Ok(diesel::RunQueryDsl::get_result(
-        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)"),
-        conn,
-    )?)
 }
 
 /// What a transaction starts with on PostgreSQL, besides `BEGIN`.

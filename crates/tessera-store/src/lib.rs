@@ -44,6 +44,9 @@ pub enum StoreError {
     /// A backup or a restore failed.
     #[error("{0}")]
     Backup(String),
+    /// The database's file could not be flushed to disk.
+    #[error("database file: {0}")]
+    File(#[from] std::io::Error),
     /// The blocking task running the query panicked or was cancelled.
     #[error("database task failed: {0}")]
     Task(String),

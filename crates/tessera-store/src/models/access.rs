@@ -330,8 +330,12 @@ pub fn list_events(
     if let Some(location) = location_id {
         query = query.filter(access_events::location_id.eq(location.to_owned()));
     }
-    if let Some(flagged) = flagged {
-        query = query.filter(access_events::flagged.eq(flagged));
+    // The flag as the column itself, not compared with a bound value: the flagged rows' index is partial (`WHERE
+    // flagged`), and a planner uses it only for a condition it can see implies that one.
+    match flagged {
+        Some(true) => query = query.filter(access_events::flagged),
+        Some(false) => query = query.filter(diesel::dsl::not(access_events::flagged)),
+        None => {}
     }
     if let Some(before) = before {
         query = query.filter(access_events::id.lt(before.to_owned()));
