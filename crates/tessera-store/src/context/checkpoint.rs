@@ -90,13 +90,17 @@ impl Database {
                 break;
             }
         }
-        // The turn first, then a connection, in the order writers take them: holding a connection while waiting
-        // for the turn could leave a writer that holds the turn waiting for that connection.
-        drop(conn);
+        // This keeps its connection while it waits for the turn (one taken under the turn might have to be waited
+        // for, with writers paused), the reverse of writers' order. No cycle with two connections or more:
+        // whoever holds the turn waits only for a connection held by a reader, and readers never wait for the
+        // turn. With a single connection there would be one, so such a pool never pauses writers here.
+        if self.pool.max_size() < 2 {
+            return Ok(());
+        }
         let paused = Instant::now();
         let last = {
             let _turn = self.writer_turn(TxMode::Write);
-            passive_pass(&mut *self.pool.get()?)?
+            passive_pass(&mut conn)?
         };
         tracing::debug!(
             paused_us = u64::try_from(paused.elapsed().as_micros()).unwrap_or(u64::MAX),
