@@ -93,7 +93,7 @@ bench_cleanup() {
 # PG_STATS=1: PostgreSQL benchmarks load pg_stat_statements; pg_stats_report prints the statements that took the
 # most time (call it before the cluster stops). Set PG_EXTRA_OPTS before pg_cluster_start.
 if [ -n "${PG_STATS:-}" ]; then
-  export PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all ${PG_EXTRA_OPTS:-}"
+  export PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on ${PG_EXTRA_OPTS:-}"
 fi
 pg_stats_reset() {
   [ -n "${PG_STATS:-}" ] || return 0
@@ -102,7 +102,8 @@ pg_stats_reset() {
 }
 pg_stats_report() {
   [ -n "${PG_STATS:-}" ] || return 0
-  "$(pg_bindir)/psql" "$TESSERA_TEST_PG_URL" -c "SELECT calls, round(total_exec_time::numeric) AS total_ms,
-    round(mean_exec_time::numeric, 3) AS mean_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 140) AS query
-    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 25"
+  "$(pg_bindir)/psql" "$TESSERA_TEST_PG_URL" -c "SELECT calls, plans, round(total_exec_time::numeric) AS total_ms,
+    round(mean_exec_time::numeric, 3) AS mean_ms, round(total_plan_time::numeric) AS plan_ms,
+    left(regexp_replace(query, '\s+', ' ', 'g'), 120) AS query
+    FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 25"
 }

@@ -745,6 +745,35 @@ async fn a_member_whose_payment_fails_is_refused_after_the_grace_period_and_admi
             .collect::<Vec<_>>(),
         ["card_expiring"]
     );
+    // Each entry while inside (anti-passback off) moved the member's presence to it: one presence, the last
+    // entry's, through this door.
+    let admin = app.token("atlas", "admin").await;
+    let (_, log) = app
+        .get_json(Some("atlas"), "/api/v1/access/events?limit=100", &admin)
+        .await;
+    let entered: Vec<chrono::DateTime<chrono::FixedOffset>> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["decision"] == "allow" && e["direction"] == "in")
+        .map(|e| chrono::DateTime::parse_from_rfc3339(e["occurred_at"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(entered.len(), 3, "{log}");
+    let (_, occupancy) = app
+        .get_json(
+            Some("atlas"),
+            &format!("/api/v1/access/occupancy?location_id={centre}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(occupancy["count"], 1, "{occupancy}");
+    let present = &occupancy["present"][0];
+    assert_eq!(present["member_id"], member.as_str(), "{occupancy}");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(present["entered_at"].as_str().unwrap()).unwrap(),
+        *entered.iter().max().unwrap(),
+        "{occupancy} {log}"
+    );
     let (full, _) = allowlist(&app, &door, None).await;
     let version = full["version"].as_i64().unwrap();
 

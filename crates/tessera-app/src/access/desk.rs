@@ -217,7 +217,8 @@ struct Passage {
 
 /// Moves presence after a group's allowed passages: the member's last passage decides. Left: the row goes. Came
 /// in from outside: a timed-out row goes and a new one is inserted, whose key refuses it if another process let
-/// the member in meanwhile (`concurrent_passage`). Came in while inside (no anti-passback): the row's time moves.
+/// the member in meanwhile (`concurrent_passage`). Came in while inside (no anti-passback): the rows' times move
+/// (on PostgreSQL in one statement for the group).
 fn record_passages(
     s: &mut Scoped<'_>,
     passages: HashMap<(String, String), Passage>,
@@ -225,12 +226,17 @@ fn record_passages(
     let mut left: HashMap<String, Vec<String>> = HashMap::new();
     let mut arrived: HashMap<String, (Vec<String>, NaiveDateTime)> = HashMap::new();
     let mut rows = Vec::new();
+    let mut moved = Vec::new();
     for ((location, member), passage) in passages {
         match (passage.now_inside, passage.was_inside) {
             (None, _) => left.entry(location).or_default().push(member),
-            (Some((at, device)), true) => {
-                store::move_presence(s, &location, &member, at, Some(&device))?;
-            }
+            (Some((at, device)), true) => moved.push(PresenceRow {
+                tenant_id: s.realm_key().to_owned(),
+                location_id: location,
+                member_id: member,
+                entered_at: at,
+                device_id: Some(device),
+            }),
             (Some((at, device)), false) => {
                 let (members, before) = arrived
                     .entry(location.clone())
@@ -255,6 +261,7 @@ fn record_passages(
     for (location, (members, before)) in arrived {
         store::leave_before_many(s, &location, &members, before)?;
     }
+    store::move_many(s, &moved)?;
     store::enter_many(s, &rows).map_err(concurrent())?;
     Ok(())
 }

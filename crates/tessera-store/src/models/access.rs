@@ -530,6 +530,41 @@ pub fn move_presence(
     .execute(conn)?)
 }
 
+/// Moves the presences of members already inside to a new entry (time and door), in one statement; a row gone
+/// meanwhile (an exit recorded by another process) is written again, since the member just came in.
+pub fn move_many(s: &mut Scoped<'_>, rows: &[PresenceRow]) -> StoreResult<()> {
+    crate::backend::own_realm(s.realm_key(), rows.iter().map(|r| &r.tenant_id))?;
+    let key = (
+        access_presence::tenant_id,
+        access_presence::location_id,
+        access_presence::member_id,
+    );
+    match s.conn() {
+        crate::DbConnection::Postgres(c) => {
+            for chunk in rows.chunks(100) {
+                diesel::insert_into(access_presence::table)
+                    .values(chunk)
+                    .on_conflict(key)
+                    .do_update()
+                    .set(crate::replace_columns!(access_presence: entered_at, device_id))
+                    .execute(c)?;
+            }
+        }
+        // SQLite (in-process, no round trips) writes them one by one: diesel builds no multi-row upsert for it.
+        crate::DbConnection::Sqlite(c) => {
+            for row in rows {
+                diesel::insert_into(access_presence::table)
+                    .values(row)
+                    .on_conflict(key)
+                    .do_update()
+                    .set(crate::replace_columns!(access_presence: entered_at, device_id))
+                    .execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Who is inside a location, entered since `since` (older presences have timed out).
 pub fn inside(
     s: &mut Scoped<'_>,
