@@ -162,7 +162,7 @@ pub struct CheckResult {
 /// Moves presence after an allowed passage. An exit ends it. An entry of a member the decision saw outside
 /// (`seen_inside` false) inserts the presence row after clearing a timed-out one: if a concurrent entry committed
 /// meanwhile, the row's key refuses this one (`concurrent_passage`, and the check is decided again). An entry of a
-/// member seen inside (a door without anti-passback) only moves the time.
+/// member seen inside (a door without anti-passback) moves the time and door (`store::move_many`).
 pub(crate) fn record_passage(
     s: &mut Scoped<'_>,
     location_id: &str,
@@ -177,7 +177,16 @@ pub(crate) fn record_passage(
         return Ok(());
     }
     if seen_inside {
-        store::move_presence(s, location_id, member_id, naive(at), device_id)?;
+        store::move_many(
+            s,
+            &[PresenceRow {
+                tenant_id: s.realm_key().to_owned(),
+                location_id: location_id.to_owned(),
+                member_id: member_id.to_owned(),
+                entered_at: naive(at),
+                device_id: device_id.map(str::to_owned),
+            }],
+        )?;
         return Ok(());
     }
     store::leave_before(

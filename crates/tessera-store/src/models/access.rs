@@ -508,30 +508,9 @@ pub fn leave_before_many(
     .execute(conn)?)
 }
 
-/// Moves a presence's time and door (a new entry of someone inside, where anti-passback is off).
-pub fn move_presence(
-    s: &mut Scoped<'_>,
-    location_id: &str,
-    member_id: &str,
-    at: NaiveDateTime,
-    device_id: Option<&str>,
-) -> StoreResult<usize> {
-    let (tenant, conn) = s.parts();
-    Ok(diesel::update(
-        access_presence::table
-            .filter(access_presence::tenant_id.eq(tenant))
-            .filter(access_presence::location_id.eq(location_id))
-            .filter(access_presence::member_id.eq(member_id)),
-    )
-    .set((
-        access_presence::entered_at.eq(at),
-        access_presence::device_id.eq(device_id),
-    ))
-    .execute(conn)?)
-}
-
-/// Moves the presences of members already inside to a new entry (time and door), in one statement; a row gone
-/// meanwhile (an exit recorded by another process) is written again, since the member just came in.
+/// Moves the presences of members already inside to a new entry (time and door): one statement per hundred on
+/// PostgreSQL, one per member on SQLite. A row gone meanwhile (an exit recorded by another process) is written
+/// again, since the member just came in.
 pub fn move_many(s: &mut Scoped<'_>, rows: &[PresenceRow]) -> StoreResult<()> {
     crate::backend::own_realm(s.realm_key(), rows.iter().map(|r| &r.tenant_id))?;
     let key = (
