@@ -953,6 +953,45 @@ pub fn execute(url: &str, sql: &str) {
     }
 }
 
+/// Makes the server's writes wait until released, while its reads go on: SQLite's write lock (`BEGIN IMMEDIATE`),
+/// or on PostgreSQL an `EXCLUSIVE` lock on `table` (which lets `SELECT`s through).
+pub enum WriteHold {
+    Sqlite(diesel::SqliteConnection),
+    Postgres(diesel::PgConnection),
+}
+
+impl WriteHold {
+    /// Takes the hold on the database at `url`.
+    pub fn take(url: &str, table: &str) -> WriteHold {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let mut conn = sqlite_connect(path);
+            diesel::sql_query("BEGIN IMMEDIATE")
+                .execute(&mut conn)
+                .unwrap();
+            WriteHold::Sqlite(conn)
+        } else {
+            let mut conn = pg_connect(url);
+            diesel::sql_query("BEGIN").execute(&mut conn).unwrap();
+            diesel::sql_query(format!("LOCK TABLE {table} IN EXCLUSIVE MODE"))
+                .execute(&mut conn)
+                .unwrap();
+            WriteHold::Postgres(conn)
+        }
+    }
+
+    /// Lets the waiting writes through.
+    pub fn release(self) {
+        match self {
+            WriteHold::Sqlite(mut conn) => {
+                diesel::sql_query("ROLLBACK").execute(&mut conn).unwrap();
+            }
+            WriteHold::Postgres(mut conn) => {
+                diesel::sql_query("ROLLBACK").execute(&mut conn).unwrap();
+            }
+        }
+    }
+}
+
 /// A running `tessera worker` process, killed when dropped.
 pub struct Worker {
     pub child: tokio::process::Child,

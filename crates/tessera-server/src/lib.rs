@@ -72,7 +72,7 @@ pub async fn serve(
     };
     let server = axum::serve(
         listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        router(app.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
         shutdown.await;
@@ -90,6 +90,8 @@ pub async fn serve(
             Ok(())
         }
     };
+    // Doors were answered before their decisions were written: write them before exiting.
+    app.write_door_records(grace).await;
     // Workers finish the job in hand (a job cut short is run again after its lease).
     let _ = tokio::time::timeout(grace, futures::future::join_all(workers)).await;
     scheduler.abort();

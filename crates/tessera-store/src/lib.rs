@@ -63,6 +63,22 @@ impl StoreError {
             ))
         )
     }
+
+    /// True when the database refused a statement for its data: a key, a reference, a required value or a check it
+    /// breaks. Running it again cannot succeed, unlike a lost connection or a busy database.
+    pub fn is_refused_data(&self) -> bool {
+        use diesel::result::DatabaseErrorKind as Kind;
+        matches!(
+            self,
+            StoreError::Query(diesel::result::Error::DatabaseError(
+                Kind::UniqueViolation
+                    | Kind::ForeignKeyViolation
+                    | Kind::NotNullViolation
+                    | Kind::CheckViolation,
+                _
+            ))
+        )
+    }
 }
 
 /// Result of store functions.

@@ -126,6 +126,8 @@ impl App {
 
     async fn upload_once(&self, ctx: &Ctx, batch: &OfflineBatch) -> AppResult<BatchOutcome> {
         let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
+        // Its entries are weighed against the door's online decisions, which may still be on their way.
+        self.door_records_written(&tenant).await;
         let now = self.clock().now();
         let (ctx, batch) = (ctx.clone(), batch.clone());
         self.blocking(move |db| {

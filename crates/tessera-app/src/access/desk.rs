@@ -1,47 +1,60 @@
-//! The door desk: online checks of one brand that arrive while others are being decided wait and are then decided
-//! and recorded together, in one transaction of a few statements whatever their number (see [`super::facts`]),
-//! instead of a transaction of fifteen statements each. A check that arrives alone is a group of one and is
-//! answered as soon as it is recorded; under load, groups grow with the rate, so the cost of a check falls as
-//! the rate rises. A check is answered only once its group is committed.
+//! The door desk: a brand's online checks are decided in groups by one decider and answered at once; what they
+//! record is written behind them by one writer, in runs of one transaction whatever their number.
 //!
-//! Decisions within a group are made in order, each seeing the ones before it. Against other processes (a
-//! second server on the same database) the database's keys still decide: a presence row or a used rotating code
-//! recorded meanwhile refuses the group's writes, the group is rolled back, and its checks are decided again one
-//! by one, each seeing what the other process recorded. Any other failure of a group also sends its checks
-//! through one by one, so that one check's fault is its own.
+//! - **Deciding.** Checks that arrive while a group is being decided wait and form the next group, read in a few
+//!   statements whatever their number (see [`super::facts`]). Decisions are made in order, each seeing the ones
+//!   before it, and the ones answered but not yet written ([`Unwritten`]): a member let in is inside for the next
+//!   check, a rotating code once seen is used.
+//! - **Answering before writing.** A door waits for its decision only, not for the write of its log row,
+//!   presence and live event: those cost more than the decision (docs/performance.md), and a door's decision,
+//!   once the door has opened, has happened whatever the log says. The writer takes every decided record not yet
+//!   written and writes them together, starting a run at most every [`WRITE_EVERY`] while it keeps up: the busier
+//!   the doors, the larger and cheaper its runs.
+//! - **What another process recorded meanwhile** (a second server on the same database: the same rotating code
+//!   used at one of its doors, the same member let in there) refuses a run through the keys of the used-code and
+//!   presence rows; the run is then written carefully, and the entries it contradicts are stored and flagged for
+//!   staff, as an offline door's are ([`super::recording`]).
+//! - **Reading what was decided.** Staff's views of the log and of presence, an offline upload and an override
+//!   first wait for the brand's decided records to be written ([`App::door_records_written`]); a stopping server
+//!   writes them before it exits ([`App::write_door_records`]). A process that dies without stopping loses the
+//!   records of the last few milliseconds: the doors decided them, the log does not show them (docs/devices.md,
+//!   "Deciding, then writing").
+//! - **A database slower than the doors** for long makes doors wait: past [`MAX_UNWRITTEN`] records not yet
+//!   written, the decider waits for the writer. A database that cannot be reached or is busy keeps the writer
+//!   retrying; a record the database refuses for its data is logged and dropped, so that one record's fault does
+//!   not stop the others.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use tessera_domain::access::credential::ByteOrder;
 use tessera_domain::access::{CredentialState, Direction};
-use tessera_store::models::access::{self as store, PresenceRow, QrUse};
+use tessera_store::models::access::QrUse;
 use tessera_store::models::devices::DeviceRow;
-use tessera_store::{Backend, Scoped, TxMode};
-use tokio::sync::oneshot;
+use tessera_store::{Scoped, TxMode};
+use tokio::sync::{oneshot, watch};
 
-use super::facts::{gather_many, Ask, Gathered};
+use super::facts::{gather_many, Ask, Gathered, Unwritten};
+use super::recording::{self, Care, Passage, Record};
 use super::{
-    concurrent, event_data, is_concurrent, read_credential, CheckRequest, CheckResult, Presented,
-    LAST_SEEN_EVERY_SECS, PRESENCE_TIMEOUT_HOURS,
+    event_data, is_concurrent, read_credential, CheckRequest, CheckResult, Presented,
+    PRESENCE_TIMEOUT_HOURS,
 };
 use crate::events::NewEvent;
 use crate::{naive, App, AppError, AppResult, Ctx};
 
 /// The most checks decided together.
 const MAX_GROUP: usize = 64;
-
-/// Groups of one brand decided at the same time, per backend. PostgreSQL works on several at once: while one group
-/// commits, another gathers its facts. SQLite writes one transaction at a time, so a second runner only makes
-/// smaller groups, each paying a transaction of its own: one runner costs less per check (measured in
-/// docs/performance.md).
-fn runners_for(backend: Backend) -> usize {
-    match backend {
-        Backend::Postgres => 2,
-        Backend::Sqlite => 1,
-    }
-}
+/// The most records of a brand decided and not yet written before deciding waits for the writer.
+const MAX_UNWRITTEN: usize = 4_096;
+/// The most records written in one transaction.
+const MAX_RUN: usize = 1_024;
+/// The shortest time between the starts of two runs of the writer while it keeps up (a lone record is written at
+/// once; under load, records gather for this long).
+const WRITE_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
+/// How long a reader of the log waits for the decided records to be written before reading without them.
+const WRITTEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// One online check.
 #[derive(Clone)]
@@ -56,95 +69,201 @@ struct Waiting {
     reply: oneshot::Sender<AppResult<CheckResult>>,
 }
 
-#[derive(Default)]
-struct Queue {
-    waiting: VecDeque<Waiting>,
-    runners: usize,
+/// A decided group's records, with the context of its first check (for the request id of its live events).
+struct Decided {
+    ctx: Ctx,
+    records: Vec<Record>,
 }
 
-/// The checks waiting to be decided, per brand.
+/// One brand's checks and records.
+struct Brand {
+    waiting: VecDeque<Waiting>,
+    deciding: bool,
+    /// Decided groups not yet written, oldest first, each with its number.
+    unwritten: VecDeque<(u64, Arc<Decided>)>,
+    /// Records in `unwritten`.
+    unwritten_records: usize,
+    writing: bool,
+    /// The number of the last decided group.
+    decided: u64,
+    /// The number of the last group written (or given up).
+    written: watch::Sender<u64>,
+}
+
+impl Default for Brand {
+    fn default() -> Brand {
+        Brand {
+            waiting: VecDeque::new(),
+            deciding: false,
+            unwritten: VecDeque::new(),
+            unwritten_records: 0,
+            writing: false,
+            decided: 0,
+            written: watch::channel(0).0,
+        }
+    }
+}
+
+/// Which of a brand's two tasks.
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    Decider,
+    Writer,
+}
+
+/// The checks waiting to be decided and the records waiting to be written, per brand.
+#[derive(Default)]
 pub(crate) struct DoorDesk {
-    queues: Mutex<HashMap<String, Queue>>,
-    /// The most groups of one brand decided at the same time.
-    runners: usize,
+    brands: Mutex<HashMap<String, Brand>>,
 }
 
 impl DoorDesk {
-    /// An empty desk for a database of `backend`.
-    pub(crate) fn new(backend: Backend) -> DoorDesk {
-        DoorDesk {
-            queues: Mutex::default(),
-            runners: runners_for(backend),
-        }
+    fn brands(&self) -> std::sync::MutexGuard<'_, HashMap<String, Brand>> {
+        // The lock guards bookkeeping whose every change is one step: a poisoned one is still consistent.
+        self.brands.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn queues(&self) -> std::sync::MutexGuard<'_, HashMap<String, Queue>> {
-        // The lock guards plain bookkeeping with no invariant spanning a panic: a poisoned one is still usable.
-        self.queues.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Queues a check; true when the caller must start a runner for the brand.
+    /// Queues a check; true when the caller must start the brand's decider.
     fn push(&self, tenant: &str, waiting: Waiting) -> bool {
-        let mut queues = self.queues();
-        let queue = queues.entry(tenant.to_owned()).or_default();
-        queue.waiting.push_back(waiting);
-        if queue.runners < self.runners {
-            queue.runners += 1;
-            true
-        } else {
-            false
-        }
+        let mut brands = self.brands();
+        let brand = brands.entry(tenant.to_owned()).or_default();
+        brand.waiting.push_back(waiting);
+        !std::mem::replace(&mut brand.deciding, true)
     }
 
-    /// The next group of a brand, or none (and the runner leaves) when nothing waits.
+    /// The next group of a brand, or none (and the decider leaves) when nothing waits.
     fn next_group(&self, tenant: &str) -> Vec<Waiting> {
-        let mut queues = self.queues();
-        let Some(queue) = queues.get_mut(tenant) else {
+        let mut brands = self.brands();
+        let Some(brand) = brands.get_mut(tenant) else {
             return Vec::new();
         };
-        let take = queue.waiting.len().min(MAX_GROUP);
-        let group: Vec<Waiting> = queue.waiting.drain(..take).collect();
+        let take = brand.waiting.len().min(MAX_GROUP);
+        let group: Vec<Waiting> = brand.waiting.drain(..take).collect();
         if group.is_empty() {
-            queue.runners = queue.runners.saturating_sub(1);
-            if queue.runners == 0 {
-                queues.remove(tenant);
-            }
+            brand.deciding = false;
         }
         group
     }
 
-    /// A runner stopped without emptying the queue (its task panicked): true when checks still wait, and a new
-    /// runner must take its place; otherwise its place is given back.
-    fn runner_lost(&self, tenant: &str) -> bool {
-        let mut queues = self.queues();
-        let Some(queue) = queues.get_mut(tenant) else {
+    /// The decisions not yet written, as the next group must see them; `None` when too many wait (the decider
+    /// waits for the writer first), with what to wait on.
+    fn unwritten(&self, tenant: &str) -> Result<Unwritten, (u64, watch::Receiver<u64>)> {
+        let brands = self.brands();
+        let Some(brand) = brands.get(tenant) else {
+            return Ok(Unwritten::default());
+        };
+        if brand.unwritten_records > MAX_UNWRITTEN {
+            let oldest = brand.unwritten.front().map_or(0, |(n, _)| *n);
+            return Err((oldest, brand.written.subscribe()));
+        }
+        let mut seen = Unwritten::default();
+        for record in brand.unwritten.iter().flat_map(|(_, d)| &d.records) {
+            if let Some(u) = &record.qr_use {
+                seen.used.push((u.credential_id.clone(), u.issued_at));
+            }
+            if let Some(p) = &record.passage {
+                seen.passages.push((
+                    p.location_id.clone(),
+                    p.member_id.clone(),
+                    p.entered.as_ref().map(|(at, _)| *at),
+                ));
+            }
+        }
+        Ok(seen)
+    }
+
+    /// Adds a decided group; true when the caller must start the brand's writer.
+    fn decided(&self, tenant: &str, decided: Decided) -> bool {
+        let mut brands = self.brands();
+        let brand = brands.entry(tenant.to_owned()).or_default();
+        brand.decided += 1;
+        brand.unwritten_records += decided.records.len();
+        brand
+            .unwritten
+            .push_back((brand.decided, Arc::new(decided)));
+        !std::mem::replace(&mut brand.writing, true)
+    }
+
+    /// The oldest groups not yet written, up to [`MAX_RUN`] records (at least one group), or none (and the writer
+    /// leaves).
+    fn next_run(&self, tenant: &str) -> Vec<(u64, Arc<Decided>)> {
+        let mut brands = self.brands();
+        let Some(brand) = brands.get_mut(tenant) else {
+            return Vec::new();
+        };
+        let mut run = Vec::new();
+        let mut records = 0;
+        for (n, decided) in &brand.unwritten {
+            if !run.is_empty() && records + decided.records.len() > MAX_RUN {
+                break;
+            }
+            records += decided.records.len();
+            run.push((*n, Arc::clone(decided)));
+        }
+        if run.is_empty() {
+            brand.writing = false;
+        }
+        run
+    }
+
+    /// The records of a brand decided and not yet written.
+    fn unwritten_records(&self, tenant: &str) -> usize {
+        self.brands().get(tenant).map_or(0, |b| b.unwritten_records)
+    }
+
+    /// The groups up to number `last` are written: decisions no longer need to see them.
+    fn written(&self, tenant: &str, last: u64) {
+        let mut brands = self.brands();
+        let Some(brand) = brands.get_mut(tenant) else {
+            return;
+        };
+        while brand.unwritten.front().is_some_and(|(n, _)| *n <= last) {
+            if let Some((_, d)) = brand.unwritten.pop_front() {
+                brand.unwritten_records -= d.records.len();
+            }
+        }
+        brand.written.send_replace(last);
+    }
+
+    /// What a reader waits for: the brand's last decided group to be written.
+    fn last_decided(&self, tenant: &str) -> Option<(u64, watch::Receiver<u64>)> {
+        let brands = self.brands();
+        let brand = brands.get(tenant)?;
+        Some((brand.decided, brand.written.subscribe()))
+    }
+
+    /// A task stopped other than by finding no work (it panicked): true when work remains and a new task must
+    /// take its place; otherwise its place is given back.
+    fn task_lost(&self, tenant: &str, role: Role) -> bool {
+        let mut brands = self.brands();
+        let Some(brand) = brands.get_mut(tenant) else {
             return false;
         };
-        if queue.waiting.is_empty() {
-            queue.runners = queue.runners.saturating_sub(1);
-            if queue.runners == 0 {
-                queues.remove(tenant);
-            }
-            false
-        } else {
-            true
-        }
+        let (busy, work) = match role {
+            Role::Decider => (&mut brand.deciding, !brand.waiting.is_empty()),
+            Role::Writer => (&mut brand.writing, !brand.unwritten.is_empty()),
+        };
+        *busy = work;
+        work
     }
 }
 
-/// Gives a runner's place back, or hands it to a new runner, if its task ends other than by finding the queue
-/// empty.
-struct RunnerGuard {
+/// Gives a task's place back, or hands it to a new task, if it ends other than by finding no work.
+struct TaskGuard {
     app: App,
     tenant: String,
+    role: Role,
     finished: bool,
 }
 
-impl Drop for RunnerGuard {
+impl Drop for TaskGuard {
     fn drop(&mut self) {
-        if !self.finished && self.app.door_desk().runner_lost(&self.tenant) {
+        if !self.finished && self.app.door_desk().task_lost(&self.tenant, self.role) {
             let (app, tenant) = (self.app.clone(), self.tenant.clone());
-            tokio::spawn(async move { app.run_desk(tenant).await });
+            match self.role {
+                Role::Decider => tokio::spawn(async move { app.run_decider(tenant).await }),
+                Role::Writer => tokio::spawn(async move { app.run_writer(tenant).await }),
+            };
         }
     }
 }
@@ -156,12 +275,13 @@ struct Seen {
     gathered: Gathered,
 }
 
-/// Reads and decides `checks` in order; each may fail on its own (a device no longer paired, an unreadable
-/// credential).
+/// Reads and decides `checks` in order, seeing `unwritten`; each may fail on its own (a device no longer paired,
+/// an unreadable credential).
 fn read_checks(
     s: &mut Scoped<'_>,
     checks: &[Check],
     check_replay: bool,
+    unwritten: &Unwritten,
 ) -> AppResult<Vec<AppResult<Seen>>> {
     let ctxs: Vec<&Ctx> = checks.iter().map(|c| &c.ctx).collect();
     let devices = crate::devices::calling_devices(s, &ctxs)?;
@@ -188,7 +308,7 @@ fn read_checks(
             })
         })
         .collect();
-    let mut decided = gather_many(s, &asks, check_replay)?.into_iter();
+    let mut decided = gather_many(s, &asks, check_replay, unwritten)?.into_iter();
     Ok(read
         .into_iter()
         .map(|r| {
@@ -205,79 +325,14 @@ fn read_checks(
         .collect())
 }
 
-/// How a group moved one member's presence in one location.
-struct Passage {
-    /// Inside before the group.
-    was_inside: bool,
-    /// After the group: when they entered and through which door, or `None` when they left.
-    now_inside: Option<(NaiveDateTime, String)>,
-    /// Presence older than this had timed out for the first entry that moved it.
-    timed_out_before: NaiveDateTime,
-}
-
-/// Moves presence after a group's allowed passages: the member's last passage decides. Left: the row goes. Came
-/// in from outside: a timed-out row goes and a new one is inserted, whose key refuses it if another process let
-/// the member in meanwhile (`concurrent_passage`). Came in while inside (no anti-passback): the rows' times move
-/// (on PostgreSQL in one statement for the group).
-fn record_passages(
-    s: &mut Scoped<'_>,
-    passages: HashMap<(String, String), Passage>,
-) -> AppResult<()> {
-    let mut left: HashMap<String, Vec<String>> = HashMap::new();
-    let mut arrived: HashMap<String, (Vec<String>, NaiveDateTime)> = HashMap::new();
-    let mut rows = Vec::new();
-    let mut moved = Vec::new();
-    for ((location, member), passage) in passages {
-        match (passage.now_inside, passage.was_inside) {
-            (None, _) => left.entry(location).or_default().push(member),
-            (Some((at, device)), true) => moved.push(PresenceRow {
-                tenant_id: s.realm_key().to_owned(),
-                location_id: location,
-                member_id: member,
-                entered_at: at,
-                device_id: Some(device),
-            }),
-            (Some((at, device)), false) => {
-                let (members, before) = arrived
-                    .entry(location.clone())
-                    .or_insert((Vec::new(), passage.timed_out_before));
-                members.push(member.clone());
-                *before = (*before).max(passage.timed_out_before);
-                rows.push(PresenceRow {
-                    tenant_id: s.realm_key().to_owned(),
-                    location_id: location,
-                    member_id: member,
-                    entered_at: at,
-                    device_id: Some(device),
-                });
-            }
-        }
-    }
-    for (location, members) in left {
-        store::leave_many(s, &location, &members)?;
-    }
-    // The latest cutoff of the location's entries: a member seen outside has no presence newer than their own
-    // cutoff, so no live presence is removed; one recorded meanwhile by another process stays and refuses.
-    for (location, (members, before)) in arrived {
-        store::leave_before_many(s, &location, &members, before)?;
-    }
-    store::move_many(s, &moved)?;
-    store::enter_many(s, &rows).map_err(concurrent())?;
-    Ok(())
-}
-
-/// Records the decisions of a group, publishes them, and makes their answers.
-fn record_checks(
-    s: &mut Scoped<'_>,
+/// The answers of a decided group, and what each of its decisions records.
+fn answer_checks(
+    realm: &str,
     checks: &[Check],
     seen: Vec<AppResult<Seen>>,
-) -> AppResult<Vec<AppResult<CheckResult>>> {
-    let mut events = Vec::new();
-    let mut uses = Vec::new();
-    let mut passages: HashMap<(String, String), Passage> = HashMap::new();
-    let mut published = Vec::new();
+) -> (Vec<AppResult<CheckResult>>, Vec<Record>) {
     let mut answers = Vec::with_capacity(checks.len());
-    let mut devices_seen: HashMap<String, Option<NaiveDateTime>> = HashMap::new();
+    let mut records = Vec::with_capacity(checks.len());
     for (check, seen) in checks.iter().zip(seen) {
         let Seen {
             device,
@@ -293,60 +348,48 @@ fn record_checks(
         let now = check.now;
         let direction = check.request.direction;
         let member_id = g.credential.as_ref().map(|c| c.member_id.clone());
-        let row = g.event_row(s.realm_key(), &device, &presented, direction, now);
-        if let (Presented::Rotating(code), CredentialState::Active, Some(c)) =
-            (&presented, g.state, &g.credential)
-        {
-            uses.push(QrUse {
+        let event = g.event_row(realm, &device, &presented, direction, now);
+        let qr_use = match (&presented, g.state, &g.credential) {
+            (Presented::Rotating(code), CredentialState::Active, Some(c)) => Some(QrUse {
                 credential_id: c.id.clone(),
                 issued_at: code.issued_at,
                 device_id: Some(device.id.clone()),
                 used_at: naive(now),
-            });
-        }
-        if let (true, Some(member), Some(location)) =
-            (g.decision.allowed(), &member_id, &g.location_id)
-        {
-            let at = (direction == Direction::In).then(|| (naive(now), device.id.clone()));
-            passages
-                .entry((location.clone(), member.clone()))
-                .and_modify(|passage| passage.now_inside.clone_from(&at))
-                .or_insert(Passage {
-                    was_inside: g.inside,
-                    now_inside: at,
-                    timed_out_before: naive(now - Duration::hours(PRESENCE_TIMEOUT_HOURS)),
-                });
-        }
-        devices_seen
-            .entry(device.id.clone())
-            .or_insert(device.last_seen_at);
-        let result = g.result(Some(row.id.clone()), false);
-        published.push(NewEvent {
+            }),
+            _ => None,
+        };
+        let passage = match (g.decision.allowed(), &member_id, &g.location_id) {
+            (true, Some(member), Some(location)) => Some(Passage {
+                location_id: location.clone(),
+                member_id: member.clone(),
+                entered: (direction == Direction::In).then(|| (naive(now), device.id.clone())),
+                was_inside: g.inside,
+                timed_out_before: naive(now - Duration::hours(PRESENCE_TIMEOUT_HOURS)),
+                anti_passback: device.anti_passback,
+            }),
+            _ => None,
+        };
+        let result = g.result(Some(event.id.clone()), false);
+        let published = NewEvent {
             type_name: if g.decision.allowed() {
                 "access.checked_in"
             } else {
                 "access.denied"
             },
             subject: member_id,
-            data: event_data(&row, &result),
+            data: event_data(&event, &result),
             request_id: Some(check.ctx.request_id.clone()).filter(|r| !r.is_empty()),
+        };
+        records.push(Record {
+            event,
+            qr_use,
+            passage,
+            device: (device.id.clone(), device.last_seen_at),
+            published,
         });
-        events.push(row);
         answers.push(Ok(result));
     }
-    store::insert_events(s, &events)?;
-    store::use_qr_many(s, &uses).map_err(concurrent())?;
-    record_passages(s, passages)?;
-    let now = checks.iter().map(|c| c.now).max().unwrap_or_default();
-    for (device, last_seen) in devices_seen {
-        if last_seen.is_none_or(|t| naive(now) - t > Duration::seconds(LAST_SEEN_EVERY_SECS)) {
-            tessera_store::models::devices::touch(s, &device, naive(now), None, None)?;
-        }
-    }
-    if let Some(first) = checks.first() {
-        crate::events::publish_many(s, &first.ctx, published, now)?;
-    }
-    Ok(answers)
+    (answers, records)
 }
 
 impl App {
@@ -355,7 +398,7 @@ impl App {
         &self.inner.doors
     }
 
-    /// Decides and records an online check with the others of its brand that arrive meanwhile.
+    /// Decides an online check with the others of its brand that arrive meanwhile, and has it recorded.
     pub(crate) async fn decide_recorded(
         &self,
         tenant: &str,
@@ -364,7 +407,7 @@ impl App {
         let (reply, answer) = oneshot::channel();
         if self.door_desk().push(tenant, Waiting { check, reply }) {
             let (app, tenant) = (self.clone(), tenant.to_owned());
-            tokio::spawn(async move { app.run_desk(tenant).await });
+            tokio::spawn(async move { app.run_decider(tenant).await });
         }
         answer
             .await
@@ -373,10 +416,11 @@ impl App {
 
     /// Decides a check without recording it.
     pub(crate) async fn decide_dry(&self, tenant: &str, check: Check) -> AppResult<CheckResult> {
+        let unwritten = self.unwritten_or_wait(tenant).await;
         let tenant = tenant.to_owned();
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {
-                let seen = read_checks(s, std::slice::from_ref(&check), true)?
+                let seen = read_checks(s, std::slice::from_ref(&check), true, &unwritten)?
                     .pop()
                     .ok_or_else(|| AppError::Internal("a check was not decided".into()))??;
                 Ok(seen.gathered.result(None, true))
@@ -385,11 +429,45 @@ impl App {
         .await
     }
 
+    /// Waits until the brand's decided records are written (for at most a few seconds: a database that cannot be
+    /// reached must not hang its readers). Readers of the log and of presence call it first.
+    pub(crate) async fn door_records_written(&self, tenant: &str) {
+        let Some((last, mut written)) = self.door_desk().last_decided(tenant) else {
+            return;
+        };
+        let wait = written.wait_for(|w| *w >= last);
+        if tokio::time::timeout(WRITTEN_WAIT, wait).await.is_err() {
+            tracing::warn!(realm = %tenant, "door records not written yet; reading without them");
+        }
+    }
+
+    /// Writes every brand's decided records, for at most `grace` (a stopping server).
+    pub async fn write_door_records(&self, grace: std::time::Duration) {
+        let tenants: Vec<String> = self.door_desk().brands().keys().cloned().collect();
+        let all = futures::future::join_all(tenants.iter().map(|t| self.door_records_written(t)));
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::error!("door records left unwritten at shutdown");
+        }
+    }
+
+    /// The decisions the next group must see, once there are few enough of them.
+    async fn unwritten_or_wait(&self, tenant: &str) -> Unwritten {
+        loop {
+            match self.door_desk().unwritten(tenant) {
+                Ok(unwritten) => return unwritten,
+                Err((oldest, mut written)) => {
+                    let _ = written.wait_for(|w| *w >= oldest).await;
+                }
+            }
+        }
+    }
+
     /// Takes groups of the brand's waiting checks until none is left.
-    async fn run_desk(self, tenant: String) {
-        let mut guard = RunnerGuard {
+    async fn run_decider(self, tenant: String) {
+        let mut guard = TaskGuard {
             app: self.clone(),
             tenant: tenant.clone(),
+            role: Role::Decider,
             finished: false,
         };
         loop {
@@ -409,24 +487,35 @@ impl App {
         }
     }
 
-    /// Decides and records a group; when the group fails, each check alone.
+    /// Decides a group and hands its records to the writer; when the group's reading fails, each check alone.
     async fn decide_group(
         &self,
         tenant: &str,
         checks: Arc<[Check]>,
     ) -> Vec<AppResult<CheckResult>> {
-        let alone = checks.len() == 1;
-        match self.record_group(tenant, Arc::clone(&checks)).await {
-            Ok(answers) => answers,
-            Err(e) if alone && is_concurrent(&e) => {
-                // Another passage of the member (or use of the code) was recorded meanwhile: decide again, seeing
-                // it (anti-passback refuses where enforced).
-                vec![self
-                    .record_group(tenant, checks)
-                    .await
-                    .and_then(|mut a| a.pop().unwrap_or(Err(e)))]
+        let unwritten = self.unwritten_or_wait(tenant).await;
+        let read = {
+            let (tenant, checks) = (tenant.to_owned(), Arc::clone(&checks));
+            self.blocking(move |db| {
+                db.scoped(&tenant, TxMode::Read, |s| {
+                    let seen = read_checks(s, &checks, true, &unwritten)?;
+                    Ok(answer_checks(s.realm_key(), &checks, seen))
+                })
+            })
+            .await
+        };
+        match read {
+            Ok((answers, records)) => {
+                if !records.is_empty() {
+                    let ctx = checks[0].ctx.clone();
+                    if self.door_desk().decided(tenant, Decided { ctx, records }) {
+                        let (app, tenant) = (self.clone(), tenant.to_owned());
+                        tokio::spawn(async move { app.run_writer(tenant).await });
+                    }
+                }
+                answers
             }
-            Err(e) if alone => vec![Err(e)],
+            Err(e) if checks.len() == 1 => vec![Err(e)],
             Err(_) => {
                 let mut answers = Vec::with_capacity(checks.len());
                 for check in checks.iter() {
@@ -442,22 +531,125 @@ impl App {
         }
     }
 
-    /// One transaction: reads and decides the group, records it; one answer per check.
-    async fn record_group(
+    /// Writes the brand's decided records, oldest first, until none is left.
+    async fn run_writer(self, tenant: String) {
+        let mut guard = TaskGuard {
+            app: self.clone(),
+            tenant: tenant.clone(),
+            role: Role::Writer,
+            finished: false,
+        };
+        let mut started: Option<tokio::time::Instant> = None;
+        loop {
+            // Runs start at most every WRITE_EVERY unless the writer is behind: larger runs cost less per record,
+            // and no door waits for them.
+            if let Some(started) = started {
+                if self.door_desk().unwritten_records(&tenant) < MAX_RUN {
+                    tokio::time::sleep_until(started + WRITE_EVERY).await;
+                }
+            }
+            let run = self.door_desk().next_run(&tenant);
+            started = Some(tokio::time::Instant::now());
+            let Some(last) = run.last().map(|(n, _)| *n) else {
+                guard.finished = true;
+                return;
+            };
+            let run: Vec<Arc<Decided>> = run.into_iter().map(|(_, d)| d).collect();
+            self.write_run(&tenant, &run).await;
+            self.door_desk().written(&tenant, last);
+        }
+    }
+
+    /// Writes a run: plainly, then carefully if another process recorded the same meanwhile. A run the database
+    /// refuses for a record's data is written record by record, and a record refused alone is logged and dropped;
+    /// any other failure (the database cannot be reached, is busy) is tried again, backing off, until it passes.
+    async fn write_run(&self, tenant: &str, run: &[Arc<Decided>]) {
+        let records = run.iter().map(|d| d.records.len()).sum::<usize>();
+        tracing::debug!(realm = %tenant, records, "door records written together");
+        let mut pause = Pause::default();
+        loop {
+            let done = match self.write_once(tenant, run, None, Care::Plain).await {
+                Err(e) if is_concurrent(&e) => {
+                    self.write_once(tenant, run, None, Care::Careful).await
+                }
+                done => done,
+            };
+            match done {
+                Ok(()) => return,
+                Err(error) if recording::is_refused(&error) => break,
+                Err(error) => {
+                    tracing::warn!(realm = %tenant, %error, records, "door records wait for the database");
+                    pause.sleep().await;
+                }
+            }
+        }
+        tracing::warn!(realm = %tenant, records, "a door record was refused; writing them one by one");
+        for (g, decided) in run.iter().enumerate() {
+            for (r, record) in decided.records.iter().enumerate() {
+                let mut pause = Pause::default();
+                loop {
+                    match self
+                        .write_once(tenant, run, Some((g, r)), Care::Careful)
+                        .await
+                    {
+                        Ok(()) => break,
+                        Err(error) if recording::is_refused(&error) => {
+                            tracing::error!(realm = %tenant, %error, event_id = %record.event.id,
+                                member_id = ?record.event.member_id, decision = %record.event.decision,
+                                "a door record cannot be written and is dropped");
+                            break;
+                        }
+                        Err(error) => {
+                            tracing::warn!(realm = %tenant, %error, "door records wait for the database");
+                            pause.sleep().await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes a run's records in one transaction, or only its `one` record (group, record).
+    async fn write_once(
         &self,
         tenant: &str,
-        checks: Arc<[Check]>,
-    ) -> AppResult<Vec<AppResult<CheckResult>>> {
-        let tenant = tenant.to_owned();
+        run: &[Arc<Decided>],
+        one: Option<(usize, usize)>,
+        care: Care,
+    ) -> AppResult<()> {
+        let (tenant, run) = (tenant.to_owned(), run.to_vec());
         self.blocking(move |db| {
-            // On SQLite the reads do not hold the single writer's turn; what matters under concurrency is caught
-            // by the keys of the presence and used-code rows in the writing part.
-            db.scoped_read_then_write(
-                &tenant,
-                |s| read_checks(s, &checks, true),
-                |s, seen| record_checks(s, &checks, seen),
-            )
+            let records: Vec<&Record> = match one {
+                None => run.iter().flat_map(|d| &d.records).collect(),
+                Some((g, r)) => run
+                    .get(g)
+                    .and_then(|d| d.records.get(r))
+                    .into_iter()
+                    .collect(),
+            };
+            let Some(first) = run.first() else {
+                return Ok(());
+            };
+            db.scoped(&tenant, TxMode::Write, |s| {
+                recording::write(s, &first.ctx, &records, care)
+            })
         })
         .await
+    }
+}
+
+/// The wait between tries of a write: 0.1 s, doubling up to 5 s.
+struct Pause(std::time::Duration);
+
+impl Default for Pause {
+    fn default() -> Pause {
+        Pause(std::time::Duration::from_millis(100))
+    }
+}
+
+impl Pause {
+    async fn sleep(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 2).min(std::time::Duration::from_secs(5));
     }
 }

@@ -1,7 +1,8 @@
 //! The facts of door decisions, gathered for several checks at once in a few statements whatever their number
 //! (one read per kind of fact, not one per check), then decided in order: a check sees the checks before it in
 //! the same group as if they were already recorded (an entry makes its member inside, a rotating code once seen
-//! is used). A lone check (an offline upload's entry, a dry run) is a group of one.
+//! is used). A lone check (an offline upload's entry, a dry run) is a group of one. Online checks also see the
+//! decisions answered but not yet written ([`Unwritten`], see [`super::desk`]) the same way.
 
 use std::collections::{HashMap, HashSet};
 
@@ -33,6 +34,17 @@ pub(crate) struct Ask<'a> {
     pub at: DateTime<Utc>,
 }
 
+/// Decisions answered and not yet written, oldest first: a decision sees them as if they were recorded. Applied
+/// over what the database holds, in order, they give the same state whether or not some were written between
+/// the moment they were taken and the reads (each sets presence or marks a code used; entries count by day).
+#[derive(Debug, Default)]
+pub(crate) struct Unwritten {
+    /// Rotating codes used (credential, issue time).
+    pub used: Vec<(String, i64)>,
+    /// Passages (location, member, entered at): `None` for an exit.
+    pub passages: Vec<(String, String, Option<NaiveDateTime>)>,
+}
+
 /// Everything gathered for one decision.
 pub(crate) struct Gathered {
     pub credential: Option<CredentialRow>,
@@ -60,7 +72,7 @@ pub(crate) fn gather(
         direction,
         at,
     };
-    gather_many(s, &[ask], check_replay)?
+    gather_many(s, &[ask], check_replay, &Unwritten::default())?
         .pop()
         .ok_or_else(|| AppError::Internal("a check was not decided".into()))
 }
@@ -268,11 +280,13 @@ impl BillingFacts {
 }
 
 /// Gathers the facts of `asks` and decides each, in order (see the module's documentation). `check_replay`
-/// refuses a rotating code used before (online checks and uploads; not a dry run's second look).
+/// refuses a rotating code used before (online checks and uploads; not a dry run's second look); `unwritten`
+/// are the decisions answered but not yet recorded.
 pub(crate) fn gather_many(
     s: &mut Scoped<'_>,
     asks: &[Ask<'_>],
     check_replay: bool,
+    unwritten: &Unwritten,
 ) -> AppResult<Vec<Gathered>> {
     if asks.is_empty() {
         return Ok(Vec::new());
@@ -385,6 +399,21 @@ pub(crate) fn gather_many(
             asks.iter().map(|a| naive(a.at)).max().unwrap_or_default() + Duration::seconds(1);
         for (member, at) in store::entries_of(s, &live_members, from, until)? {
             entries.entry(member).or_default().push(at);
+        }
+    }
+    if check_replay {
+        used.extend(unwritten.used.iter().cloned());
+    }
+    for (location, member, entered) in &unwritten.passages {
+        let key = (location.clone(), member.clone());
+        match entered {
+            Some(at) => {
+                entries.entry(member.clone()).or_default().push(*at);
+                presence.insert(key, *at);
+            }
+            None => {
+                presence.remove(&key);
+            }
         }
     }
     // Reads nothing when no live member holds a membership.

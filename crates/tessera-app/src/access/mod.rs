@@ -3,8 +3,8 @@
 //! decisions and occupancy. Members' credentials are in [`credentials`].
 //!
 //! The decision itself is `tessera_domain::access::decide`, a pure function; [`facts`] gathers its facts in the
-//! check's transaction, for many checks at once, and [`desk`] groups the online checks that arrive together and
-//! records their outcomes. Membership status is read when the check runs, so billing's `past_due`, `suspend` and `reinstate` (through `memberships::change`) apply to the next
+//! check's transaction, for many checks at once, and [`desk`] groups the online checks that arrive together,
+//! answers them, and has [`recording`] write their outcomes behind the answers. Membership status is read when the check runs, so billing's `past_due`, `suspend` and `reinstate` (through `memberships::change`) apply to the next
 //! check with no other step. Doors that decide offline learn of such changes through the allowlist's version:
 //! every membership change, credential change and member status change calls [`touch`] in its own transaction.
 
@@ -16,6 +16,7 @@ mod desk;
 mod facts;
 pub mod images;
 pub mod occupancy;
+mod recording;
 
 pub(crate) use desk::DoorDesk;
 pub(crate) use facts::{gather, location_tz, Gathered};
@@ -161,7 +162,7 @@ pub struct CheckResult {
 
 /// Moves presence after an allowed passage. An exit ends it. An entry of a member the decision saw outside
 /// (`seen_inside` false) inserts the presence row after clearing a timed-out one: if a concurrent entry committed
-/// meanwhile, the row's key refuses this one (`concurrent_passage`, and the check is decided again). An entry of a
+/// meanwhile, the row's key refuses this one (`concurrent_passage`: the override fails, the upload is tried again). An entry of a
 /// member seen inside (a door without anti-passback) moves the time and door (`store::move_many`).
 pub(crate) fn record_passage(
     s: &mut Scoped<'_>,
@@ -414,6 +415,8 @@ impl App {
                 FieldError::new("", "required", "say why, in at most 500 characters"),
             ));
         }
+        // The refusal, and the member's presence, may still be on their way to the log.
+        self.door_records_written(&tenant).await;
         let now = self.clock().now();
         let (ctx, app, event_id) = (ctx.clone(), self.clone(), event_id.to_owned());
         self.blocking(move |db| {
@@ -515,6 +518,7 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<AccessEventView>> {
         let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
+        self.door_records_written(&tenant).await;
         let (ctx, app) = (ctx.clone(), self.clone());
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {

@@ -134,6 +134,7 @@ impl App {
     /// `GET /api/v1/access/occupancy?location_id=` (`access.read`).
     pub async fn occupancy(&self, ctx: &Ctx, location_id: &str) -> AppResult<Occupancy> {
         let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
+        self.door_records_written(&tenant).await;
         let now = self.clock().now();
         let (ctx, app, location_id) = (ctx.clone(), self.clone(), location_id.to_owned());
         self.blocking(move |db| {
@@ -175,6 +176,7 @@ impl App {
         date: NaiveDate,
     ) -> AppResult<DayPeaks> {
         let (tenant, _) = crate::scheduling::tenant_of(self, ctx)?;
+        self.door_records_written(&tenant).await;
         let (ctx, app, location_id) = (ctx.clone(), self.clone(), location_id.to_owned());
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {

@@ -75,6 +75,8 @@ impl App {
         permission: Permission,
     ) -> AppResult<Export> {
         let tenant = tenant_of(ctx)?;
+        // The door decisions about the account are part of its data.
+        self.door_records_written(&tenant).await;
         let (ctx, app, now) = (ctx.clone(), self.clone(), self.clock().now());
         let realm = tenant.clone();
         let document = self
@@ -142,6 +144,8 @@ impl App {
         reason: &str,
     ) -> AppResult<ErasureReport> {
         let tenant = tenant_of(ctx)?;
+        // A door decision written after the erasure would bring the member back into the log.
+        self.door_records_written(&tenant).await;
         let reason = reason.trim().to_owned();
         if reason.is_empty() || reason.chars().count() > 500 {
             return Err(AppError::invalid(

@@ -1,0 +1,268 @@
+//! What a decided online check writes ([`Record`]: its log row, its rotating code's use, its member's passage,
+//! its door's last-seen time, its live event), and writing a run of records in one transaction of a few
+//! statements whatever their number ([`write`]).
+//!
+//! A record is written after its door has been answered (see [`super::desk`]), so a write never changes a
+//! decision: what another process recorded meanwhile (the same rotating code used at a door it serves, the same
+//! member let in there) is found when the keys of the used-code and presence rows refuse the run, and the run is
+//! written again in the careful way ([`Care::Careful`]): the entry is stored and **flagged for staff** with the
+//! reason the server would have refused it, as an offline door's entry is (docs/devices.md).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Duration, NaiveDateTime};
+use tessera_domain::access::Reason;
+use tessera_store::models::access::{self as store, AccessEventRow, PresenceRow, QrUse};
+use tessera_store::{Scoped, StoreError};
+
+use super::{concurrent, LAST_SEEN_EVERY_SECS};
+use crate::events::NewEvent;
+use crate::{AppError, AppResult, Ctx};
+
+/// A record the database refuses for its data (a reference it breaks): writing it again cannot succeed.
+fn refused(e: StoreError) -> AppError {
+    if e.is_refused_data() {
+        AppError::Conflict {
+            code: "door_record_refused",
+            detail: e.to_string(),
+        }
+    } else {
+        e.into()
+    }
+}
+
+/// True for [`refused`]'s error.
+pub(crate) fn is_refused(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Conflict {
+            code: "door_record_refused",
+            ..
+        }
+    )
+}
+
+/// How a check moved its member's presence at its door's location.
+#[derive(Debug, Clone)]
+pub(crate) struct Passage {
+    pub location_id: String,
+    pub member_id: String,
+    /// Came in (when, through which door), or `None`: went out.
+    pub entered: Option<(NaiveDateTime, String)>,
+    /// Inside when decided.
+    pub was_inside: bool,
+    /// A presence older than this had timed out when decided.
+    pub timed_out_before: NaiveDateTime,
+    /// The door refuses a member already inside: a concurrent entry elsewhere is flagged.
+    pub anti_passback: bool,
+}
+
+/// What one decided online check writes.
+#[derive(Debug, Clone)]
+pub(crate) struct Record {
+    /// The check-in or refusal.
+    pub event: AccessEventRow,
+    /// The rotating code it used up.
+    pub qr_use: Option<QrUse>,
+    /// Its allowed passage.
+    pub passage: Option<Passage>,
+    /// Its door and the door's last-seen time as read.
+    pub device: (String, Option<NaiveDateTime>),
+    /// Its live event.
+    pub published: NewEvent,
+}
+
+/// How a run is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Care {
+    /// The keys of used codes and presences refuse the run when another process recorded the same meanwhile.
+    Plain,
+    /// Reads first what another process recorded meanwhile, flags the entries it contradicts, and writes so that
+    /// no key refuses.
+    Careful,
+}
+
+/// Writes `records` (in decision order) and publishes their live events, in the caller's transaction.
+pub(crate) fn write(
+    s: &mut Scoped<'_>,
+    ctx: &Ctx,
+    records: &[&Record],
+    care: Care,
+) -> AppResult<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut events: Vec<AccessEventRow> = records.iter().map(|r| r.event.clone()).collect();
+    let mut published: Vec<NewEvent> = records.iter().map(|r| r.published.clone()).collect();
+    let mut uses: Vec<QrUse> = records.iter().filter_map(|r| r.qr_use.clone()).collect();
+    if care == Care::Careful {
+        let flags = contradicted(s, records)?;
+        let skipped: HashSet<(String, i64)> = flags
+            .iter()
+            .filter(|(_, reason)| *reason == Reason::CredentialReplayed)
+            .filter_map(|(i, _)| records[*i].qr_use.as_ref())
+            .map(|u| (u.credential_id.clone(), u.issued_at))
+            .collect();
+        uses.retain(|u| !skipped.contains(&(u.credential_id.clone(), u.issued_at)));
+        for (i, reason) in flags {
+            flag(&mut events[i], &mut published[i], reason);
+            published.push(flagged_event(&events[i], reason));
+        }
+    }
+    store::insert_events(s, &events).map_err(refused)?;
+    store::use_qr_many(s, &uses).map_err(concurrent())?;
+    move_presence(s, records, care)?;
+    touch_devices(s, records)?;
+    let now = records
+        .iter()
+        .map(|r| r.event.recorded_at)
+        .max()
+        .unwrap_or_default()
+        .and_utc();
+    crate::events::publish_many(s, ctx, published, now)?;
+    Ok(())
+}
+
+/// The records (by index) that what another process recorded meanwhile contradicts, with the reason the server
+/// would have refused them: their rotating code used at another door, or (where the door enforces anti-passback)
+/// their member let in elsewhere after this record's decision read them outside.
+fn contradicted(s: &mut Scoped<'_>, records: &[&Record]) -> AppResult<Vec<(usize, Reason)>> {
+    let codes: Vec<(String, i64)> = records
+        .iter()
+        .filter_map(|r| r.qr_use.as_ref())
+        .map(|u| (u.credential_id.clone(), u.issued_at))
+        .collect();
+    let used: HashSet<(String, i64)> = if codes.is_empty() {
+        HashSet::new()
+    } else {
+        store::qr_used_of(s, &codes)?.into_iter().collect()
+    };
+    let mut arriving: HashMap<&str, Vec<String>> = HashMap::new();
+    for p in records.iter().filter_map(|r| r.passage.as_ref()) {
+        if p.entered.is_some() && !p.was_inside {
+            arriving
+                .entry(p.location_id.as_str())
+                .or_default()
+                .push(p.member_id.clone());
+        }
+    }
+    let mut present: HashMap<(String, String), NaiveDateTime> = HashMap::new();
+    for (location, members) in arriving {
+        for row in store::presence_of(s, location, &members)? {
+            present.insert((row.location_id, row.member_id), row.entered_at);
+        }
+    }
+    let mut flags = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        let replayed = record
+            .qr_use
+            .as_ref()
+            .is_some_and(|u| used.contains(&(u.credential_id.clone(), u.issued_at)));
+        let passed_back = record.passage.as_ref().is_some_and(|p| {
+            p.anti_passback
+                && p.entered.is_some()
+                && !p.was_inside
+                && present
+                    .get(&(p.location_id.clone(), p.member_id.clone()))
+                    .is_some_and(|entered| *entered > p.timed_out_before)
+        });
+        if replayed {
+            flags.push((i, Reason::CredentialReplayed));
+        } else if passed_back {
+            flags.push((i, Reason::AntiPassback));
+        }
+    }
+    Ok(flags)
+}
+
+fn flag(event: &mut AccessEventRow, published: &mut NewEvent, reason: Reason) {
+    event.flagged = true;
+    event.flag_reason = Some(reason.code().to_owned());
+    if let Some(data) = published.data.as_object_mut() {
+        data.insert("flagged".into(), true.into());
+        data.insert("flag_reason".into(), reason.code().into());
+    }
+}
+
+fn flagged_event(event: &AccessEventRow, reason: Reason) -> NewEvent {
+    NewEvent {
+        type_name: "access.flagged",
+        subject: event.member_id.clone(),
+        data: serde_json::json!({ "event_id": event.id, "device_id": event.device_id,
+            "location_id": event.location_id, "member_id": event.member_id,
+            "reason": reason.code(), "occurred_at": event.occurred_at.and_utc() }),
+        request_id: None,
+    }
+}
+
+/// Moves presence after the run's allowed passages: each member's last passage decides. Left: the row goes. Came
+/// in from outside: a timed-out row goes and a new one is inserted (plainly, its key refuses the run if another
+/// process let the member in meanwhile; carefully, it replaces that presence). Came in while inside (no
+/// anti-passback): the row's time and door move (on PostgreSQL in one statement for the run).
+fn move_presence(s: &mut Scoped<'_>, records: &[&Record], care: Care) -> AppResult<()> {
+    // Per member and location: inside before the run, their last passage, the latest timeout cutoff.
+    let mut last: HashMap<(&str, &str), (bool, &Passage)> = HashMap::new();
+    for p in records.iter().filter_map(|r| r.passage.as_ref()) {
+        last.entry((p.location_id.as_str(), p.member_id.as_str()))
+            .and_modify(|(_, latest)| *latest = p)
+            .or_insert((p.was_inside, p));
+    }
+    let mut left: HashMap<&str, Vec<String>> = HashMap::new();
+    let mut arrived: HashMap<&str, (Vec<String>, NaiveDateTime)> = HashMap::new();
+    let (mut rows, mut moved) = (Vec::new(), Vec::new());
+    let realm = s.realm_key().to_owned();
+    for ((location, member), (was_inside, p)) in last {
+        let Some((at, device)) = &p.entered else {
+            left.entry(location).or_default().push(member.to_owned());
+            continue;
+        };
+        let row = PresenceRow {
+            tenant_id: realm.clone(),
+            location_id: location.to_owned(),
+            member_id: member.to_owned(),
+            entered_at: *at,
+            device_id: Some(device.clone()),
+        };
+        if was_inside {
+            moved.push(row);
+            continue;
+        }
+        let (members, before) = arrived
+            .entry(location)
+            .or_insert((Vec::new(), p.timed_out_before));
+        members.push(member.to_owned());
+        *before = (*before).max(p.timed_out_before);
+        match care {
+            Care::Plain => rows.push(row),
+            Care::Careful => moved.push(row),
+        }
+    }
+    for (location, members) in left {
+        store::leave_many(s, location, &members).map_err(refused)?;
+    }
+    // The latest cutoff of the location's entries: a member seen outside has no presence newer than their own
+    // cutoff, so no live presence is removed; one recorded meanwhile by another process stays (and refuses).
+    for (location, (members, before)) in arrived {
+        store::leave_before_many(s, location, &members, before).map_err(refused)?;
+    }
+    store::move_many(s, &moved).map_err(refused)?;
+    store::enter_many(s, &rows).map_err(concurrent())?;
+    Ok(())
+}
+
+/// Writes the last-seen time of the run's doors not written within [`LAST_SEEN_EVERY_SECS`].
+fn touch_devices(s: &mut Scoped<'_>, records: &[&Record]) -> AppResult<()> {
+    let mut seen: HashMap<&str, (Option<NaiveDateTime>, NaiveDateTime)> = HashMap::new();
+    for r in records {
+        let at = r.event.recorded_at;
+        seen.entry(r.device.0.as_str())
+            .and_modify(|(_, latest)| *latest = (*latest).max(at))
+            .or_insert((r.device.1, at));
+    }
+    for (device, (last_seen, at)) in seen {
+        if last_seen.is_none_or(|t| at - t > Duration::seconds(LAST_SEEN_EVERY_SECS)) {
+            tessera_store::models::devices::touch(s, device, at, None, None).map_err(refused)?;
+        }
+    }
+    Ok(())
+}
