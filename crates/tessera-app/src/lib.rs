@@ -120,7 +120,7 @@ impl App {
             settings.auth.principal_cache_ttl_ms,
         ));
         let settings_buffer = settings.events.subscriber_buffer;
-        let doors = access::DoorDesk::default();
+        let doors = access::DoorDesk::new(db.backend());
         let app = App {
             inner: Arc::new(AppInner {
                 db,

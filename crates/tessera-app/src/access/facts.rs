@@ -72,7 +72,7 @@ pub(crate) fn gather(
         direction,
         at,
     };
-    gather_many(s, &[ask], check_replay, &Unwritten::default())?
+    gather_many(s, &[ask], check_replay, || Ok(Unwritten::default()))?
         .pop()
         .ok_or_else(|| AppError::Internal("a check was not decided".into()))
 }
@@ -281,12 +281,12 @@ impl BillingFacts {
 
 /// Gathers the facts of `asks` and decides each, in order (see the module's documentation). `check_replay`
 /// refuses a rotating code used before (online checks and uploads; not a dry run's second look); `unwritten`
-/// are the decisions answered but not yet recorded.
+/// gives the decisions answered but not yet recorded, once every fact is read.
 pub(crate) fn gather_many(
     s: &mut Scoped<'_>,
     asks: &[Ask<'_>],
     check_replay: bool,
-    unwritten: &Unwritten,
+    unwritten: impl FnOnce() -> AppResult<Unwritten>,
 ) -> AppResult<Vec<Gathered>> {
     if asks.is_empty() {
         return Ok(Vec::new());
@@ -401,6 +401,10 @@ pub(crate) fn gather_many(
             entries.entry(member).or_default().push(at);
         }
     }
+    // Reads nothing when no live member holds a membership.
+    let billing = BillingFacts::read(s, &memberships_of)?;
+    // Only now, every read done: the decisions made meanwhile by other groups are in it (see super::desk).
+    let unwritten = unwritten()?;
     if check_replay {
         used.extend(unwritten.used.iter().cloned());
     }
@@ -416,8 +420,6 @@ pub(crate) fn gather_many(
             }
         }
     }
-    // Reads nothing when no live member holds a membership.
-    let billing = BillingFacts::read(s, &memberships_of)?;
 
     let mut out = Vec::with_capacity(asks.len());
     for (ask, (state, credential)) in asks.iter().zip(resolved) {

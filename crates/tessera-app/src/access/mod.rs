@@ -4,8 +4,9 @@
 //!
 //! The decision itself is `tessera_domain::access::decide`, a pure function; [`facts`] gathers its facts in the
 //! check's transaction, for many checks at once, and [`desk`] groups the online checks that arrive together,
-//! answers them, and has [`recording`] write their outcomes behind the answers. Membership status is read when the check runs, so billing's `past_due`, `suspend` and `reinstate` (through `memberships::change`) apply to the next
-//! check with no other step. Doors that decide offline learn of such changes through the allowlist's version:
+//! answers them, and has [`recording`] write their outcomes behind the answers. Membership status is read when
+//! the check runs, so billing's `past_due`, `suspend` and `reinstate` (through `memberships::change`) apply to the
+//! next check with no other step. Doors that decide offline learn of such changes through the allowlist's version:
 //! every membership change, credential change and member status change calls [`touch`] in its own transaction.
 
 pub mod allowlist;
@@ -162,8 +163,9 @@ pub struct CheckResult {
 
 /// Moves presence after an allowed passage. An exit ends it. An entry of a member the decision saw outside
 /// (`seen_inside` false) inserts the presence row after clearing a timed-out one: if a concurrent entry committed
-/// meanwhile, the row's key refuses this one (`concurrent_passage`: the override fails, the upload is tried again). An entry of a
-/// member seen inside (a door without anti-passback) moves the time and door (`store::move_many`).
+/// meanwhile, the row's key refuses this one (`concurrent_passage`: the override fails, the upload is tried
+/// again). An entry of a member seen inside (a door without anti-passback) moves the time and door
+/// (`store::move_many`).
 pub(crate) fn record_passage(
     s: &mut Scoped<'_>,
     location_id: &str,

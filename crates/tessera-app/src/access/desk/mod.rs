@@ -1,10 +1,11 @@
-//! The door desk: a brand's online checks are decided in groups by one decider and answered at once; what they
-//! record is written behind them by one writer, in runs of one transaction whatever their number.
+//! The door desk: a brand's online checks are decided in groups and answered at once; what they record is written
+//! behind them by one writer, in runs of one transaction whatever their number.
 //!
 //! - **Deciding.** Checks that arrive while a group is being decided wait and form the next group, read in a few
-//!   statements whatever their number (see [`super::facts`]). Decisions are made in order, each seeing the ones
-//!   before it, and the ones answered but not yet written ([`Unwritten`]): a member let in is inside for the next
-//!   check, a rotating code once seen is used.
+//!   statements whatever their number (see [`super::facts`]). On PostgreSQL two groups read at once; groups still
+//!   decide one after the other, in the order they were taken ([`book`]). Each decision sees the ones before it and
+//!   the ones answered but not yet written ([`Unwritten`]): a member let in is inside for the next check, a
+//!   rotating code once seen is used.
 //! - **Answering before writing.** A door waits for its decision only, not for the write of its log row,
 //!   presence and live event: those cost more than the decision (docs/performance.md), and a door's decision,
 //!   once the door has opened, has happened whatever the log says. The writer takes every decided record not yet
@@ -24,8 +25,9 @@
 //!   retrying; a record the database refuses for its data is logged and dropped, so that one record's fault does
 //!   not stop the others.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+mod book;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use tessera_domain::access::credential::ByteOrder;
@@ -33,7 +35,10 @@ use tessera_domain::access::{CredentialState, Direction};
 use tessera_store::models::access::QrUse;
 use tessera_store::models::devices::DeviceRow;
 use tessera_store::{Scoped, TxMode};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
+
+pub(crate) use book::DoorDesk;
+use book::{Decided, Place, Role, Waiting, MAX_RUN};
 
 use super::facts::{gather_many, Ask, Gathered, Unwritten};
 use super::recording::{self, Care, Passage, Record};
@@ -44,12 +49,6 @@ use super::{
 use crate::events::NewEvent;
 use crate::{naive, App, AppError, AppResult, Ctx};
 
-/// The most checks decided together.
-const MAX_GROUP: usize = 64;
-/// The most records of a brand decided and not yet written before deciding waits for the writer.
-const MAX_UNWRITTEN: usize = 4_096;
-/// The most records written in one transaction.
-const MAX_RUN: usize = 1_024;
 /// The shortest time between the starts of two runs of the writer while it keeps up (a lone record is written at
 /// once; under load, records gather for this long).
 const WRITE_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
@@ -62,190 +61,6 @@ pub(crate) struct Check {
     pub ctx: Ctx,
     pub request: CheckRequest,
     pub now: DateTime<Utc>,
-}
-
-struct Waiting {
-    check: Check,
-    reply: oneshot::Sender<AppResult<CheckResult>>,
-}
-
-/// A decided group's records, with the context of its first check (for the request id of its live events).
-struct Decided {
-    ctx: Ctx,
-    records: Vec<Record>,
-}
-
-/// One brand's checks and records.
-struct Brand {
-    waiting: VecDeque<Waiting>,
-    deciding: bool,
-    /// Decided groups not yet written, oldest first, each with its number.
-    unwritten: VecDeque<(u64, Arc<Decided>)>,
-    /// Records in `unwritten`.
-    unwritten_records: usize,
-    writing: bool,
-    /// The number of the last decided group.
-    decided: u64,
-    /// The number of the last group written (or given up).
-    written: watch::Sender<u64>,
-}
-
-impl Default for Brand {
-    fn default() -> Brand {
-        Brand {
-            waiting: VecDeque::new(),
-            deciding: false,
-            unwritten: VecDeque::new(),
-            unwritten_records: 0,
-            writing: false,
-            decided: 0,
-            written: watch::channel(0).0,
-        }
-    }
-}
-
-/// Which of a brand's two tasks.
-#[derive(Debug, Clone, Copy)]
-enum Role {
-    Decider,
-    Writer,
-}
-
-/// The checks waiting to be decided and the records waiting to be written, per brand.
-#[derive(Default)]
-pub(crate) struct DoorDesk {
-    brands: Mutex<HashMap<String, Brand>>,
-}
-
-impl DoorDesk {
-    fn brands(&self) -> std::sync::MutexGuard<'_, HashMap<String, Brand>> {
-        // The lock guards bookkeeping whose every change is one step: a poisoned one is still consistent.
-        self.brands.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Queues a check; true when the caller must start the brand's decider.
-    fn push(&self, tenant: &str, waiting: Waiting) -> bool {
-        let mut brands = self.brands();
-        let brand = brands.entry(tenant.to_owned()).or_default();
-        brand.waiting.push_back(waiting);
-        !std::mem::replace(&mut brand.deciding, true)
-    }
-
-    /// The next group of a brand, or none (and the decider leaves) when nothing waits.
-    fn next_group(&self, tenant: &str) -> Vec<Waiting> {
-        let mut brands = self.brands();
-        let Some(brand) = brands.get_mut(tenant) else {
-            return Vec::new();
-        };
-        let take = brand.waiting.len().min(MAX_GROUP);
-        let group: Vec<Waiting> = brand.waiting.drain(..take).collect();
-        if group.is_empty() {
-            brand.deciding = false;
-        }
-        group
-    }
-
-    /// The decisions not yet written, as the next group must see them; `None` when too many wait (the decider
-    /// waits for the writer first), with what to wait on.
-    fn unwritten(&self, tenant: &str) -> Result<Unwritten, (u64, watch::Receiver<u64>)> {
-        let brands = self.brands();
-        let Some(brand) = brands.get(tenant) else {
-            return Ok(Unwritten::default());
-        };
-        if brand.unwritten_records > MAX_UNWRITTEN {
-            let oldest = brand.unwritten.front().map_or(0, |(n, _)| *n);
-            return Err((oldest, brand.written.subscribe()));
-        }
-        let mut seen = Unwritten::default();
-        for record in brand.unwritten.iter().flat_map(|(_, d)| &d.records) {
-            if let Some(u) = &record.qr_use {
-                seen.used.push((u.credential_id.clone(), u.issued_at));
-            }
-            if let Some(p) = &record.passage {
-                seen.passages.push((
-                    p.location_id.clone(),
-                    p.member_id.clone(),
-                    p.entered.as_ref().map(|(at, _)| *at),
-                ));
-            }
-        }
-        Ok(seen)
-    }
-
-    /// Adds a decided group; true when the caller must start the brand's writer.
-    fn decided(&self, tenant: &str, decided: Decided) -> bool {
-        let mut brands = self.brands();
-        let brand = brands.entry(tenant.to_owned()).or_default();
-        brand.decided += 1;
-        brand.unwritten_records += decided.records.len();
-        brand
-            .unwritten
-            .push_back((brand.decided, Arc::new(decided)));
-        !std::mem::replace(&mut brand.writing, true)
-    }
-
-    /// The oldest groups not yet written, up to [`MAX_RUN`] records (at least one group), or none (and the writer
-    /// leaves).
-    fn next_run(&self, tenant: &str) -> Vec<(u64, Arc<Decided>)> {
-        let mut brands = self.brands();
-        let Some(brand) = brands.get_mut(tenant) else {
-            return Vec::new();
-        };
-        let mut run = Vec::new();
-        let mut records = 0;
-        for (n, decided) in &brand.unwritten {
-            if !run.is_empty() && records + decided.records.len() > MAX_RUN {
-                break;
-            }
-            records += decided.records.len();
-            run.push((*n, Arc::clone(decided)));
-        }
-        if run.is_empty() {
-            brand.writing = false;
-        }
-        run
-    }
-
-    /// The records of a brand decided and not yet written.
-    fn unwritten_records(&self, tenant: &str) -> usize {
-        self.brands().get(tenant).map_or(0, |b| b.unwritten_records)
-    }
-
-    /// The groups up to number `last` are written: decisions no longer need to see them.
-    fn written(&self, tenant: &str, last: u64) {
-        let mut brands = self.brands();
-        let Some(brand) = brands.get_mut(tenant) else {
-            return;
-        };
-        while brand.unwritten.front().is_some_and(|(n, _)| *n <= last) {
-            if let Some((_, d)) = brand.unwritten.pop_front() {
-                brand.unwritten_records -= d.records.len();
-            }
-        }
-        brand.written.send_replace(last);
-    }
-
-    /// What a reader waits for: the brand's last decided group to be written.
-    fn last_decided(&self, tenant: &str) -> Option<(u64, watch::Receiver<u64>)> {
-        let brands = self.brands();
-        let brand = brands.get(tenant)?;
-        Some((brand.decided, brand.written.subscribe()))
-    }
-
-    /// A task stopped other than by finding no work (it panicked): true when work remains and a new task must
-    /// take its place; otherwise its place is given back.
-    fn task_lost(&self, tenant: &str, role: Role) -> bool {
-        let mut brands = self.brands();
-        let Some(brand) = brands.get_mut(tenant) else {
-            return false;
-        };
-        let (busy, work) = match role {
-            Role::Decider => (&mut brand.deciding, !brand.waiting.is_empty()),
-            Role::Writer => (&mut brand.writing, !brand.unwritten.is_empty()),
-        };
-        *busy = work;
-        work
-    }
 }
 
 /// Gives a task's place back, or hands it to a new task, if it ends other than by finding no work.
@@ -268,6 +83,28 @@ impl Drop for TaskGuard {
     }
 }
 
+/// A reader's place, given back when it is done, however it ends (see [`book`]): its turn settled, its floor
+/// released.
+struct PlaceGuard {
+    app: App,
+    place: Place,
+}
+
+impl PlaceGuard {
+    fn new(app: &App, place: Place) -> PlaceGuard {
+        PlaceGuard {
+            app: app.clone(),
+            place,
+        }
+    }
+}
+
+impl Drop for PlaceGuard {
+    fn drop(&mut self) {
+        self.app.door_desk().finish(&self.place);
+    }
+}
+
 /// A check's facts, read.
 struct Seen {
     device: DeviceRow,
@@ -275,13 +112,13 @@ struct Seen {
     gathered: Gathered,
 }
 
-/// Reads and decides `checks` in order, seeing `unwritten`; each may fail on its own (a device no longer paired,
-/// an unreadable credential).
+/// Reads and decides `checks` in order, seeing what `unwritten` gives once every fact is read; each may fail on its
+/// own (a device no longer paired, an unreadable credential).
 fn read_checks(
     s: &mut Scoped<'_>,
     checks: &[Check],
     check_replay: bool,
-    unwritten: &Unwritten,
+    unwritten: impl FnOnce() -> AppResult<Unwritten>,
 ) -> AppResult<Vec<AppResult<Seen>>> {
     let ctxs: Vec<&Ctx> = checks.iter().map(|c| &c.ctx).collect();
     let devices = crate::devices::calling_devices(s, &ctxs)?;
@@ -416,11 +253,12 @@ impl App {
 
     /// Decides a check without recording it.
     pub(crate) async fn decide_dry(&self, tenant: &str, check: Check) -> AppResult<CheckResult> {
-        let unwritten = self.unwritten_or_wait(tenant).await;
-        let tenant = tenant.to_owned();
+        let place = PlaceGuard::new(self, self.door_desk().place(tenant, false));
+        let (app, floor, tenant) = (self.clone(), place.place.floor, tenant.to_owned());
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {
-                let seen = read_checks(s, std::slice::from_ref(&check), true, &unwritten)?
+                let overlay = || Ok(app.door_desk().overlay(&tenant, floor));
+                let seen = read_checks(s, std::slice::from_ref(&check), true, overlay)?
                     .pop()
                     .ok_or_else(|| AppError::Internal("a check was not decided".into()))??;
                 Ok(seen.gathered.result(None, true))
@@ -443,22 +281,17 @@ impl App {
 
     /// Writes every brand's decided records, for at most `grace` (a stopping server).
     pub async fn write_door_records(&self, grace: std::time::Duration) {
-        let tenants: Vec<String> = self.door_desk().brands().keys().cloned().collect();
+        let tenants = self.door_desk().tenants();
         let all = futures::future::join_all(tenants.iter().map(|t| self.door_records_written(t)));
         if tokio::time::timeout(grace, all).await.is_err() {
             tracing::error!("door records left unwritten at shutdown");
         }
     }
 
-    /// The decisions the next group must see, once there are few enough of them.
-    async fn unwritten_or_wait(&self, tenant: &str) -> Unwritten {
-        loop {
-            match self.door_desk().unwritten(tenant) {
-                Ok(unwritten) => return unwritten,
-                Err((oldest, mut written)) => {
-                    let _ = written.wait_for(|w| *w >= oldest).await;
-                }
-            }
+    /// Waits while too many decided records wait to be written.
+    async fn wait_for_writer(&self, tenant: &str) {
+        while let Some((oldest, mut written)) = self.door_desk().behind(tenant) {
+            let _ = written.wait_for(|w| *w >= oldest).await;
         }
     }
 
@@ -471,15 +304,16 @@ impl App {
             finished: false,
         };
         loop {
-            let group = self.door_desk().next_group(&tenant);
-            if group.is_empty() {
+            self.wait_for_writer(&tenant).await;
+            let Some((group, place)) = self.door_desk().next_group(&tenant) else {
                 guard.finished = true;
                 return;
-            }
+            };
+            let place = PlaceGuard::new(&self, place);
             let (checks, replies): (Vec<Check>, Vec<_>) =
                 group.into_iter().map(|w| (w.check, w.reply)).unzip();
             tracing::debug!(realm = %tenant, checks = checks.len(), "door checks decided together");
-            let answers = self.decide_group(&tenant, checks.into()).await;
+            let answers = self.decide_group(&tenant, checks.into(), place).await;
             for (reply, answer) in replies.into_iter().zip(answers) {
                 // The caller may have gone (a closed connection); its check is recorded all the same.
                 let _ = reply.send(answer);
@@ -487,18 +321,30 @@ impl App {
         }
     }
 
-    /// Decides a group and hands its records to the writer; when the group's reading fails, each check alone.
+    /// Reads a group at its place, decides it in its turn and hands its records to the writer; when the group's
+    /// reading fails, each check alone.
     async fn decide_group(
         &self,
         tenant: &str,
         checks: Arc<[Check]>,
+        place: PlaceGuard,
     ) -> Vec<AppResult<CheckResult>> {
-        let unwritten = self.unwritten_or_wait(tenant).await;
         let read = {
-            let (tenant, checks) = (tenant.to_owned(), Arc::clone(&checks));
+            let (tenant, checks, app) = (tenant.to_owned(), Arc::clone(&checks), self.clone());
+            let (floor, ticket) = (place.place.floor, place.place.ticket);
             self.blocking(move |db| {
                 db.scoped(&tenant, TxMode::Read, |s| {
-                    let seen = read_checks(s, &checks, true, &unwritten)?;
+                    let overlay = || {
+                        if let Some(ticket) = ticket {
+                            // The groups before this one decide first: this one must see them.
+                            let mut settled = app.door_desk().settled(&tenant);
+                            let turn = settled.wait_for(|s| *s >= ticket);
+                            futures::executor::block_on(turn)
+                                .map_err(|_| AppError::Internal("the door desk stopped".into()))?;
+                        }
+                        Ok(app.door_desk().overlay(&tenant, floor))
+                    };
+                    let seen = read_checks(s, &checks, true, overlay)?;
                     Ok(answer_checks(s.realm_key(), &checks, seen))
                 })
             })
@@ -513,14 +359,18 @@ impl App {
                         tokio::spawn(async move { app.run_writer(tenant).await });
                     }
                 }
+                // Settles this group's turn now that its records are in (the next group may decide).
+                drop(place);
                 answers
             }
             Err(e) if checks.len() == 1 => vec![Err(e)],
             Err(_) => {
+                drop(place);
                 let mut answers = Vec::with_capacity(checks.len());
                 for check in checks.iter() {
                     let one = Arc::from(vec![check.clone()]);
-                    let mut one = Box::pin(self.decide_group(tenant, one)).await;
+                    let place = PlaceGuard::new(self, self.door_desk().place(tenant, true));
+                    let mut one = Box::pin(self.decide_group(tenant, one, place)).await;
                     answers.push(
                         one.pop()
                             .unwrap_or_else(|| Err(AppError::Internal("no answer".into()))),
