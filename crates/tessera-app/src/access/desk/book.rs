@@ -348,3 +348,147 @@ impl DoorDesk {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDateTime;
+    use tessera_domain::realm::Realm;
+    use tessera_store::models::access::AccessEventRow;
+
+    use super::*;
+    use crate::access::recording::Passage;
+    use crate::events::NewEvent;
+
+    const T: &str = "tnt_a";
+
+    fn at() -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap_or_default()
+            .naive_utc()
+    }
+
+    /// A group of one decision letting `member` in.
+    fn entry_of(member: &str) -> Decided {
+        let event = AccessEventRow {
+            tenant_id: T.into(),
+            id: format!("acx_{member}"),
+            device_id: Some("dev_1".into()),
+            location_id: Some("loc_1".into()),
+            member_id: Some(member.into()),
+            credential_id: None,
+            credential_kind: "card".into(),
+            direction: "in".into(),
+            decision: "allow".into(),
+            reason: None,
+            source: "online".into(),
+            client_event_id: None,
+            flagged: false,
+            flag_reason: None,
+            override_of: None,
+            override_by: None,
+            override_reason: None,
+            occurred_at: at(),
+            recorded_at: at(),
+        };
+        Decided {
+            ctx: Ctx::cli(Realm::Group),
+            records: vec![Record {
+                event,
+                qr_use: None,
+                passage: Some(Passage {
+                    location_id: "loc_1".into(),
+                    member_id: member.into(),
+                    entered: Some((at(), "dev_1".into())),
+                    was_inside: false,
+                    timed_out_before: at(),
+                    anti_passback: true,
+                }),
+                device: ("dev_1".into(), None),
+                published: NewEvent {
+                    type_name: "access.checked_in",
+                    subject: None,
+                    data: serde_json::Value::Null,
+                    request_id: None,
+                },
+            }],
+        }
+    }
+
+    fn members_in(seen: &Unwritten) -> Vec<&str> {
+        seen.passages.iter().map(|(_, m, _)| m.as_str()).collect()
+    }
+
+    #[test]
+    fn a_group_written_while_a_reader_reads_stays_visible_to_that_reader_only() {
+        let desk = DoorDesk::new(Backend::Postgres);
+        desk.decided(T, entry_of("mem_a"));
+        let early = desk.place(T, false);
+        assert_eq!(members_in(&desk.overlay(T, early.floor)), ["mem_a"]);
+        // mem_a's group is written while `early` reads: `early` may have read before it, so it keeps seeing it.
+        desk.written(T, 1);
+        desk.decided(T, entry_of("mem_b"));
+        assert_eq!(
+            members_in(&desk.overlay(T, early.floor)),
+            ["mem_a", "mem_b"]
+        );
+        // A reader that starts now reads mem_a's group from the database: it sees only what is not written.
+        let late = desk.place(T, false);
+        assert_eq!(members_in(&desk.overlay(T, late.floor)), ["mem_b"]);
+        // Once `early` is done, nobody needs mem_a's group in memory.
+        desk.finish(&early);
+        assert_eq!(members_in(&desk.overlay(T, 0)), ["mem_b"]);
+        desk.finish(&late);
+        desk.written(T, 2);
+        assert!(members_in(&desk.overlay(T, 0)).is_empty());
+    }
+
+    #[test]
+    fn turns_settle_in_the_order_groups_were_taken() {
+        let desk = DoorDesk::new(Backend::Postgres);
+        let settled = desk.settled(T);
+        let first = desk.place(T, true);
+        let second = desk.place(T, true);
+        let third = desk.place(T, true);
+        assert_eq!(
+            (first.ticket, second.ticket, third.ticket),
+            (Some(0), Some(1), Some(2))
+        );
+        assert_eq!(*settled.borrow(), 0, "the first group's turn");
+        // The second and third finish first: they wait for the first, so nothing settles yet.
+        desk.finish(&third);
+        desk.finish(&second);
+        assert_eq!(*settled.borrow(), 0);
+        desk.finish(&first);
+        assert_eq!(*settled.borrow(), 3, "all three settled at once");
+    }
+
+    #[test]
+    fn deciders_are_bounded_per_backend_and_leave_when_nothing_waits() {
+        for (backend, most) in [(Backend::Postgres, 2), (Backend::Sqlite, 1)] {
+            let desk = DoorDesk::new(backend);
+            let started = (0..4)
+                .filter(|_| {
+                    let (reply, _answer) = oneshot::channel();
+                    let check = Check {
+                        ctx: Ctx::cli(Realm::Group),
+                        request: serde_json::from_value(serde_json::json!({
+                            "credential": {"type": "barcode", "value": "123456789012"},
+                            "direction": "in"
+                        }))
+                        .unwrap_or_else(|e| panic!("{e}")),
+                        now: chrono::Utc::now(),
+                    };
+                    desk.push(T, Waiting { check, reply })
+                })
+                .count();
+            assert_eq!(started, most);
+            let (group, place) = desk.next_group(T).unwrap_or_else(|| panic!("a group"));
+            assert_eq!(group.len(), 4);
+            desk.finish(&place);
+            for _ in 0..most {
+                assert!(desk.next_group(T).is_none());
+            }
+            assert_eq!(desk.brands().get(T).map(|b| b.deciders), Some(0));
+        }
+    }
+}

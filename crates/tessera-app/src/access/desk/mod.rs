@@ -20,8 +20,8 @@
 //!   writes them before it exits ([`App::write_door_records`]). A process that dies without stopping loses the
 //!   records of the last few milliseconds: the doors decided them, the log does not show them (docs/devices.md,
 //!   "Deciding, then writing").
-//! - **A database slower than the doors** for long makes doors wait: past [`MAX_UNWRITTEN`] records not yet
-//!   written, the decider waits for the writer. A database that cannot be reached or is busy keeps the writer
+//! - **A database slower than the doors** for long makes doors wait: past a few thousand records not yet
+//!   written, deciding waits for the writer. A database that cannot be reached or is busy keeps the writer
 //!   retrying; a record the database refuses for its data is logged and dropped, so that one record's fault does
 //!   not stop the others.
 
