@@ -89,6 +89,8 @@ pub(crate) async fn group(app: &App, params: ReportParams) -> AppResult<Report> 
             to: outer.to,
             tz,
         };
+        // Its entries count door decisions, some perhaps still being written.
+        app.door_records_written(&tenant.id).await;
         let (tenant_id, rates_ref) = (tenant.id.clone(), &rates);
         let raw = app
             .blocking(move |db| {

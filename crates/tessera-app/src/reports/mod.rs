@@ -303,9 +303,8 @@ impl App {
         let today = self.today_in(tenant);
         let range = Range::parse(&params, today, tz)?;
         let tenant_id = tenant.id.clone();
-        if name == ReportName::Checkins {
-            self.door_records_written(&tenant_id).await;
-        }
+        // Check-ins, attendance and the group's figures count door decisions, some perhaps still being written.
+        self.door_records_written(&tenant_id).await;
         let by = params.by.clone();
         let mut report = self
             .blocking(move |db| {
