@@ -79,13 +79,15 @@ if command -v oha >/dev/null; then
   # One body per line, each another member's card in a scattered order (oha -Z sends them line by line).
   awk -v extra="$extra" '{ printf "{\"credential\":{\"type\":\"barcode\",\"value\":\"%s\"},\"direction\":\"in\"%s}\n", $1, extra }' \
     "$work/cards.txt" | shuf --random-source=<(yes) >"$work/bodies.txt"
+  pg_before=0; [ "$backend" = postgres ] && pg_before=$(pg_cpu_secs "$work/pg")
   cpu_before=$(cpu_secs "$serve_pid"); machine_before=$(machine_cpu_secs); written_before=$(written_bytes "$serve_pid")
   oha --no-tui -q "$rate" --latency-correction -z "${seconds}s" -c "${OHA_CONNECTIONS:-32}" -m POST \
     -T application/json -H "Authorization: Bearer $token" -H "Host: atlas.localhost" \
     -Z "$work/bodies.txt" "http://$serve_addr/api/v1/access/check" >"$work/check.oha"
   cpu_after=$(cpu_secs "$serve_pid"); machine_after=$(machine_cpu_secs); written_after=$(written_bytes "$serve_pid")
+  pg_after=0; [ "$backend" = postgres ] && pg_after=$(pg_cpu_secs "$work/pg")
   python3 - "$work/check.oha" "$rate" "$cpu_before" "$cpu_after" "$machine_before" "$machine_after" \
-    "$written_before" "$written_after" <<'PY'
+    "$written_before" "$written_after" "$pg_before" "$pg_after" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 SCALE = {"secs": 1000, "sec": 1000, "s": 1000, "ms": 1, "µs": 0.001, "us": 0.001}
@@ -99,8 +101,10 @@ print(f"POST /api/v1/access/check at {sys.argv[2]}/s (oha): {rps.group(1) if rps
 answered = sum(int(n) for n in codes.values())
 if answered:
     per = lambda before, after: (float(after) - float(before)) / answered * 1e6
-    print(f"CPU per check: server {per(sys.argv[3], sys.argv[4]):.0f} µs, whole machine {per(sys.argv[5], sys.argv[6]):.0f} µs"
-          " (PostgreSQL and the load generator included)")
+    postgres = per(sys.argv[9], sys.argv[10])
+    print(f"CPU per check: server {per(sys.argv[3], sys.argv[4]):.0f} µs, "
+          + (f"PostgreSQL {postgres:.0f} µs, " if postgres else "")
+          + f"whole machine {per(sys.argv[5], sys.argv[6]):.0f} µs (the load generator included)")
     written = (int(sys.argv[8]) - int(sys.argv[7])) / answered / 1024
     print(f"written per check: {written:.1f} KiB (the server's write calls: on SQLite the log's pages and the"
           " checkpoints' copies of them, on PostgreSQL little more than the response)")

@@ -41,6 +41,17 @@ machine_cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.3f", ($
 # copies of them; on PostgreSQL mostly responses, since PostgreSQL writes its own files).
 written_bytes() { awk '/^wchar:/ { print $2 }' "/proc/$1/io"; }
 
+# pg_cpu_secs DIR: CPU seconds the PostgreSQL cluster in DIR (pg_cluster_start's) has used so far: its postmaster and
+# the processes it started that are still running (the pool's backends live as long as the server).
+pg_cpu_secs() {
+  local postmaster; postmaster=$(head -1 "$1/data/postmaster.pid")
+  local total=0 pid
+  for pid in "$postmaster" $(pgrep -P "$postmaster"); do
+    [ -r "/proc/$pid/stat" ] && total=$(awk -v t="$total" '{ printf "%.3f", t + $1 }' <<<"$(cpu_secs "$pid" 2>/dev/null || echo 0)")
+  done
+  echo "$total"
+}
+
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 
 # wrk_summary OUTPUT: "rps p50 p99" from wrk --latency output (latencies in ms).

@@ -699,9 +699,9 @@ mod tests {
 
     #[test]
     fn file_layer_and_bad_values() {
-        let dir = std::env::temp_dir().join(format!("tessera-config-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("tessera.toml");
+        // Removed when the test ends, however it ends.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tessera.toml");
         std::fs::write(
             &file,
             "[database]\nurl = \"postgres://app:hunter2@db:5432/tessera\"\n",

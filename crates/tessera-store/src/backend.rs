@@ -10,7 +10,8 @@
 //!   shares a multi-row `UPDATE` syntax with the other.
 //! - A text column matching any of a list: [`any_of`], one bound parameter whatever the list's length, so that
 //!   the statement is prepared once per connection on both backends (diesel's `eq_any` writes one parameter per
-//!   value on SQLite, and such a statement is parsed anew on every call).
+//!   value on SQLite, and such a statement is parsed anew on every call); [`load_any_of!`] loads with a plain `=`
+//!   when the list holds one value, which PostgreSQL runs from a kept plan.
 
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::pg::Pg;
@@ -120,6 +121,33 @@ pub fn serialize_writers_keyed(
             .execute(c)?;
     }
     Ok(())
+}
+
+/// Loads `$query` narrowed to the rows whose `$column` (a text column) is one of `$values` (`&[String]`): with
+/// `$column = $1` when there is one value, with [`any_of`] otherwise. `$query` has every other filter and its
+/// `select` already.
+///
+/// Why one value has a statement of its own: PostgreSQL plans a statement with `= ANY($1)` again for its
+/// parameters on every call (a plan for an array of unknown length, which it assumes to hold ten values, looks
+/// dearer than one for the array at hand), while it runs `= $1` from a plan kept per connection. Lookups of one
+/// value are the common case of the door's reads, many a second, and their planning cost PostgreSQL more than
+/// running them (docs/performance.md, issue 6). Each form is its own statement type, so diesel still finds each
+/// prepared statement by its type.
+#[macro_export]
+macro_rules! load_any_of {
+    ($query:expr, $column:expr, $values:expr, $conn:expr) => {{
+        let values: &[String] = $values;
+        match values {
+            [one] => diesel::RunQueryDsl::load(
+                diesel::QueryDsl::filter($query, diesel::ExpressionMethods::eq($column, one)),
+                $conn,
+            ),
+            many => diesel::RunQueryDsl::load(
+                diesel::QueryDsl::filter($query, $crate::backend::any_of($column, many)),
+                $conn,
+            ),
+        }
+    }};
 }
 
 /// `column` equals one of `values` (a text column): `column = ANY($1)` with one array parameter on PostgreSQL,

@@ -267,3 +267,94 @@ fn a_failed_transaction_leaves_nothing() {
         assert_eq!(database.with_conn(tenants::list).unwrap().len(), 1);
     }
 }
+
+#[test]
+fn lookups_by_a_list_find_the_same_rows_with_one_value_or_many() {
+    use crate::models::locations::{self, LocationRow};
+    for db in databases() {
+        // One connection, so that the prepared statements counted below are the ones the lookups used.
+        let database = Database::connect(
+            &db.url,
+            &PoolOptions {
+                max_size: 1,
+                ..PoolOptions::default()
+            },
+        )
+        .unwrap();
+        let tenant = tenant_row("alpha", 1);
+        database
+            .system(TxMode::Write, |sys| tenants::upsert(sys, &tenant))
+            .unwrap();
+        let ids: Vec<String> = (0..3).map(|i| format!("loc_{i}")).collect();
+        let now = Utc::now().naive_utc();
+        database
+            .scoped(&tenant.id, TxMode::Write, |s| {
+                for id in &ids {
+                    locations::insert(
+                        s,
+                        &LocationRow {
+                            tenant_id: tenant.id.clone(),
+                            id: id.clone(),
+                            name: id.clone(),
+                            address: None,
+                            time_zone: "UTC".into(),
+                            created_at: now,
+                            updated_at: now,
+                        },
+                    )?;
+                }
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        let found = |wanted: &[String]| -> Vec<String> {
+            let mut rows: Vec<String> = database
+                .scoped(&tenant.id, TxMode::Read, |s| {
+                    locations::find_many(s, wanted)
+                })
+                .unwrap()
+                .into_iter()
+                .map(|l| l.id)
+                .collect();
+            rows.sort();
+            rows
+        };
+        assert!(found(&[]).is_empty(), "{}", db.url);
+        assert_eq!(found(&ids[1..2]), vec!["loc_1"], "{}", db.url);
+        assert_eq!(
+            found(&[ids[2].clone(), "loc_unknown".into()]),
+            vec!["loc_2"],
+            "{}",
+            db.url
+        );
+        assert_eq!(found(&ids), ids, "{}", db.url);
+        assert!(found(&["loc_unknown".into()]).is_empty(), "{}", db.url);
+
+        if db.url.starts_with("postgres") {
+            // The reason for the one-value form: PostgreSQL settles on a plan kept for the connection.
+            for _ in 0..8 {
+                assert_eq!(found(&ids[..1]), vec!["loc_0"]);
+            }
+            let generic: i64 = database
+                .with_conn(|conn| {
+                    #[derive(QueryableByName)]
+                    struct Plans {
+                        #[diesel(sql_type = diesel::sql_types::BigInt)]
+                        generic: i64,
+                    }
+                    let plans: Vec<Plans> = diesel::sql_query(
+                        "SELECT coalesce(sum(generic_plans), 0)::bigint AS generic \
+                         FROM pg_prepared_statements \
+                         WHERE statement LIKE '%FROM \"locations\"%' \
+                         AND statement LIKE '%\"locations\".\"id\" = $2%'",
+                    )
+                    .load(conn)?;
+                    Ok(plans.first().map_or(0, |p| p.generic))
+                })
+                .unwrap();
+            assert!(
+                generic > 0,
+                "the one-value lookup is planned anew on every call"
+            );
+        }
+    }
+}

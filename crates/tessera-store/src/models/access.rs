@@ -133,12 +133,12 @@ pub fn find_by_values(
     values: &[String],
 ) -> StoreResult<Vec<CredentialRow>> {
     let (tenant, conn) = s.parts();
-    let rows: Vec<CredentialRow> = access_credentials::table
+    let query = access_credentials::table
         .filter(access_credentials::tenant_id.eq(tenant))
         .filter(access_credentials::kind.eq(kind))
-        .filter(any_of(access_credentials::value, values))
-        .select(CredentialRow::as_select())
-        .load(conn)?;
+        .select(CredentialRow::as_select());
+    let rows: Vec<CredentialRow> =
+        crate::load_any_of!(query, access_credentials::value, values, conn)?;
     let mut chosen: std::collections::HashMap<String, CredentialRow> =
         std::collections::HashMap::new();
     for row in rows {
@@ -156,11 +156,15 @@ pub fn find_by_values(
 /// Credentials by id.
 pub fn find_credentials(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<CredentialRow>> {
     let (tenant, conn) = s.parts();
-    Ok(access_credentials::table
+    let query = access_credentials::table
         .filter(access_credentials::tenant_id.eq(tenant))
-        .filter(any_of(access_credentials::id, ids))
-        .select(CredentialRow::as_select())
-        .load(conn)?)
+        .select(CredentialRow::as_select());
+    Ok(crate::load_any_of!(
+        query,
+        access_credentials::id,
+        ids,
+        conn
+    )?)
 }
 
 /// A member's credentials, oldest first.
@@ -355,15 +359,15 @@ pub fn entries_of(
     until: NaiveDateTime,
 ) -> StoreResult<Vec<(String, NaiveDateTime)>> {
     let (tenant, conn) = s.parts();
-    let rows: Vec<(Option<String>, NaiveDateTime)> = access_events::table
+    let query = access_events::table
         .filter(access_events::tenant_id.eq(tenant))
-        .filter(any_of(access_events::member_id, member_ids))
         .filter(access_events::occurred_at.ge(from))
         .filter(access_events::occurred_at.lt(until))
         .filter(access_events::direction.eq("in"))
         .filter(access_events::decision.eq("allow"))
-        .select((access_events::member_id, access_events::occurred_at))
-        .load(conn)?;
+        .select((access_events::member_id, access_events::occurred_at));
+    let rows: Vec<(Option<String>, NaiveDateTime)> =
+        crate::load_any_of!(query, access_events::member_id, member_ids, conn)?;
     Ok(rows
         .into_iter()
         .filter_map(|(member, at)| Some((member?, at)))
@@ -435,12 +439,16 @@ pub fn presence_of(
     member_ids: &[String],
 ) -> StoreResult<Vec<PresenceRow>> {
     let (tenant, conn) = s.parts();
-    Ok(access_presence::table
+    let query = access_presence::table
         .filter(access_presence::tenant_id.eq(tenant))
         .filter(access_presence::location_id.eq(location_id))
-        .filter(any_of(access_presence::member_id, member_ids))
-        .select(PresenceRow::as_select())
-        .load(conn)?)
+        .select(PresenceRow::as_select());
+    Ok(crate::load_any_of!(
+        query,
+        access_presence::member_id,
+        member_ids,
+        conn
+    )?)
 }
 
 /// Records an entry. Fails with a unique violation when the member is already inside: the database's

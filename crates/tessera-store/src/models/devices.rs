@@ -1,6 +1,5 @@
 //! Paired devices and their pairing codes.
 
-use crate::backend::any_of;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -114,11 +113,10 @@ pub fn find(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<DeviceRow>> {
 /// Devices by id.
 pub fn find_many(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<DeviceRow>> {
     let (tenant, conn) = s.parts();
-    Ok(devices::table
+    let query = devices::table
         .filter(devices::tenant_id.eq(tenant))
-        .filter(any_of(devices::id, ids))
-        .select(DeviceRow::as_select())
-        .load(conn)?)
+        .select(DeviceRow::as_select());
+    Ok(crate::load_any_of!(query, devices::id, ids, conn)?)
 }
 
 /// Every device of the realm, by id.

@@ -1,7 +1,6 @@
 //! Invoices and credit notes, their lines, and the numbering sequences. A finalised document is never edited
 //! nor deleted: besides the code, database triggers refuse it (`invoice_finalised`).
 
-use crate::backend::any_of;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -370,12 +369,12 @@ pub fn open_of_memberships(
     membership_ids: &[String],
 ) -> StoreResult<Vec<InvoiceRow>> {
     let (tenant, conn) = s.parts();
-    let mut rows = invoices::table
+    let query = invoices::table
         .filter(invoices::tenant_id.eq(tenant))
         .filter(invoices::status.eq("open"))
-        .filter(any_of(invoices::membership_id, membership_ids))
-        .select(InvoiceRow::as_select())
-        .load(conn)?;
+        .select(InvoiceRow::as_select());
+    let mut rows: Vec<InvoiceRow> =
+        crate::load_any_of!(query, invoices::membership_id, membership_ids, conn)?;
     rows.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(rows)
 }

@@ -1,6 +1,5 @@
 //! Locations (a gym, a studio, with its time zone) and their rooms.
 
-use crate::backend::any_of;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -67,11 +66,10 @@ pub fn find(s: &mut Scoped<'_>, id: &str) -> StoreResult<Option<LocationRow>> {
 /// Locations by id.
 pub fn find_many(s: &mut Scoped<'_>, ids: &[String]) -> StoreResult<Vec<LocationRow>> {
     let (tenant, conn) = s.parts();
-    Ok(locations::table
+    let query = locations::table
         .filter(locations::tenant_id.eq(tenant))
-        .filter(any_of(locations::id, ids))
-        .select(LocationRow::as_select())
-        .load(conn)?)
+        .select(LocationRow::as_select());
+    Ok(crate::load_any_of!(query, locations::id, ids, conn)?)
 }
 
 /// Every location of the realm (a brand has few).

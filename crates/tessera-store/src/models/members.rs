@@ -1,7 +1,6 @@
 //! Member profiles and what hangs off them: consents (a history), staff notes, tags, and the folded search
 //! terms that member search scans by prefix range.
 
-use crate::backend::any_of;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -102,11 +101,15 @@ pub fn find(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<Option<ProfileR
 /// Profiles of several accounts.
 pub fn find_many(s: &mut Scoped<'_>, account_ids: &[String]) -> StoreResult<Vec<ProfileRow>> {
     let (tenant, conn) = s.parts();
-    Ok(member_profiles::table
+    let query = member_profiles::table
         .filter(member_profiles::tenant_id.eq(tenant))
-        .filter(any_of(member_profiles::account_id, account_ids))
-        .select(ProfileRow::as_select())
-        .load(conn)?)
+        .select(ProfileRow::as_select());
+    Ok(crate::load_any_of!(
+        query,
+        member_profiles::account_id,
+        account_ids,
+        conn
+    )?)
 }
 
 /// The member with this card number.

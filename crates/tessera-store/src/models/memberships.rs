@@ -1,6 +1,5 @@
 //! Memberships, their freezes and their history.
 
-use crate::backend::any_of;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -156,11 +155,11 @@ pub fn of_account(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<Vec<Membe
 /// The memberships of several accounts, newest first.
 pub fn of_accounts(s: &mut Scoped<'_>, account_ids: &[String]) -> StoreResult<Vec<MembershipRow>> {
     let (tenant, conn) = s.parts();
-    let mut rows: Vec<MembershipRow> = memberships::table
+    let query = memberships::table
         .filter(memberships::tenant_id.eq(tenant))
-        .filter(any_of(memberships::account_id, account_ids))
-        .select(MembershipRow::as_select())
-        .load(conn)?;
+        .select(MembershipRow::as_select());
+    let mut rows: Vec<MembershipRow> =
+        crate::load_any_of!(query, memberships::account_id, account_ids, conn)?;
     // Sorted here, not by the query: with `ORDER BY id` SQLite walks the brand's primary key (tenant_id, id) to
     // skip a sort and reads every membership of the brand (100,000 rows per door decision at 100,000 members);
     // without it, the (tenant_id, account_id) index finds the members' few rows.

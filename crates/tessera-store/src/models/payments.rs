@@ -1,7 +1,6 @@
 //! Payments (provider attempts and manual records), refunds, clients' billing profiles, the Stripe events
 //! already processed, and the billing notices already sent.
 
-use crate::backend::any_of;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -312,11 +311,15 @@ pub fn profile(s: &mut Scoped<'_>, account_id: &str) -> StoreResult<Option<Billi
 /// The billing profiles of several clients.
 pub fn profiles(s: &mut Scoped<'_>, account_ids: &[String]) -> StoreResult<Vec<BillingProfileRow>> {
     let (tenant, conn) = s.parts();
-    Ok(billing_profiles::table
+    let query = billing_profiles::table
         .filter(billing_profiles::tenant_id.eq(tenant))
-        .filter(any_of(billing_profiles::account_id, account_ids))
-        .select(BillingProfileRow::as_select())
-        .load(conn)?)
+        .select(BillingProfileRow::as_select());
+    Ok(crate::load_any_of!(
+        query,
+        billing_profiles::account_id,
+        account_ids,
+        conn
+    )?)
 }
 
 /// The profile of a provider customer.
