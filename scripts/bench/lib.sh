@@ -44,12 +44,10 @@ written_bytes() { awk '/^wchar:/ { print $2 }' "/proc/$1/io"; }
 # pg_cpu_secs DIR: CPU seconds the PostgreSQL cluster in DIR (pg_cluster_start's) has used so far: its postmaster and
 # the processes it started that are still running (the pool's backends live as long as the server).
 pg_cpu_secs() {
-  local postmaster; postmaster=$(head -1 "$1/data/postmaster.pid")
-  local total=0 pid
-  for pid in "$postmaster" $(pgrep -P "$postmaster"); do
-    [ -r "/proc/$pid/stat" ] && total=$(awk -v t="$total" '{ printf "%.3f", t + $1 }' <<<"$(cpu_secs "$pid" 2>/dev/null || echo 0)")
-  done
-  echo "$total"
+  local postmaster stats=() pid; postmaster=$(head -1 "$1/data/postmaster.pid")
+  for pid in "$postmaster" $(pgrep -P "$postmaster"); do stats+=("/proc/$pid/stat"); done
+  # A backend that ends meanwhile is left out (awk cannot open its file).
+  awk -v hz="$(getconf CLK_TCK)" '{ s += $14 + $15 } END { printf "%.3f", s / hz }' "${stats[@]}" 2>/dev/null
 }
 
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
