@@ -14,6 +14,7 @@ mod cli;
 mod console;
 mod conventions;
 mod devices;
+mod door_memory;
 mod door_writes;
 mod email;
 mod events;

@@ -259,7 +259,7 @@ fn invalid_device() -> AppError {
 
 /// The calling device, read in the service's transaction (so a revocation is seen at once), or 403 for people.
 pub(crate) fn calling_device(s: &mut Scoped<'_>, ctx: &Ctx) -> AppResult<DeviceRow> {
-    calling_devices(s, &[ctx])?
+    calling_devices(s, &crate::access::Known::Database, &[ctx])?
         .pop()
         .unwrap_or_else(|| Err(invalid_device()))
 }
@@ -267,6 +267,7 @@ pub(crate) fn calling_device(s: &mut Scoped<'_>, ctx: &Ctx) -> AppResult<DeviceR
 /// The calling device of each context, in one read: a paired, active device, or why not.
 pub(crate) fn calling_devices(
     s: &mut Scoped<'_>,
+    known: &crate::access::Known,
     ctxs: &[&Ctx],
 ) -> AppResult<Vec<AppResult<DeviceRow>>> {
     let ids: Vec<String> = ctxs
@@ -278,7 +279,8 @@ pub(crate) fn calling_devices(
     let found: HashMap<String, DeviceRow> = if ids.is_empty() {
         HashMap::new()
     } else {
-        devices::find_many(s, &ids)?
+        known
+            .devices(s, &ids)?
             .into_iter()
             .map(|d| (d.id.clone(), d))
             .collect()

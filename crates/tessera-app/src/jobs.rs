@@ -19,6 +19,9 @@ use crate::{naive, App, AppError, AppResult};
 
 /// Days succeeded and cancelled jobs are kept.
 const FINISHED_JOB_RETENTION_DAYS: i64 = 30;
+/// Versions of the door facts' change log kept: a door memory further behind (another server's, after a long
+/// pause) loads its brand whole instead of member by member.
+const DOOR_FACT_CHANGES_KEPT: i64 = 100_000;
 
 /// A job to queue.
 #[derive(Debug, Clone)]
@@ -424,20 +427,23 @@ impl App {
     }
 
     /// Deletes what a realm no longer needs: events past their retention, finished jobs older than 30 days
-    /// (system context, a listed use: the app role may not delete jobs), and orphaned objects of the store.
+    /// (system context, a listed use: the app role may not delete jobs), the door facts' changes but the last
+    /// [`DOOR_FACT_CHANGES_KEPT`], and orphaned objects of the store.
     async fn prune_realm(&self, realm_key: &str) -> AppResult<()> {
         let now = self.clock().now();
         let events_before =
             naive(now - chrono::Duration::days(self.settings().events.retention_days));
         let jobs_before = naive(now - chrono::Duration::days(FINISHED_JOB_RETENTION_DAYS));
         let realm = realm_key.to_owned();
-        let (events, jobs) = self
+        let (events, jobs, door_changes) = self
             .blocking(move |db| {
                 db.system(TxMode::Write, |sys| {
                     let mut s = sys.scoped(&realm);
                     let events = tessera_store::models::events::prune(&mut s, events_before)?;
                     let jobs = jobs::prune(&mut s, jobs_before)?;
-                    Ok::<_, AppError>((events, jobs))
+                    let door_changes =
+                        tessera_store::models::door_facts::prune(&mut s, DOOR_FACT_CHANGES_KEPT)?;
+                    Ok::<_, AppError>((events, jobs, door_changes))
                 })
             })
             .await?;
@@ -446,7 +452,14 @@ impl App {
         } else {
             self.sweep_orphaned_objects(realm_key).await?
         };
-        tracing::info!(realm = realm_key, events, jobs, objects, "pruned");
+        tracing::info!(
+            realm = realm_key,
+            events,
+            jobs,
+            door_changes,
+            objects,
+            "pruned"
+        );
         Ok(())
     }
 

@@ -67,6 +67,7 @@ struct AppInner {
     principals: auth::PrincipalCache,
     devices: devices::DeviceCache,
     doors: access::DoorDesk,
+    door_memory: access::DoorMemory,
     master: sealing::MasterKey,
     job_outcomes: jobs::OutcomeCounts,
     webhook_outcomes: jobs::OutcomeCounts,
@@ -121,6 +122,7 @@ impl App {
         ));
         let settings_buffer = settings.events.subscriber_buffer;
         let doors = access::DoorDesk::new(db.backend());
+        let door_memory = access::DoorMemory::new(settings.server.door_memory);
         let app = App {
             inner: Arc::new(AppInner {
                 db,
@@ -132,6 +134,7 @@ impl App {
                 principals,
                 devices,
                 doors,
+                door_memory,
                 master,
                 job_outcomes: jobs::OutcomeCounts::default(),
                 webhook_outcomes: jobs::OutcomeCounts::default(),

@@ -93,6 +93,9 @@ pub struct ServerSettings {
     pub tenant_refresh_secs: u64,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Online door checks find the facts that change seldom (credentials, memberships, open invoices, ...) in
+    /// memory, kept current through the database's change log, instead of reading them for every group.
+    pub door_memory: bool,
 }
 
 /// Authentication settings.
@@ -335,6 +338,7 @@ body_limit_bytes = 1048576
 group_domains = []
 tenant_refresh_secs = 2
 shutdown_grace_secs = 20
+door_memory = true
 
 [auth]
 issuer = "tessera"
@@ -556,6 +560,7 @@ impl Settings {
                 "group_domains": self.server.group_domains,
                 "tenant_refresh_secs": self.server.tenant_refresh_secs,
                 "shutdown_grace_secs": self.server.shutdown_grace_secs,
+                "door_memory": self.server.door_memory,
             },
             "auth": {
                 "issuer": self.auth.issuer,

@@ -47,6 +47,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let refresher = tokio::spawn(refresh_loop(app.clone()));
+    app.preload_door_memory();
     let grace = Duration::from_secs(app.settings().server.shutdown_grace_secs);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers: Vec<_> = (0..app.settings().jobs.workers_in_server)

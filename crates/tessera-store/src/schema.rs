@@ -919,6 +919,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    door_fact_versions (tenant_id) {
+        tenant_id -> Text,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    door_fact_changes (tenant_id, version, member_id) {
+        tenant_id -> Text,
+        version -> BigInt,
+        member_id -> Text,
+    }
+}
+
+diesel::table! {
     body_measurements (tenant_id, id) {
         tenant_id -> Text,
         id -> Text,

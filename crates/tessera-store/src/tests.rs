@@ -269,6 +269,81 @@ fn a_failed_transaction_leaves_nothing() {
 }
 
 #[test]
+fn door_fact_changes_are_logged_by_the_tables_in_commit_order_and_pruned() {
+    use crate::models::door_facts;
+    use crate::models::locations::{self, LocationRow};
+    for db in databases() {
+        let database = Database::connect(&db.url, &PoolOptions::default()).unwrap();
+        let tenant = tenant_row("alpha", 1);
+        database
+            .system(TxMode::Write, |sys| tenants::upsert(sys, &tenant))
+            .unwrap();
+        let now = Utc::now().naive_utc();
+        let row = |id: &str| LocationRow {
+            tenant_id: tenant.id.clone(),
+            id: id.to_owned(),
+            name: id.to_owned(),
+            address: None,
+            time_zone: "UTC".into(),
+            created_at: now,
+            updated_at: now,
+        };
+        let log = || {
+            database
+                .scoped(&tenant.id, TxMode::Read, |s| {
+                    Ok::<_, StoreError>((
+                        door_facts::version(s)?,
+                        door_facts::changes_since(s, 0, 100)?,
+                    ))
+                })
+                .unwrap()
+        };
+        assert_eq!(log(), (0, vec![]), "{}", db.url);
+        // Two locations in one transaction, then a rolled-back one, then a rename.
+        database
+            .scoped(&tenant.id, TxMode::Write, |s| {
+                locations::insert(s, &row("loc_a"))?;
+                locations::insert(s, &row("loc_b"))
+            })
+            .unwrap();
+        let rolled_back: Result<(), StoreError> = database.scoped(&tenant.id, TxMode::Write, |s| {
+            locations::insert(s, &row("loc_c"))?;
+            Err(StoreError::Backup("rolled back".into()))
+        });
+        assert!(rolled_back.is_err());
+        database
+            .scoped(&tenant.id, TxMode::Write, |s| {
+                use crate::schema::locations as table;
+                use diesel::prelude::*;
+                diesel::update(table::table.filter(table::id.eq("loc_a")))
+                    .set(table::name.eq("Renamed"))
+                    .execute(s.conn())
+                    .map_err(StoreError::from)
+            })
+            .unwrap();
+        let (version, changes) = log();
+        let whole = door_facts::WHOLE_BRAND.to_owned();
+        if db.url.starts_with("postgres") {
+            // One version per transaction and brand.
+            assert_eq!(version, 2, "{}", db.url);
+            assert_eq!(changes, vec![(1, whole.clone()), (2, whole.clone())]);
+        } else {
+            // One version per changed row.
+            assert_eq!(version, 3, "{}", db.url);
+            assert_eq!(
+                changes,
+                vec![(1, whole.clone()), (2, whole.clone()), (3, whole.clone())]
+            );
+        }
+        let pruned = database
+            .scoped(&tenant.id, TxMode::Write, |s| door_facts::prune(s, 1))
+            .unwrap();
+        assert_eq!(pruned, changes.len() - 1, "{}", db.url);
+        assert_eq!(log(), (version, vec![(version, whole)]), "{}", db.url);
+    }
+}
+
+#[test]
 fn lookups_by_a_list_find_the_same_rows_with_one_value_or_many() {
     use crate::models::locations::{self, LocationRow};
     for db in databases() {

@@ -16,9 +16,10 @@ use tessera_domain::gym::membership::MembershipStatus;
 use tessera_domain::gym::plan::AccessRules;
 use tessera_store::models::access::{self as store, CredentialRow};
 use tessera_store::models::devices::DeviceRow;
-use tessera_store::models::{invoices, locations, members, memberships, payments};
+use tessera_store::models::{members, memberships};
 use tessera_store::Scoped;
 
+use super::memory::Known;
 use super::{Presented, PRESENCE_TIMEOUT_HOURS};
 use crate::{naive, AppError, AppResult};
 
@@ -72,9 +73,11 @@ pub(crate) fn gather(
         direction,
         at,
     };
-    gather_many(s, &[ask], check_replay, || Ok(Unwritten::default()))?
-        .pop()
-        .ok_or_else(|| AppError::Internal("a check was not decided".into()))
+    gather_many(s, &Known::Database, &[ask], check_replay, || {
+        Ok(Unwritten::default())
+    })?
+    .pop()
+    .ok_or_else(|| AppError::Internal("a check was not decided".into()))
 }
 
 /// The location's time zone (UTC when unknown).
@@ -82,13 +85,18 @@ pub(crate) fn location_tz(s: &mut Scoped<'_>, location_id: Option<&str>) -> AppR
     let Some(id) = location_id else {
         return Ok(chrono_tz::UTC);
     };
-    Ok(time_zones(s, &[id.to_owned()])?
+    Ok(time_zones(s, &Known::Database, &[id.to_owned()])?
         .remove(id)
         .unwrap_or(chrono_tz::UTC))
 }
 
-fn time_zones(s: &mut Scoped<'_>, location_ids: &[String]) -> AppResult<HashMap<String, Tz>> {
-    Ok(locations::find_many(s, location_ids)?
+fn time_zones(
+    s: &mut Scoped<'_>,
+    known: &Known,
+    location_ids: &[String],
+) -> AppResult<HashMap<String, Tz>> {
+    Ok(known
+        .locations(s, location_ids)?
         .into_iter()
         .map(|l| {
             let tz = l.time_zone.parse().unwrap_or(chrono_tz::UTC);
@@ -105,7 +113,7 @@ struct Credentials {
 }
 
 impl Credentials {
-    fn read(s: &mut Scoped<'_>, asks: &[Ask<'_>]) -> AppResult<Credentials> {
+    fn read(s: &mut Scoped<'_>, known: &Known, asks: &[Ask<'_>]) -> AppResult<Credentials> {
         let (mut cards, mut nfc, mut apps) = (Vec::new(), Vec::new(), Vec::new());
         for ask in asks {
             match ask.presented {
@@ -121,17 +129,18 @@ impl Credentials {
             cards: if cards.is_empty() {
                 HashMap::new()
             } else {
-                by_value(store::find_by_values(s, "card", &cards)?)
+                by_value(known.credentials_by_values(s, "card", &cards)?)
             },
             nfc: if nfc.is_empty() {
                 HashMap::new()
             } else {
-                by_value(store::find_by_values(s, "nfc", &nfc)?)
+                by_value(known.credentials_by_values(s, "nfc", &nfc)?)
             },
             apps: if apps.is_empty() {
                 HashMap::new()
             } else {
-                store::find_credentials(s, &apps)?
+                known
+                    .credentials(s, &apps)?
                     .into_iter()
                     .filter(|c| c.kind == "app")
                     .map(|c| (c.id.clone(), c))
@@ -226,6 +235,7 @@ struct BillingFacts {
 impl BillingFacts {
     fn read(
         s: &mut Scoped<'_>,
+        known: &Known,
         memberships_of: &HashMap<String, Vec<memberships::MembershipRow>>,
     ) -> AppResult<BillingFacts> {
         // Only a membership that may open the door can warn; the others refuse anyway.
@@ -242,7 +252,7 @@ impl BillingFacts {
             .collect();
         let mut unpaid_due_on: HashMap<String, NaiveDate> = HashMap::new();
         if !running.is_empty() {
-            for invoice in invoices::open_of_memberships(s, &running)? {
+            for invoice in known.open_invoices(s, &running)? {
                 if let (Some(membership), Some(due)) = (invoice.membership_id, invoice.due_on) {
                     let oldest = unpaid_due_on.entry(membership).or_insert(due);
                     *oldest = (*oldest).min(due);
@@ -256,7 +266,7 @@ impl BillingFacts {
             .collect();
         let mut card_valid_until = HashMap::new();
         if !holders.is_empty() {
-            for p in payments::profiles(s, &holders)? {
+            for p in known.billing_profiles(s, &holders)? {
                 if p.method_kind.as_deref() != Some("card") {
                     continue;
                 }
@@ -281,9 +291,11 @@ impl BillingFacts {
 
 /// Gathers the facts of `asks` and decides each, in order (see the module's documentation). `check_replay`
 /// refuses a rotating code used before (online checks and uploads; not a dry run's second look); `unwritten`
-/// gives the decisions answered but not yet recorded, once every fact is read.
+/// gives the decisions answered but not yet recorded, once every fact is read; `known` is where the seldom-changing
+/// facts are found ([`super::memory`]).
 pub(crate) fn gather_many(
     s: &mut Scoped<'_>,
+    known: &Known,
     asks: &[Ask<'_>],
     check_replay: bool,
     unwritten: impl FnOnce() -> AppResult<Unwritten>,
@@ -301,7 +313,7 @@ pub(crate) fn gather_many(
     let zones = if location_ids.is_empty() {
         HashMap::new()
     } else {
-        time_zones(s, &location_ids)?
+        time_zones(s, known, &location_ids)?
     };
     let zone = |location: Option<&String>| {
         location
@@ -309,7 +321,7 @@ pub(crate) fn gather_many(
             .copied()
             .unwrap_or(chrono_tz::UTC)
     };
-    let credentials = Credentials::read(s, asks)?;
+    let credentials = Credentials::read(s, known, asks)?;
     let resolved: Vec<(CredentialState, Option<CredentialRow>)> = asks
         .iter()
         .map(|a| credentials.resolve(&realm, a.presented, a.at))
@@ -342,7 +354,8 @@ pub(crate) fn gather_many(
     let profiles: HashMap<String, members::ProfileRow> = if member_ids.is_empty() {
         HashMap::new()
     } else {
-        members::find_many(s, &member_ids)?
+        known
+            .profiles(s, &member_ids)?
             .into_iter()
             .map(|p| (p.account_id.clone(), p))
             .collect()
@@ -367,7 +380,7 @@ pub(crate) fn gather_many(
     let mut presence: HashMap<(String, String), NaiveDateTime> = HashMap::new();
     let mut entries: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
     if !live_members.is_empty() {
-        for m in memberships::of_accounts(s, &live_members)? {
+        for m in known.memberships(s, &live_members)? {
             memberships_of
                 .entry(m.account_id.clone())
                 .or_default()
@@ -402,7 +415,7 @@ pub(crate) fn gather_many(
         }
     }
     // Reads nothing when no live member holds a membership.
-    let billing = BillingFacts::read(s, &memberships_of)?;
+    let billing = BillingFacts::read(s, known, &memberships_of)?;
     // Only now, every read done: the decisions made meanwhile by other groups are in it (see super::desk).
     let unwritten = unwritten()?;
     if check_replay {

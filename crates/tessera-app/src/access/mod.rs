@@ -4,7 +4,8 @@
 //!
 //! The decision itself is `tessera_domain::access::decide`, a pure function; [`facts`] gathers its facts in the
 //! check's transaction, for many checks at once, and [`desk`] groups the online checks that arrive together,
-//! answers them, and has [`recording`] write their outcomes behind the answers. Membership status is read when
+//! answers them, and has [`recording`] write their outcomes behind the answers; online checks find the facts that
+//! change seldom in the desk's [`memory`], kept current through the database's change log. Membership status is read when
 //! the check runs, so billing's `past_due`, `suspend` and `reinstate` (through `memberships::change`) apply to the
 //! next check with no other step. Doors that decide offline learn of such changes through the allowlist's version:
 //! every membership change, credential change and member status change calls [`touch`] in its own transaction.
@@ -16,11 +17,13 @@ pub mod demo;
 mod desk;
 mod facts;
 pub mod images;
+mod memory;
 pub mod occupancy;
 mod recording;
 
 pub(crate) use desk::DoorDesk;
 pub(crate) use facts::{gather, location_tz, Gathered};
+pub(crate) use memory::{DoorMemory, Known};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};

@@ -139,6 +139,12 @@ pub fn find_by_values(
         .select(CredentialRow::as_select());
     let rows: Vec<CredentialRow> =
         crate::load_any_of!(query, access_credentials::value, values, conn)?;
+    Ok(one_per_value(rows))
+}
+
+/// Of credentials of one kind, the one a door reads for each value: the live one if any, else the latest revoked
+/// one. In no particular order.
+pub fn one_per_value(rows: impl IntoIterator<Item = CredentialRow>) -> Vec<CredentialRow> {
     let mut chosen: std::collections::HashMap<String, CredentialRow> =
         std::collections::HashMap::new();
     for row in rows {
@@ -150,7 +156,7 @@ pub fn find_by_values(
             chosen.insert(row.value.clone(), row);
         }
     }
-    Ok(chosen.into_values().collect())
+    chosen.into_values().collect()
 }
 
 /// Credentials by id.

@@ -9,6 +9,7 @@ pub mod body;
 pub mod calendar_feeds;
 pub mod classes;
 pub mod devices;
+pub mod door_facts;
 pub mod events;
 pub mod files;
 pub mod idempotency;

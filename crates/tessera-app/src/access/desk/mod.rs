@@ -41,6 +41,7 @@ pub(crate) use book::DoorDesk;
 use book::{Decided, Place, Role, Waiting, MAX_RUN};
 
 use super::facts::{gather_many, Ask, Gathered, Unwritten};
+use super::memory::{DoorMemory, Known};
 use super::recording::{self, Care, Passage, Record};
 use super::{
     event_data, is_concurrent, read_credential, CheckRequest, CheckResult, Presented,
@@ -116,12 +117,13 @@ struct Seen {
 /// own (a device no longer paired, an unreadable credential).
 fn read_checks(
     s: &mut Scoped<'_>,
+    known: &Known,
     checks: &[Check],
     check_replay: bool,
     unwritten: impl FnOnce() -> AppResult<Unwritten>,
 ) -> AppResult<Vec<AppResult<Seen>>> {
     let ctxs: Vec<&Ctx> = checks.iter().map(|c| &c.ctx).collect();
-    let devices = crate::devices::calling_devices(s, &ctxs)?;
+    let devices = crate::devices::calling_devices(s, known, &ctxs)?;
     let read: Vec<AppResult<(DeviceRow, Presented)>> = checks
         .iter()
         .zip(devices)
@@ -145,7 +147,7 @@ fn read_checks(
             })
         })
         .collect();
-    let mut decided = gather_many(s, &asks, check_replay, unwritten)?.into_iter();
+    let mut decided = gather_many(s, known, &asks, check_replay, unwritten)?.into_iter();
     Ok(read
         .into_iter()
         .map(|r| {
@@ -235,6 +237,11 @@ impl App {
         &self.inner.doors
     }
 
+    /// What the door desk keeps of the facts that change seldom.
+    pub(crate) fn door_memory(&self) -> &DoorMemory {
+        &self.inner.door_memory
+    }
+
     /// Decides an online check with the others of its brand that arrive meanwhile, and has it recorded.
     pub(crate) async fn decide_recorded(
         &self,
@@ -258,7 +265,8 @@ impl App {
         self.blocking(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {
                 let overlay = || Ok(app.door_desk().overlay(&tenant, floor));
-                let seen = read_checks(s, std::slice::from_ref(&check), true, overlay)?
+                let known = app.door_memory().recall(&app, s)?;
+                let seen = read_checks(s, &known, std::slice::from_ref(&check), true, overlay)?
                     .pop()
                     .ok_or_else(|| AppError::Internal("a check was not decided".into()))??;
                 Ok(seen.gathered.result(None, true))
@@ -344,7 +352,8 @@ impl App {
                         }
                         Ok(app.door_desk().overlay(&tenant, floor))
                     };
-                    let seen = read_checks(s, &checks, true, overlay)?;
+                    let known = app.door_memory().recall(&app, s)?;
+                    let seen = read_checks(s, &known, &checks, true, overlay)?;
                     Ok(answer_checks(s.realm_key(), &checks, seen))
                 })
             })

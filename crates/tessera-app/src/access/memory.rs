@@ -1,0 +1,452 @@
+//! The door desk's memory: the facts of online door decisions that change seldom (devices, locations, credentials,
+//! members' profiles, memberships, open invoices, saved cards), kept per brand in this process, so that a group of
+//! checks reads from the database only what doors change (presence, entries, used rotating codes).
+//!
+//! - **Kept current through the database's change log** (`tessera_store::models::door_facts`): triggers log every
+//!   change of those tables with a brand-wide version, whichever process or code path made it. Each group first
+//!   reads the changes after the version its memory holds (one statement, usually empty) and reloads the members
+//!   they name before deciding; a revoked credential or device, a frozen membership or a paid invoice counts from
+//!   the next group on, as when every group read everything.
+//! - **Loaded whole** when the server starts, for the brands with a door (in the background), or else by a
+//!   brand's first group (in its read: about a second per 100,000 members). Loaded whole again, in the background,
+//!   when more changed at once than is worth reloading member by member (a billing run) or the log has a gap; until
+//!   then groups read the database, so that no door waits for the load.
+//! - **Current in what a decision reads.** The triggers leave out updates of other columns of memberships,
+//!   invoices, saved cards and devices (billed-until dates, attempt counts, last-seen times), so the rows kept may
+//!   be older in those columns; nothing here reads them.
+//! - **Used by online checks and dry runs only.** An offline upload and a lone staff lookup read the database.
+//! - **Off** with `server.door_memory = false`: every group reads every fact.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use tessera_store::models::access::{self as access_store, CredentialRow};
+use tessera_store::models::devices::{self, DeviceRow};
+use tessera_store::models::door_facts::{self, DoorFactRows, WHOLE_BRAND};
+use tessera_store::models::invoices::{self, InvoiceRow};
+use tessera_store::models::locations::{self, LocationRow};
+use tessera_store::models::members::{self, ProfileRow};
+use tessera_store::models::memberships::{self, MembershipRow};
+use tessera_store::models::payments::{self, BillingProfileRow};
+use tessera_store::Scoped;
+
+use crate::{App, AppResult};
+
+/// Most changes a group reloads member by member; past it, the brand is loaded whole.
+const MAX_CHANGES: usize = 2_000;
+
+/// Every brand's memory, in this process.
+pub(crate) struct DoorMemory {
+    enabled: bool,
+    brands: Mutex<HashMap<String, Arc<Brand>>>,
+}
+
+/// One brand's memory: none until its first group loads it.
+#[derive(Default)]
+pub(crate) struct Brand {
+    facts: RwLock<Option<BrandFacts>>,
+    /// Held while the brand is loaded whole, so that groups reading at once load it once.
+    loading: Mutex<()>,
+    /// A load in the background is under way.
+    reloading: std::sync::atomic::AtomicBool,
+}
+
+impl DoorMemory {
+    /// An empty memory; `enabled` false makes every group read the database.
+    pub(crate) fn new(enabled: bool) -> DoorMemory {
+        DoorMemory {
+            enabled,
+            brands: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn brand(&self, realm: &str) -> Arc<Brand> {
+        Arc::clone(
+            self.brands
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(realm.to_owned())
+                .or_default(),
+        )
+    }
+
+    /// Where the group reading in `s` finds its seldom-changing facts: the brand's memory, brought up to the
+    /// database's last change first, or the database itself when memory is off or being loaded again.
+    pub(crate) fn recall(&self, app: &App, s: &mut Scoped<'_>) -> AppResult<Known> {
+        if !self.enabled {
+            return Ok(Known::Database);
+        }
+        let brand = self.brand(s.realm_key());
+        let held = read(&brand.facts).as_ref().map(|f| f.version);
+        let Some(held) = held else {
+            load_whole(s, &brand)?;
+            return Ok(Known::Memory(brand));
+        };
+        // The version alone first: a lookup by key, which PostgreSQL runs from a kept plan (it would plan the
+        // changes' range anew on every call), and what most groups need.
+        let current = door_facts::version(s)?;
+        if current <= held {
+            return Ok(Known::Memory(brand));
+        }
+        let limit = i64::try_from(MAX_CHANGES + 1).unwrap_or(i64::MAX);
+        let changes = door_facts::changes_since(s, held, limit)?;
+        // Versions missing from the log (pruned, or an operator's hand) or too many changes: load the brand whole.
+        let mut last = held;
+        let contiguous = changes.iter().all(|(v, _)| {
+            let ok = *v == last || *v == last + 1;
+            last = *v;
+            ok
+        });
+        let up_to = last;
+        if !contiguous || up_to < current || changes.len() > MAX_CHANGES {
+            reload_in_background(app, s.realm_key(), &brand);
+            return Ok(Known::Database);
+        }
+        let whole_brand = changes.iter().any(|(_, m)| m == WHOLE_BRAND);
+        let mut members: Vec<String> = changes
+            .into_iter()
+            .map(|(_, m)| m)
+            .filter(|m| m != WHOLE_BRAND)
+            .collect();
+        members.sort();
+        members.dedup();
+        // Read after the changes were: as new as they are, or newer.
+        let rows = door_facts::of_members(s, &members)?;
+        let places = if whole_brand {
+            Some((devices::all(s)?, locations::all(s)?))
+        } else {
+            None
+        };
+        let mut facts = brand.facts.write().unwrap_or_else(PoisonError::into_inner);
+        // Another group may have brought it further meanwhile; then this one's reading adds nothing.
+        if let Some(facts) = facts.as_mut().filter(|f| f.version < up_to) {
+            for member in &members {
+                facts.forget_member(member);
+            }
+            facts.add(rows);
+            if let Some((devices, locations)) = places {
+                facts.set_places(devices, locations);
+            }
+            facts.version = up_to;
+        }
+        drop(facts);
+        Ok(Known::Memory(brand))
+    }
+}
+
+impl App {
+    /// Loads, in the background, the memory of every brand with a door: the server calls it when it starts, so
+    /// that no door waits for its brand's load.
+    pub fn preload_door_memory(&self) {
+        if !self.door_memory().enabled {
+            return;
+        }
+        let app = self.clone();
+        let started = std::thread::Builder::new()
+            .name("door-memory".into())
+            .spawn(move || {
+                for tenant in app.tenants().all() {
+                    let brand = app.door_memory().brand(&tenant.id);
+                    let loaded = app.db().scoped(&tenant.id, tessera_store::TxMode::Read, |s| {
+                        let has_door = devices::all(s)?.iter().any(|d| d.kind == "door");
+                        if has_door {
+                            load_whole(s, &brand)?;
+                        }
+                        Ok::<_, crate::AppError>(())
+                    });
+                    if let Err(error) = loaded {
+                        tracing::warn!(tenant = %tenant.id, %error, "could not load the door memory");
+                    }
+                }
+            });
+        if let Err(error) = started {
+            tracing::warn!(%error, "could not start loading the door memory");
+        }
+    }
+}
+
+/// Loads `brand` whole on a thread of its own, unless such a load is under way; groups read the database
+/// meanwhile.
+fn reload_in_background(app: &App, realm: &str, brand: &Arc<Brand>) {
+    use std::sync::atomic::Ordering;
+    if brand.reloading.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let held = Arc::clone(brand);
+    let (app, realm, brand) = (app.clone(), realm.to_owned(), Arc::clone(brand));
+    let started = std::thread::Builder::new()
+        .name("door-memory".into())
+        .spawn(move || {
+            let loaded = app.db().scoped(&realm, tessera_store::TxMode::Read, |s| {
+                load_whole(s, &brand)
+            });
+            if let Err(error) = loaded {
+                tracing::warn!(tenant = %realm, %error, "could not load the door memory again");
+            }
+            brand.reloading.store(false, Ordering::Release);
+        });
+    if let Err(error) = started {
+        tracing::warn!(%error, "could not start loading the door memory again");
+        // Left set, the flag would keep every later group on the database.
+        held.reloading.store(false, Ordering::Release);
+    }
+}
+
+fn read(facts: &RwLock<Option<BrandFacts>>) -> std::sync::RwLockReadGuard<'_, Option<BrandFacts>> {
+    facts.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Loads the brand's facts whole into `brand`, unless a newer load got there first.
+fn load_whole(s: &mut Scoped<'_>, brand: &Brand) -> AppResult<()> {
+    let _loading = brand.loading.lock().unwrap_or_else(PoisonError::into_inner);
+    // The version first: every row read after it is as new as it, or newer (later changes are reloaded again).
+    let version = door_facts::version(s)?;
+    if read(&brand.facts)
+        .as_ref()
+        .is_some_and(|f| f.version >= version)
+    {
+        // Another group loaded it meanwhile.
+        return Ok(());
+    }
+    let mut facts = BrandFacts::new(version);
+    facts.add(door_facts::of_brand(s)?);
+    facts.set_places(devices::all(s)?, locations::all(s)?);
+    let mut held = brand.facts.write().unwrap_or_else(PoisonError::into_inner);
+    if held.as_ref().is_none_or(|f| f.version <= version) {
+        *held = Some(facts);
+    }
+    Ok(())
+}
+
+/// A brand's facts, as of `version` of its change log.
+#[derive(Default)]
+pub(crate) struct BrandFacts {
+    version: i64,
+    devices: HashMap<String, DeviceRow>,
+    locations: HashMap<String, LocationRow>,
+    /// By id.
+    credentials: HashMap<String, CredentialRow>,
+    /// Credential ids by (kind, value): a value can be issued again after a revocation.
+    by_value: HashMap<(String, String), Vec<String>>,
+    /// Credential ids by member.
+    credentials_of: HashMap<String, Vec<String>>,
+    profiles: HashMap<String, ProfileRow>,
+    /// By member, newest first.
+    memberships: HashMap<String, Vec<MembershipRow>>,
+    /// By membership.
+    open_invoices: HashMap<String, Vec<InvoiceRow>>,
+    /// The memberships each member's open invoices are filed under.
+    invoices_of: HashMap<String, Vec<String>>,
+    billing_profiles: HashMap<String, BillingProfileRow>,
+}
+
+impl BrandFacts {
+    fn new(version: i64) -> BrandFacts {
+        BrandFacts {
+            version,
+            ..BrandFacts::default()
+        }
+    }
+
+    fn set_places(&mut self, devices: Vec<DeviceRow>, locations: Vec<LocationRow>) {
+        self.devices = devices.into_iter().map(|d| (d.id.clone(), d)).collect();
+        self.locations = locations.into_iter().map(|l| (l.id.clone(), l)).collect();
+    }
+
+    fn add(&mut self, rows: DoorFactRows) {
+        for c in rows.credentials {
+            self.by_value
+                .entry((c.kind.clone(), c.value.clone()))
+                .or_default()
+                .push(c.id.clone());
+            self.credentials_of
+                .entry(c.member_id.clone())
+                .or_default()
+                .push(c.id.clone());
+            self.credentials.insert(c.id.clone(), c);
+        }
+        for p in rows.profiles {
+            self.profiles.insert(p.account_id.clone(), p);
+        }
+        for m in rows.memberships {
+            self.memberships
+                .entry(m.account_id.clone())
+                .or_default()
+                .push(m);
+        }
+        for i in rows.open_invoices {
+            let Some(membership) = i.membership_id.clone() else {
+                continue;
+            };
+            self.invoices_of
+                .entry(i.account_id.clone())
+                .or_default()
+                .push(membership.clone());
+            self.open_invoices.entry(membership).or_default().push(i);
+        }
+        for b in rows.billing_profiles {
+            self.billing_profiles.insert(b.account_id.clone(), b);
+        }
+    }
+
+    fn forget_member(&mut self, member: &str) {
+        for id in self.credentials_of.remove(member).unwrap_or_default() {
+            let Some(c) = self.credentials.remove(&id) else {
+                continue;
+            };
+            let key = (c.kind, c.value);
+            if let Some(ids) = self.by_value.get_mut(&key) {
+                ids.retain(|i| *i != id);
+                if ids.is_empty() {
+                    self.by_value.remove(&key);
+                }
+            }
+        }
+        self.profiles.remove(member);
+        self.memberships.remove(member);
+        for membership in self.invoices_of.remove(member).unwrap_or_default() {
+            if let Some(open) = self.open_invoices.get_mut(&membership) {
+                open.retain(|i| i.account_id != member);
+                if open.is_empty() {
+                    self.open_invoices.remove(&membership);
+                }
+            }
+        }
+        self.billing_profiles.remove(member);
+    }
+}
+
+/// Where a group finds its seldom-changing facts. Each lookup gives what the same read of the database would.
+pub(crate) enum Known {
+    /// Read each from the database.
+    Database,
+    /// From the brand's memory (from the database should another group have dropped it meanwhile).
+    Memory(Arc<Brand>),
+}
+
+impl Known {
+    /// Looks `f` up in memory, or `None` to read the database.
+    fn lookup<T>(&self, f: impl FnOnce(&BrandFacts) -> T) -> Option<T> {
+        match self {
+            Known::Database => None,
+            Known::Memory(brand) => read(&brand.facts).as_ref().map(f),
+        }
+    }
+
+    /// Devices by id.
+    pub(crate) fn devices(&self, s: &mut Scoped<'_>, ids: &[String]) -> AppResult<Vec<DeviceRow>> {
+        match self.lookup(|f| pick(&f.devices, ids)) {
+            Some(rows) => Ok(rows),
+            None => Ok(devices::find_many(s, ids)?),
+        }
+    }
+
+    /// Locations by id.
+    pub(crate) fn locations(
+        &self,
+        s: &mut Scoped<'_>,
+        ids: &[String],
+    ) -> AppResult<Vec<LocationRow>> {
+        match self.lookup(|f| pick(&f.locations, ids)) {
+            Some(rows) => Ok(rows),
+            None => Ok(locations::find_many(s, ids)?),
+        }
+    }
+
+    /// For each value, the credential of this kind a door reads (see `access::find_by_values`).
+    pub(crate) fn credentials_by_values(
+        &self,
+        s: &mut Scoped<'_>,
+        kind: &str,
+        values: &[String],
+    ) -> AppResult<Vec<CredentialRow>> {
+        let found = self.lookup(|f| {
+            let rows = values.iter().flat_map(|v| {
+                f.by_value
+                    .get(&(kind.to_owned(), v.clone()))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|id| f.credentials.get(id).cloned())
+            });
+            access_store::one_per_value(rows)
+        });
+        match found {
+            Some(rows) => Ok(rows),
+            None => Ok(access_store::find_by_values(s, kind, values)?),
+        }
+    }
+
+    /// Credentials by id.
+    pub(crate) fn credentials(
+        &self,
+        s: &mut Scoped<'_>,
+        ids: &[String],
+    ) -> AppResult<Vec<CredentialRow>> {
+        match self.lookup(|f| pick(&f.credentials, ids)) {
+            Some(rows) => Ok(rows),
+            None => Ok(access_store::find_credentials(s, ids)?),
+        }
+    }
+
+    /// Members' profiles.
+    pub(crate) fn profiles(
+        &self,
+        s: &mut Scoped<'_>,
+        members: &[String],
+    ) -> AppResult<Vec<ProfileRow>> {
+        match self.lookup(|f| pick(&f.profiles, members)) {
+            Some(rows) => Ok(rows),
+            None => Ok(members::find_many(s, members)?),
+        }
+    }
+
+    /// Members' memberships, each member's newest first.
+    pub(crate) fn memberships(
+        &self,
+        s: &mut Scoped<'_>,
+        members: &[String],
+    ) -> AppResult<Vec<MembershipRow>> {
+        match self.lookup(|f| pick_all(&f.memberships, members)) {
+            Some(rows) => Ok(rows),
+            None => Ok(memberships::of_accounts(s, members)?),
+        }
+    }
+
+    /// Open invoices of memberships.
+    pub(crate) fn open_invoices(
+        &self,
+        s: &mut Scoped<'_>,
+        memberships: &[String],
+    ) -> AppResult<Vec<InvoiceRow>> {
+        match self.lookup(|f| pick_all(&f.open_invoices, memberships)) {
+            Some(rows) => Ok(rows),
+            None => Ok(invoices::open_of_memberships(s, memberships)?),
+        }
+    }
+
+    /// Members' saved payment methods.
+    pub(crate) fn billing_profiles(
+        &self,
+        s: &mut Scoped<'_>,
+        members: &[String],
+    ) -> AppResult<Vec<BillingProfileRow>> {
+        match self.lookup(|f| pick(&f.billing_profiles, members)) {
+            Some(rows) => Ok(rows),
+            None => Ok(payments::profiles(s, members)?),
+        }
+    }
+}
+
+/// The rows of `keys` found in `map`.
+fn pick<R: Clone>(map: &HashMap<String, R>, keys: &[String]) -> Vec<R> {
+    keys.iter().filter_map(|k| map.get(k).cloned()).collect()
+}
+
+/// Every row filed under `keys` in `map`.
+fn pick_all<R: Clone>(map: &HashMap<String, Vec<R>>, keys: &[String]) -> Vec<R> {
+    keys.iter()
+        .filter_map(|k| map.get(k))
+        .flatten()
+        .cloned()
+        .collect()
+}

@@ -1,0 +1,15 @@
+DROP TRIGGER door_facts_update ON devices;
+DROP TRIGGER door_facts ON devices;
+DROP TRIGGER door_facts_update ON billing_profiles;
+DROP TRIGGER door_facts ON billing_profiles;
+DROP TRIGGER door_facts_delete ON invoices;
+DROP TRIGGER door_facts_update ON invoices;
+DROP TRIGGER door_facts_insert ON invoices;
+DROP TRIGGER door_facts_update ON memberships;
+DROP TRIGGER door_facts ON memberships;
+DROP TRIGGER door_facts ON locations;
+DROP TRIGGER door_facts ON member_profiles;
+DROP TRIGGER door_facts ON access_credentials;
+DROP FUNCTION tessera_door_fact_changed();
+DROP TABLE door_fact_changes;
+DROP TABLE door_fact_versions;
