@@ -118,6 +118,8 @@ else
   echo "oha is not installed (cargo install oha failed): no fixed-rate figure"
 fi
 
+# The server's resident memory after the checks (the door desk's memory of the brand included).
+echo "server resident memory: $(( $(ps -o rss= -p "$serve_pid") / 1024 )) MiB"
 for attempt in 1 2 3; do
   curl -sf -o "$work/allowlist.json" -w "allowlist: %{time_total} s, %{size_download} bytes\n" \
     -H "host: atlas.localhost" -H "authorization: Bearer $token" "http://$serve_addr/api/v1/access/allowlist"

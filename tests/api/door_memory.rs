@@ -28,7 +28,17 @@ async fn the_door_memory_follows_changes_made_outside_the_server() {
     let allowed = |decision: &Value| {
         assert_eq!(decision["decision"], "allow", "{decision}");
     };
+    // The first check is decided from the database while the brand's memory loads in the background.
     allowed(&enter().await);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !app.log().contains("door memory loaded") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the door memory was not loaded: {}",
+            app.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 
     // The doors' own writes (check-ins, presence, the door's last-seen time) are not changes of the kept facts:
     // the door's last-seen time would be logged as a change of the whole brand's, as a device's is. (The member's

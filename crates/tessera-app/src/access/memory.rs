@@ -7,10 +7,10 @@
 //!   reads the changes after the version its memory holds (one statement, usually empty) and reloads the members
 //!   they name before deciding; a revoked credential or device, a frozen membership or a paid invoice counts from
 //!   the next group on, as when every group read everything.
-//! - **Loaded whole** when the server starts, for the brands with a door (in the background), or else by a
-//!   brand's first group (in its read: about a second per 100,000 members). Loaded whole again, in the background,
-//!   when more changed at once than is worth reloading member by member (a billing run) or the log has a gap; until
-//!   then groups read the database, so that no door waits for the load.
+//! - **Loaded whole in the background** (about a second per 100,000 members): when the server starts, for the
+//!   brands with a door; at a brand's first group otherwise; again when more changed at once than is worth
+//!   reloading member by member (a billing run) or the log has a gap. Until a load is done, groups read the
+//!   database, so that no door waits for it.
 //! - **Current in what a decision reads.** The triggers leave out updates of other columns of memberships,
 //!   invoices, saved cards and devices (billed-until dates, attempt counts, last-seen times), so the rows kept may
 //!   be older in those columns; nothing here reads them.
@@ -18,6 +18,7 @@
 //! - **Off** with `server.door_memory = false`: every group reads every fact.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use tessera_store::models::access::{self as access_store, CredentialRow};
@@ -28,7 +29,7 @@ use tessera_store::models::locations::{self, LocationRow};
 use tessera_store::models::members::{self, ProfileRow};
 use tessera_store::models::memberships::{self, MembershipRow};
 use tessera_store::models::payments::{self, BillingProfileRow};
-use tessera_store::Scoped;
+use tessera_store::{Scoped, TxMode};
 
 use crate::{App, AppResult};
 
@@ -45,10 +46,8 @@ pub(crate) struct DoorMemory {
 #[derive(Default)]
 pub(crate) struct Brand {
     facts: RwLock<Option<BrandFacts>>,
-    /// Held while the brand is loaded whole, so that groups reading at once load it once.
-    loading: Mutex<()>,
-    /// A load in the background is under way.
-    reloading: std::sync::atomic::AtomicBool,
+    /// A load is under way.
+    loading: std::sync::atomic::AtomicBool,
 }
 
 impl DoorMemory {
@@ -79,8 +78,8 @@ impl DoorMemory {
         let brand = self.brand(s.realm_key());
         let held = read(&brand.facts).as_ref().map(|f| f.version);
         let Some(held) = held else {
-            load_whole(s, &brand)?;
-            return Ok(Known::Memory(brand));
+            load_in_background(app, s.realm_key(), &brand);
+            return Ok(Known::Database);
         };
         // The version alone first: a lookup by key, which PostgreSQL runs from a kept plan (it would plan the
         // changes' range anew on every call), and what most groups need.
@@ -99,7 +98,7 @@ impl DoorMemory {
         });
         let up_to = last;
         if !contiguous || up_to < current || changes.len() > MAX_CHANGES {
-            reload_in_background(app, s.realm_key(), &brand);
+            load_in_background(app, s.realm_key(), &brand);
             return Ok(Known::Database);
         }
         let whole_brand = changes.iter().any(|(_, m)| m == WHOLE_BRAND);
@@ -135,8 +134,7 @@ impl DoorMemory {
 }
 
 impl App {
-    /// Loads, in the background, the memory of every brand with a door: the server calls it when it starts, so
-    /// that no door waits for its brand's load.
+    /// Loads, in the background, the memory of every brand with a door: the server calls it when it starts.
     pub fn preload_door_memory(&self) {
         if !self.door_memory().enabled {
             return;
@@ -146,16 +144,12 @@ impl App {
             .name("door-memory".into())
             .spawn(move || {
                 for tenant in app.tenants().all() {
-                    let brand = app.door_memory().brand(&tenant.id);
-                    let loaded = app.db().scoped(&tenant.id, tessera_store::TxMode::Read, |s| {
-                        let has_door = devices::all(s)?.iter().any(|d| d.kind == "door");
-                        if has_door {
-                            load_whole(s, &brand)?;
-                        }
-                        Ok::<_, crate::AppError>(())
+                    let has_door = app.db().scoped(&tenant.id, TxMode::Read, |s| {
+                        Ok::<_, crate::AppError>(devices::all(s)?.iter().any(|d| d.kind == "door"))
                     });
-                    if let Err(error) = loaded {
-                        tracing::warn!(tenant = %tenant.id, %error, "could not load the door memory");
+                    let brand = app.door_memory().brand(&tenant.id);
+                    if matches!(has_door, Ok(true)) && !brand.loading.swap(true, Ordering::AcqRel) {
+                        load(&app, &tenant.id, &brand);
                     }
                 }
             });
@@ -165,30 +159,37 @@ impl App {
     }
 }
 
-/// Loads `brand` whole on a thread of its own, unless such a load is under way; groups read the database
-/// meanwhile.
-fn reload_in_background(app: &App, realm: &str, brand: &Arc<Brand>) {
-    use std::sync::atomic::Ordering;
-    if brand.reloading.swap(true, Ordering::AcqRel) {
+/// Loads `brand` whole on a thread of its own, unless a load is under way.
+fn load_in_background(app: &App, realm: &str, brand: &Arc<Brand>) {
+    if brand.loading.swap(true, Ordering::AcqRel) {
         return;
     }
-    let held = Arc::clone(brand);
-    let (app, realm, brand) = (app.clone(), realm.to_owned(), Arc::clone(brand));
+    let (app, realm, loaded_brand) = (app.clone(), realm.to_owned(), Arc::clone(brand));
     let started = std::thread::Builder::new()
         .name("door-memory".into())
-        .spawn(move || {
-            let loaded = app.db().scoped(&realm, tessera_store::TxMode::Read, |s| {
-                load_whole(s, &brand)
-            });
-            if let Err(error) = loaded {
-                tracing::warn!(tenant = %realm, %error, "could not load the door memory again");
-            }
-            brand.reloading.store(false, Ordering::Release);
-        });
+        .spawn(move || load(&app, &realm, &loaded_brand));
     if let Err(error) = started {
-        tracing::warn!(%error, "could not start loading the door memory again");
-        // Left set, the flag would keep every later group on the database.
-        held.reloading.store(false, Ordering::Release);
+        tracing::warn!(%error, "could not start loading the door memory");
+        // Left set, the flag would keep the brand's groups on the database for good.
+        brand.loading.store(false, Ordering::Release);
+    }
+}
+
+/// Loads `brand` whole now, and clears its loading flag, whatever the outcome.
+fn load(app: &App, realm: &str, brand: &Brand) {
+    let started = std::time::Instant::now();
+    let loaded = app
+        .db()
+        .scoped(realm, TxMode::Read, |s| load_whole(s, brand));
+    brand.loading.store(false, Ordering::Release);
+    match loaded {
+        Ok(version) => tracing::info!(
+            tenant = %realm,
+            version,
+            ms = started.elapsed().as_millis(),
+            "door memory loaded"
+        ),
+        Err(error) => tracing::warn!(tenant = %realm, %error, "could not load the door memory"),
     }
 }
 
@@ -196,18 +197,11 @@ fn read(facts: &RwLock<Option<BrandFacts>>) -> std::sync::RwLockReadGuard<'_, Op
     facts.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Loads the brand's facts whole into `brand`, unless a newer load got there first.
-fn load_whole(s: &mut Scoped<'_>, brand: &Brand) -> AppResult<()> {
-    let _loading = brand.loading.lock().unwrap_or_else(PoisonError::into_inner);
+/// Loads the brand's facts whole into `brand`, unless it holds a newer version meanwhile; returns the version
+/// read.
+fn load_whole(s: &mut Scoped<'_>, brand: &Brand) -> AppResult<i64> {
     // The version first: every row read after it is as new as it, or newer (later changes are reloaded again).
     let version = door_facts::version(s)?;
-    if read(&brand.facts)
-        .as_ref()
-        .is_some_and(|f| f.version >= version)
-    {
-        // Another group loaded it meanwhile.
-        return Ok(());
-    }
     let mut facts = BrandFacts::new(version);
     facts.add(door_facts::of_brand(s)?);
     facts.set_places(devices::all(s)?, locations::all(s)?);
@@ -215,7 +209,7 @@ fn load_whole(s: &mut Scoped<'_>, brand: &Brand) -> AppResult<()> {
     if held.as_ref().is_none_or(|f| f.version <= version) {
         *held = Some(facts);
     }
-    Ok(())
+    Ok(version)
 }
 
 /// A brand's facts, as of `version` of its change log.
