@@ -22,11 +22,12 @@ FROM unnest(ARRAY['door_fact_versions', 'door_fact_changes']) AS t;
 -- commit order, so a reader that sees a version sees every version before it. A transaction takes one version per
 -- brand (remembered in a transaction-local setting) and logs each member it changed under it. TG_ARGV[0] names
 -- the column that holds the member ('' for none). Each column is read by its own statement, which plpgsql prepares
--- only when it runs: a table without that column never does.
+-- only when it runs: a table without that column never does. A row moved to another member logs both.
 CREATE FUNCTION tessera_door_fact_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     brand TEXT;
     member TEXT := '';
+    previous TEXT := '';
     taken TEXT := current_setting('tessera.door_fact_version', true);
     v BIGINT;
 BEGIN
@@ -45,6 +46,12 @@ BEGIN
             member := NEW.account_id;
         END IF;
     END IF;
+    previous := member;
+    IF TG_OP = 'UPDATE' AND TG_ARGV[0] = 'member_id' THEN
+        previous := OLD.member_id;
+    ELSIF TG_OP = 'UPDATE' AND TG_ARGV[0] = 'account_id' THEN
+        previous := OLD.account_id;
+    END IF;
     IF taken IS NOT NULL AND split_part(taken, '|', 1) = brand THEN
         v := split_part(taken, '|', 2)::BIGINT;
     ELSE
@@ -55,6 +62,10 @@ BEGIN
     END IF;
     INSERT INTO door_fact_changes (tenant_id, version, member_id) VALUES (brand, v, COALESCE(member, ''))
     ON CONFLICT DO NOTHING;
+    IF previous IS DISTINCT FROM member THEN
+        INSERT INTO door_fact_changes (tenant_id, version, member_id) VALUES (brand, v, COALESCE(previous, ''))
+        ON CONFLICT DO NOTHING;
+    END IF;
     RETURN NULL;
 END
 $$;

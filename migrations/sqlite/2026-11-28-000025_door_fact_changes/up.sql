@@ -4,7 +4,8 @@
 -- service, a billing run, a second process, an operator's SQL) can forget to: one counter per brand, and the member
 -- each version concerned ('' for a change that concerns the whole brand: a device, a location). SQLite writes one
 -- transaction at a time, so versions are taken in commit order; each changed row takes its own. (No conflict
--- clause in the triggers: the statement that fires one would impose its own, an upsert's included.)
+-- clause in the triggers: the statement that fires one would impose its own, an upsert's included.) A row moved
+-- to another member logs both.
 CREATE TABLE door_fact_versions (
     tenant_id TEXT NOT NULL,
     version BIGINT NOT NULL,
@@ -32,6 +33,9 @@ BEGIN
     UPDATE door_fact_versions SET version = version + 1 WHERE tenant_id = NEW.tenant_id;
     INSERT INTO door_fact_changes (tenant_id, version, member_id)
         SELECT tenant_id, version, NEW.member_id FROM door_fact_versions WHERE tenant_id = NEW.tenant_id;
+    INSERT INTO door_fact_changes (tenant_id, version, member_id)
+        SELECT tenant_id, version, OLD.member_id FROM door_fact_versions
+        WHERE tenant_id = NEW.tenant_id AND OLD.member_id IS NOT NEW.member_id;
 END;
 CREATE TRIGGER access_credentials_door_facts_delete AFTER DELETE ON access_credentials
 BEGIN
@@ -56,6 +60,9 @@ BEGIN
     UPDATE door_fact_versions SET version = version + 1 WHERE tenant_id = NEW.tenant_id;
     INSERT INTO door_fact_changes (tenant_id, version, member_id)
         SELECT tenant_id, version, NEW.account_id FROM door_fact_versions WHERE tenant_id = NEW.tenant_id;
+    INSERT INTO door_fact_changes (tenant_id, version, member_id)
+        SELECT tenant_id, version, OLD.account_id FROM door_fact_versions
+        WHERE tenant_id = NEW.tenant_id AND OLD.account_id IS NOT NEW.account_id;
 END;
 CREATE TRIGGER member_profiles_door_facts_delete AFTER DELETE ON member_profiles
 BEGIN
@@ -109,6 +116,9 @@ BEGIN
     UPDATE door_fact_versions SET version = version + 1 WHERE tenant_id = NEW.tenant_id;
     INSERT INTO door_fact_changes (tenant_id, version, member_id)
         SELECT tenant_id, version, NEW.account_id FROM door_fact_versions WHERE tenant_id = NEW.tenant_id;
+    INSERT INTO door_fact_changes (tenant_id, version, member_id)
+        SELECT tenant_id, version, OLD.account_id FROM door_fact_versions
+        WHERE tenant_id = NEW.tenant_id AND OLD.account_id IS NOT NEW.account_id;
 END;
 CREATE TRIGGER memberships_door_facts_delete AFTER DELETE ON memberships
 BEGIN
@@ -138,6 +148,9 @@ BEGIN
     UPDATE door_fact_versions SET version = version + 1 WHERE tenant_id = NEW.tenant_id;
     INSERT INTO door_fact_changes (tenant_id, version, member_id)
         SELECT tenant_id, version, NEW.account_id FROM door_fact_versions WHERE tenant_id = NEW.tenant_id;
+    INSERT INTO door_fact_changes (tenant_id, version, member_id)
+        SELECT tenant_id, version, OLD.account_id FROM door_fact_versions
+        WHERE tenant_id = NEW.tenant_id AND OLD.account_id IS NOT NEW.account_id;
 END;
 CREATE TRIGGER invoices_door_facts_delete AFTER DELETE ON invoices
     WHEN OLD.status = 'open'
@@ -165,6 +178,9 @@ BEGIN
     UPDATE door_fact_versions SET version = version + 1 WHERE tenant_id = NEW.tenant_id;
     INSERT INTO door_fact_changes (tenant_id, version, member_id)
         SELECT tenant_id, version, NEW.account_id FROM door_fact_versions WHERE tenant_id = NEW.tenant_id;
+    INSERT INTO door_fact_changes (tenant_id, version, member_id)
+        SELECT tenant_id, version, OLD.account_id FROM door_fact_versions
+        WHERE tenant_id = NEW.tenant_id AND OLD.account_id IS NOT NEW.account_id;
 END;
 CREATE TRIGGER billing_profiles_door_facts_delete AFTER DELETE ON billing_profiles
 BEGIN

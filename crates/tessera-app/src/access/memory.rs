@@ -4,9 +4,9 @@
 //!
 //! - **Kept current through the database's change log** (`tessera_store::models::door_facts`): triggers log every
 //!   change of those tables with a brand-wide version, whichever process or code path made it. Each group first
-//!   reads the changes after the version its memory holds (one statement, usually empty) and reloads the members
-//!   they name before deciding; a revoked credential or device, a frozen membership or a paid invoice counts from
-//!   the next group on, as when every group read everything.
+//!   reads the brand's version (one lookup by key); when it moved past the one the memory holds, the group reads
+//!   the changes since and reloads the members they name before deciding. A revoked credential or device, a frozen
+//!   membership or a paid invoice counts from the next group on, as when every group read everything.
 //! - **Loaded whole in the background** (about a second per 100,000 members): when the server starts, for the
 //!   brands with a door; at a brand's first group otherwise; again when more changed at once than is worth
 //!   reloading member by member (a billing run) or the log has a gap. Until a load is done, groups read the

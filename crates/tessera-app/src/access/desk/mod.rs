@@ -9,8 +9,8 @@
 //! - **Answering before writing.** A door waits for its decision only, not for the write of its log row,
 //!   presence and live event: those cost more than the decision (docs/performance.md), and a door's decision,
 //!   once the door has opened, has happened whatever the log says. The writer takes every decided record not yet
-//!   written and writes them together, starting a run at most every [`WRITE_EVERY`] while it keeps up: the busier
-//!   the doors, the larger and cheaper its runs.
+//!   written and writes them together, starting a run at most every few milliseconds while it keeps up
+//!   ([`DoorDesk::write_every`]): the busier the doors, the larger and cheaper its runs.
 //! - **What another process recorded meanwhile** (a second server on the same database: the same rotating code
 //!   used at one of its doors, the same member let in there) refuses a run through the keys of the used-code and
 //!   presence rows; the run is then written carefully, and the entries it contradicts are stored and flagged for
@@ -50,9 +50,6 @@ use super::{
 use crate::events::NewEvent;
 use crate::{naive, App, AppError, AppResult, Ctx};
 
-/// The shortest time between the starts of two runs of the writer while it keeps up (a lone record is written at
-/// once; under load, records gather for this long).
-const WRITE_EVERY: std::time::Duration = std::time::Duration::from_millis(25);
 /// How long a reader of the log waits for the decided records to be written before reading without them.
 const WRITTEN_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -400,11 +397,11 @@ impl App {
         };
         let mut started: Option<tokio::time::Instant> = None;
         loop {
-            // Runs start at most every WRITE_EVERY unless the writer is behind: larger runs cost less per record,
-            // and no door waits for them.
+            // Runs start at most every `write_every` unless the writer is behind: larger runs cost less per
+            // record, and no door waits for them.
             if let Some(started) = started {
                 if self.door_desk().unwritten_records(&tenant) < MAX_RUN {
-                    tokio::time::sleep_until(started + WRITE_EVERY).await;
+                    tokio::time::sleep_until(started + self.door_desk().write_every()).await;
                 }
             }
             let run = self.door_desk().next_run(&tenant);
