@@ -81,6 +81,10 @@ if command -v oha >/dev/null; then
     "$work/cards.txt" | shuf --random-source=<(yes) >"$work/bodies.txt"
   pg_before=0; [ "$backend" = postgres ] && pg_before=$(pg_cpu_secs "$work/pg")
   cpu_before=$(cpu_secs "$serve_pid"); machine_before=$(machine_cpu_secs); written_before=$(written_bytes "$serve_pid")
+  # PERF_RATE_OUT=file: also profile the server (DWARF call graphs) during this fixed-rate run.
+  if [ -n "${PERF_RATE_OUT:-}" ]; then
+    perf record -q --call-graph dwarf,16384 -F 499 -p "$serve_pid" -o "$PERF_RATE_OUT" -- sleep "$seconds" 2>/dev/null &
+  fi
   oha --no-tui -q "$rate" --latency-correction -z "${seconds}s" -c "${OHA_CONNECTIONS:-32}" -m POST \
     -T application/json -H "Authorization: Bearer $token" -H "Host: atlas.localhost" \
     -Z "$work/bodies.txt" "http://$serve_addr/api/v1/access/check" >"$work/check.oha"

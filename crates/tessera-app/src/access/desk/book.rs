@@ -39,13 +39,14 @@ fn deciders_for(backend: Backend) -> usize {
 
 /// The shortest time between the starts of two runs of the writer while it keeps up (a lone record is written at
 /// once; under load, records gather for this long). Larger runs cost less per record: without a pause the writer
-/// wrote runs of 2–4 records. On SQLite a run holds a core (about 150 µs a record) while decisions wait for the
-/// other, so shorter runs shorten the tail (p99 at 2,000 checks a second 4.2–5.3 ms at 8 ms against 6.6–6.7 ms at
-/// 25 ms, for 16 % more bytes written); on PostgreSQL they cost its CPU more than they save (docs/performance.md).
+/// wrote runs of 2–4 records. On SQLite a run holds a core while decisions wait for the other, so shorter runs
+/// shorten the tail: at 2,000 checks a second, p99 4.2–4.7 ms at 3 ms against 5.1–5.6 ms at 8 ms, for 12 % more
+/// bytes written and no more CPU; 1–2 ms gained nothing more. On PostgreSQL shorter runs cost its CPU more than
+/// they save (docs/performance.md).
 fn write_every_for(backend: Backend) -> std::time::Duration {
     match backend {
         Backend::Postgres => std::time::Duration::from_millis(25),
-        Backend::Sqlite => std::time::Duration::from_millis(8),
+        Backend::Sqlite => std::time::Duration::from_millis(3),
     }
 }
 
