@@ -13,7 +13,7 @@ use tessera_tests::{count, query_column, TestApp};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::billing::member_id;
-use crate::devices::{check, location, pair};
+use crate::devices::{check, door_in_centre};
 use crate::memberships::{monthly_plan, monthly_plan_id};
 
 const KEY: &str = "sk_test_atlas";
@@ -419,13 +419,7 @@ async fn renewals_are_charged_once_and_dunning_blocks_then_paying_reinstates() {
     let card = save_card(&app, &fake, &member_token, &member, "pm_card_visa").await;
     let (membership, renewal_day) = active_membership(&app, &admin, &member, &plan).await;
     // The club's door, and the member's printed card: the door follows the billing state with no manual step.
-    let centre = location(&app, "atlas", "Centre", "Europe/Paris").await;
-    let door = pair(
-        &app,
-        "atlas",
-        json!({"kind": "door", "location_id": centre, "anti_passback": false}),
-    )
-    .await;
+    let (_, door) = door_in_centre(&app).await;
     let staff = app.token("atlas", "staff").await;
     let (status, door_card) = app
         .post_json(

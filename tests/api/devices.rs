@@ -52,6 +52,19 @@ pub(crate) async fn pair(app: &TestApp, brand: &str, body: Value) -> Door {
     }
 }
 
+/// The Atlas brand's new "Centre" location (Paris time) and a door there that lets members in again while
+/// inside: (location id, door).
+pub(crate) async fn door_in_centre(app: &TestApp) -> (String, Door) {
+    let centre = location(app, "atlas", "Centre", "Europe/Paris").await;
+    let door = pair(
+        app,
+        "atlas",
+        json!({"kind": "door", "location_id": centre, "anti_passback": false}),
+    )
+    .await;
+    (centre, door)
+}
+
 /// A walk-in member with a printed card: (member id, card number).
 pub(crate) async fn member_with_card(app: &TestApp, brand: &str, given: &str) -> (String, String) {
     let staff = app.token(brand, "staff").await;
@@ -675,13 +688,7 @@ async fn a_member_whose_payment_fails_is_refused_after_the_grace_period_and_admi
     // The door side of billing: billing moves the membership to past_due when the grace period is over and
     // reinstates it when the overdue invoices are paid; the door follows at once, online and in the allowlist.
     let app = TestApp::spawn().await;
-    let centre = location(&app, "atlas", "Centre", "Europe/Paris").await;
-    let door = pair(
-        &app,
-        "atlas",
-        json!({"kind": "door", "location_id": centre, "anti_passback": false}),
-    )
-    .await;
+    let (centre, door) = door_in_centre(&app).await;
     let unlimited = plan(&app, "pay-door", json!({})).await;
     let (member, card) = member_with_card(&app, "atlas", "Payer").await;
     let id = membership(&app, &member, &unlimited).await;

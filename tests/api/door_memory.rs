@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use tessera_tests::{count, execute, TestApp};
 
 use crate::devices::{
-    check, location, member_with_card, membership, pair, plan, reason, tenant_id, written,
+    check, door_in_centre, member_with_card, membership, plan, reason, tenant_id, written,
 };
 
 #[tokio::test]
@@ -14,13 +14,7 @@ async fn the_door_memory_follows_changes_made_outside_the_server() {
     let app = TestApp::spawn().await;
     let url = app.db.url.clone();
     let staff = app.token("atlas", "staff").await;
-    let centre = location(&app, "atlas", "Centre", "Europe/Paris").await;
-    let door = pair(
-        &app,
-        "atlas",
-        json!({"kind": "door", "location_id": centre, "anti_passback": false}),
-    )
-    .await;
+    let (_, door) = door_in_centre(&app).await;
     let unlimited = plan(&app, "memory-unlimited", json!({})).await;
     let (member, card) = member_with_card(&app, "atlas", "Mia").await;
     let held = membership(&app, &member, &unlimited).await;

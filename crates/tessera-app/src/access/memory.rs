@@ -60,13 +60,12 @@ impl DoorMemory {
     }
 
     fn brand(&self, realm: &str) -> Arc<Brand> {
-        Arc::clone(
-            self.brands
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .entry(realm.to_owned())
-                .or_default(),
-        )
+        let mut brands = self.brands.lock().unwrap_or_else(PoisonError::into_inner);
+        // Looked up before inserting: a group's lookup then allocates nothing.
+        if let Some(brand) = brands.get(realm) {
+            return Arc::clone(brand);
+        }
+        Arc::clone(brands.entry(realm.to_owned()).or_default())
     }
 
     /// Where the group reading in `s` finds its seldom-changing facts: the brand's memory, brought up to the
@@ -220,8 +219,9 @@ pub(crate) struct BrandFacts {
     locations: HashMap<String, LocationRow>,
     /// By id.
     credentials: HashMap<String, CredentialRow>,
-    /// Credential ids by (kind, value): a value can be issued again after a revocation.
-    by_value: HashMap<(String, String), Vec<String>>,
+    /// Credential ids by kind, then value (a value can be issued again after a revocation): a door's lookup by
+    /// the strings it holds, with no key to build.
+    by_value: HashMap<String, HashMap<String, Vec<String>>>,
     /// Credential ids by member.
     credentials_of: HashMap<String, Vec<String>>,
     profiles: HashMap<String, ProfileRow>,
@@ -250,7 +250,9 @@ impl BrandFacts {
     fn add(&mut self, rows: DoorFactRows) {
         for c in rows.credentials {
             self.by_value
-                .entry((c.kind.clone(), c.value.clone()))
+                .entry(c.kind.clone())
+                .or_default()
+                .entry(c.value.clone())
                 .or_default()
                 .push(c.id.clone());
             self.credentials_of
@@ -288,11 +290,13 @@ impl BrandFacts {
             let Some(c) = self.credentials.remove(&id) else {
                 continue;
             };
-            let key = (c.kind, c.value);
-            if let Some(ids) = self.by_value.get_mut(&key) {
+            let Some(of_kind) = self.by_value.get_mut(&c.kind) else {
+                continue;
+            };
+            if let Some(ids) = of_kind.get_mut(&c.value) {
                 ids.retain(|i| *i != id);
                 if ids.is_empty() {
-                    self.by_value.remove(&key);
+                    of_kind.remove(&c.value);
                 }
             }
         }
@@ -319,20 +323,26 @@ pub(crate) enum Known {
 }
 
 impl Known {
-    /// Looks `f` up in memory, or `None` to read the database.
-    fn lookup<T>(&self, f: impl FnOnce(&BrandFacts) -> T) -> Option<T> {
-        match self {
+    /// Looks the rows up in memory with `recall`, or reads them from the database with `read_database` when the
+    /// brand has no memory (yet).
+    fn recall_or_read<T>(
+        &self,
+        recall: impl FnOnce(&BrandFacts) -> T,
+        read_database: impl FnOnce() -> tessera_store::StoreResult<T>,
+    ) -> AppResult<T> {
+        let recalled = match self {
             Known::Database => None,
-            Known::Memory(brand) => read(&brand.facts).as_ref().map(f),
+            Known::Memory(brand) => read(&brand.facts).as_ref().map(recall),
+        };
+        match recalled {
+            Some(rows) => Ok(rows),
+            None => Ok(read_database()?),
         }
     }
 
     /// Devices by id.
     pub(crate) fn devices(&self, s: &mut Scoped<'_>, ids: &[String]) -> AppResult<Vec<DeviceRow>> {
-        match self.lookup(|f| pick(&f.devices, ids)) {
-            Some(rows) => Ok(rows),
-            None => Ok(devices::find_many(s, ids)?),
-        }
+        self.recall_or_read(|f| pick(&f.devices, ids), || devices::find_many(s, ids))
     }
 
     /// Locations by id.
@@ -341,10 +351,7 @@ impl Known {
         s: &mut Scoped<'_>,
         ids: &[String],
     ) -> AppResult<Vec<LocationRow>> {
-        match self.lookup(|f| pick(&f.locations, ids)) {
-            Some(rows) => Ok(rows),
-            None => Ok(locations::find_many(s, ids)?),
-        }
+        self.recall_or_read(|f| pick(&f.locations, ids), || locations::find_many(s, ids))
     }
 
     /// For each value, the credential of this kind a door reads (see `access::find_by_values`).
@@ -354,20 +361,20 @@ impl Known {
         kind: &str,
         values: &[String],
     ) -> AppResult<Vec<CredentialRow>> {
-        let found = self.lookup(|f| {
-            let rows = values.iter().flat_map(|v| {
-                f.by_value
-                    .get(&(kind.to_owned(), v.clone()))
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|id| f.credentials.get(id).cloned())
-            });
-            access_store::one_per_value(rows)
-        });
-        match found {
-            Some(rows) => Ok(rows),
-            None => Ok(access_store::find_by_values(s, kind, values)?),
-        }
+        self.recall_or_read(
+            |f| {
+                let rows = values.iter().flat_map(|v| {
+                    f.by_value
+                        .get(kind)
+                        .and_then(|of_kind| of_kind.get(v))
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|id| f.credentials.get(id).cloned())
+                });
+                access_store::one_per_value(rows)
+            },
+            || access_store::find_by_values(s, kind, values),
+        )
     }
 
     /// Credentials by id.
@@ -376,10 +383,10 @@ impl Known {
         s: &mut Scoped<'_>,
         ids: &[String],
     ) -> AppResult<Vec<CredentialRow>> {
-        match self.lookup(|f| pick(&f.credentials, ids)) {
-            Some(rows) => Ok(rows),
-            None => Ok(access_store::find_credentials(s, ids)?),
-        }
+        self.recall_or_read(
+            |f| pick(&f.credentials, ids),
+            || access_store::find_credentials(s, ids),
+        )
     }
 
     /// Members' profiles.
@@ -388,10 +395,10 @@ impl Known {
         s: &mut Scoped<'_>,
         members: &[String],
     ) -> AppResult<Vec<ProfileRow>> {
-        match self.lookup(|f| pick(&f.profiles, members)) {
-            Some(rows) => Ok(rows),
-            None => Ok(members::find_many(s, members)?),
-        }
+        self.recall_or_read(
+            |f| pick(&f.profiles, members),
+            || members::find_many(s, members),
+        )
     }
 
     /// Members' memberships, each member's newest first.
@@ -400,10 +407,10 @@ impl Known {
         s: &mut Scoped<'_>,
         members: &[String],
     ) -> AppResult<Vec<MembershipRow>> {
-        match self.lookup(|f| pick_all(&f.memberships, members)) {
-            Some(rows) => Ok(rows),
-            None => Ok(memberships::of_accounts(s, members)?),
-        }
+        self.recall_or_read(
+            |f| pick_all(&f.memberships, members),
+            || memberships::of_accounts(s, members),
+        )
     }
 
     /// Open invoices of memberships.
@@ -412,10 +419,10 @@ impl Known {
         s: &mut Scoped<'_>,
         memberships: &[String],
     ) -> AppResult<Vec<InvoiceRow>> {
-        match self.lookup(|f| pick_all(&f.open_invoices, memberships)) {
-            Some(rows) => Ok(rows),
-            None => Ok(invoices::open_of_memberships(s, memberships)?),
-        }
+        self.recall_or_read(
+            |f| pick_all(&f.open_invoices, memberships),
+            || invoices::open_of_memberships(s, memberships),
+        )
     }
 
     /// Members' saved payment methods.
@@ -424,10 +431,10 @@ impl Known {
         s: &mut Scoped<'_>,
         members: &[String],
     ) -> AppResult<Vec<BillingProfileRow>> {
-        match self.lookup(|f| pick(&f.billing_profiles, members)) {
-            Some(rows) => Ok(rows),
-            None => Ok(payments::profiles(s, members)?),
-        }
+        self.recall_or_read(
+            |f| pick(&f.billing_profiles, members),
+            || payments::profiles(s, members),
+        )
     }
 }
 
