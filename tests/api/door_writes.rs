@@ -1,11 +1,11 @@
 //! Door decisions are answered before they are written (docs/devices.md, "Deciding, then writing"): doors get their
 //! answers while the database's writes wait, a stopping server writes every answered check before it exits, and
 //! two servers on one database that both let in the same member or the same rotating code record both entries,
-//! the second flagged for staff.
+//! the second flagged for staff, even when the other server's write was still under way when this one read.
 
 use chrono::Utc;
 use serde_json::{json, Value};
-use tessera_tests::{count, TestApp, WriteHold};
+use tessera_tests::{count, query_column, TestApp, WriteHold};
 
 use crate::devices::{
     app_key, location, member_with_card, membership, pair, plan, reason, rotating, tenant_id,
@@ -247,5 +247,222 @@ async fn two_servers_letting_in_the_same_member_or_code_record_both_and_flag_the
             "SELECT COUNT(*) AS n FROM events WHERE event_type = 'access.flagged'"
         ),
         flagged_all
+    );
+}
+
+/// Another process's transaction on the server's database: the rows it writes hold their keys, unseen by the
+/// server, until it commits.
+enum Elsewhere {
+    Sqlite(diesel::SqliteConnection),
+    Postgres(diesel::PgConnection, String),
+}
+
+impl Elsewhere {
+    /// Begins writing (on SQLite taking the write lock, as any writer does there).
+    fn begin(url: &str) -> Elsewhere {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Xid {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            let mut conn = tessera_tests::sqlite_connect(path);
+            diesel::sql_query("BEGIN IMMEDIATE")
+                .execute(&mut conn)
+                .unwrap();
+            Elsewhere::Sqlite(conn)
+        } else {
+            let mut conn = tessera_tests::pg_connect(url);
+            diesel::sql_query("BEGIN").execute(&mut conn).unwrap();
+            let xid: Vec<Xid> = diesel::sql_query("SELECT pg_current_xact_id()::text AS v")
+                .load(&mut conn)
+                .unwrap();
+            Elsewhere::Postgres(conn, xid[0].v.clone())
+        }
+    }
+
+    fn run(&mut self, sql: &str) {
+        use diesel::RunQueryDsl;
+        match self {
+            Elsewhere::Sqlite(conn) => diesel::sql_query(sql).execute(conn),
+            Elsewhere::Postgres(conn, _) => diesel::sql_query(sql).execute(conn),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Waits until a server's statement waits for this transaction (PostgreSQL).
+    fn awaited(&self, url: &str) {
+        let Elsewhere::Postgres(_, xid) = self else {
+            return;
+        };
+        waiting(
+            url,
+            &format!("locktype = 'transactionid' AND transactionid::text = '{xid}'"),
+        );
+    }
+
+    fn commit(mut self) {
+        self.run("COMMIT");
+    }
+}
+
+/// Waits (up to 20 s) until a lock matching `lock` is waited for.
+fn waiting(url: &str, lock: &str) {
+    let sql = format!("SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND {lock}");
+    for _ in 0..1000 {
+        if count(url, &sql) > 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("nothing waited for {lock}");
+}
+
+#[tokio::test]
+async fn entries_another_process_was_still_writing_are_flagged_not_merged() {
+    let app = TestApp::spawn().await;
+    let hall = location(&app, "atlas", "Hall", "Europe/Paris").await;
+    let guarded = pair(&app, "atlas", json!({"kind": "door", "location_id": hall})).await;
+    let open = pair(
+        &app,
+        "atlas",
+        json!({"kind": "door", "location_id": hall, "anti_passback": false}),
+    )
+    .await;
+    let unlimited = plan(&app, "elsewhere", json!({})).await;
+    let mut members = Vec::new();
+    for given in ["First", "Second", "Earlier"] {
+        let (member, card) = member_with_card(&app, "atlas", given).await;
+        membership(&app, &member, &unlimited).await;
+        members.push((member, card));
+    }
+    let (owner, credential, key) = app_key(&app).await;
+    membership(&app, &owner, &unlimited).await;
+    let tenant = tenant_id(&app, "atlas");
+    let issued = Utc::now().timestamp();
+    let code = rotating(&key, &tenant, &credential, issued);
+    let staff = app.token("atlas", "staff").await;
+    written(&app, &staff).await;
+    let url = app.db.url.clone();
+    let url = url.as_str();
+    let postgres = url.starts_with("postgres");
+    let at = Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S%.6f");
+    let presence = |member: &str| {
+        format!(
+            "INSERT INTO access_presence (tenant_id, location_id, member_id, entered_at, device_id) \
+             VALUES ('{tenant}', '{hall}', '{member}', '{at}', '{}')",
+            guarded.id
+        )
+    };
+
+    // Another server lets in the first member and uses the code, and (on PostgreSQL, in a second transaction
+    // committed later) lets in the second member. SQLite has one writer: there, one transaction holds all three.
+    let mut first = Elsewhere::begin(url);
+    first.run(&presence(&members[0].0));
+    first.run(&format!(
+        "INSERT INTO access_qr_uses (tenant_id, credential_id, issued_at, device_id, used_at) \
+         VALUES ('{tenant}', '{credential}', {issued}, '{}', '{at}')",
+        open.id
+    ));
+    let second = postgres.then(|| {
+        let mut second = Elsewhere::begin(url);
+        second.run(&presence(&members[1].0));
+        second
+    });
+    if !postgres {
+        first.run(&presence(&members[1].0));
+    }
+
+    // On PostgreSQL the three entries below are made to form one run: an earlier entry's run waits first.
+    let hold = postgres.then(|| WriteHold::take(url, "access_events"));
+    if postgres {
+        let (status, body) = check(
+            &app,
+            &guarded,
+            json!({"type": "barcode", "value": members[2].1}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["decision"].as_str()),
+            (200, Some("allow")),
+            "{body}"
+        );
+        waiting(url, "relation = 'access_events'::regclass");
+    }
+    let answers = futures::future::join_all([
+        check(
+            &app,
+            &guarded,
+            json!({"type": "barcode", "value": members[0].1}),
+        ),
+        check(&app, &open, json!({"type": "qr", "value": code})),
+        check(
+            &app,
+            &guarded,
+            json!({"type": "barcode", "value": members[1].1}),
+        ),
+    ])
+    .await;
+    for (status, body) in &answers {
+        assert_eq!(
+            (*status, body["decision"].as_str()),
+            (200, Some("allow")),
+            "{body}"
+        );
+    }
+    if let Some(hold) = hold {
+        hold.release();
+    }
+    // The run waits for the first transaction's code, is refused when it commits, and is written carefully; on
+    // PostgreSQL that careful run reads before the second transaction commits, and waits for its presence.
+    first.awaited(url);
+    first.commit();
+    if let Some(second) = second {
+        second.awaited(url);
+        second.commit();
+    }
+    written(&app, &staff).await;
+
+    for (member, _) in &members[..2] {
+        assert_eq!(
+            query_column(
+                url,
+                &format!(
+                    "SELECT CAST(flagged AS TEXT) || ' ' || COALESCE(flag_reason, '-') AS v \
+                     FROM access_events WHERE member_id = '{member}' AND decision = 'allow'"
+                )
+            ),
+            [Some(format!(
+                "{} anti_passback",
+                if postgres { "true" } else { "1" }
+            ))],
+            "{member}'s entry is flagged, not merged into the other server's"
+        );
+        assert_eq!(
+            count(
+                url,
+                &format!("SELECT COUNT(*) FROM access_presence WHERE member_id = '{member}'")
+            ),
+            1
+        );
+    }
+    assert_eq!(
+        count(
+            url,
+            &format!(
+                "SELECT COUNT(*) FROM access_events WHERE credential_id = '{credential}' \
+                 AND flag_reason = 'credential_replayed'"
+            )
+        ),
+        1,
+        "the code's entry is flagged"
+    );
+    assert_eq!(
+        count(
+            url,
+            "SELECT COUNT(*) FROM events WHERE event_type = 'access.flagged'"
+        ),
+        3
     );
 }

@@ -7,6 +7,11 @@
 //! member let in there) is found when the keys of the used-code and presence rows refuse the run, and the run is
 //! written again in the careful way ([`Care::Careful`]): the entry is stored and **flagged for staff** with the
 //! reason the server would have refused it, as an offline door's entry is (docs/devices.md).
+//!
+//! A careful run reads what was recorded meanwhile, but on PostgreSQL it cannot read what another process is still
+//! writing. So what it found unopposed (a code not used, a member outside at an anti-passback door) it still writes
+//! under the keys: should that other write commit, the run is refused again and read again, and the entry is
+//! flagged then, never silently merged into the other's.
 
 use std::collections::{HashMap, HashSet};
 
@@ -95,8 +100,10 @@ pub(crate) fn write(
     let mut events: Vec<AccessEventRow> = records.iter().map(|r| r.event.clone()).collect();
     let mut published: Vec<NewEvent> = records.iter().map(|r| r.published.clone()).collect();
     let mut uses: Vec<QrUse> = records.iter().filter_map(|r| r.qr_use.clone()).collect();
+    let mut flagged = HashSet::new();
     if care == Care::Careful {
         let flags = contradicted(s, records)?;
+        flagged.extend(flags.iter().map(|(i, _)| *i));
         let skipped: HashSet<(String, i64)> = flags
             .iter()
             .filter(|(_, reason)| *reason == Reason::CredentialReplayed)
@@ -111,7 +118,7 @@ pub(crate) fn write(
     }
     store::insert_events(s, &events).map_err(refused)?;
     store::use_qr_many(s, &uses).map_err(concurrent())?;
-    move_presence(s, records, care)?;
+    move_presence(s, records, care, &flagged)?;
     touch_devices(s, records)?;
     let now = records
         .iter()
@@ -196,22 +203,35 @@ fn flagged_event(event: &AccessEventRow, reason: Reason) -> NewEvent {
 }
 
 /// Moves presence after the run's allowed passages: each member's last passage decides. Left: the row goes. Came
-/// in from outside: a timed-out row goes and a new one is inserted (plainly, its key refuses the run if another
-/// process let the member in meanwhile; carefully, it replaces that presence). Came in while inside (no
-/// anti-passback): the row's time and door move (on PostgreSQL in one statement for the run).
-fn move_presence(s: &mut Scoped<'_>, records: &[&Record], care: Care) -> AppResult<()> {
-    // Per member and location: inside before the run, their last passage, the latest timeout cutoff.
-    let mut last: HashMap<(&str, &str), (bool, &Passage)> = HashMap::new();
-    for p in records.iter().filter_map(|r| r.passage.as_ref()) {
+/// in from outside: a timed-out row goes and a new one is inserted; its key refuses the run if another process let
+/// the member in meanwhile, except in a careful run for an entry already `flagged` (by record index) or through a
+/// door without anti-passback, which replaces that presence. Came in while inside (no anti-passback): the row's
+/// time and door move (on PostgreSQL in one statement for the run).
+fn move_presence(
+    s: &mut Scoped<'_>,
+    records: &[&Record],
+    care: Care,
+    flagged: &HashSet<usize>,
+) -> AppResult<()> {
+    // Per member and location: inside before the run, their last passage and whether its entry is flagged.
+    let mut last: HashMap<(&str, &str), (bool, &Passage, bool)> = HashMap::new();
+    for (i, record) in records.iter().enumerate() {
+        let Some(p) = record.passage.as_ref() else {
+            continue;
+        };
+        let is_flagged = flagged.contains(&i);
         last.entry((p.location_id.as_str(), p.member_id.as_str()))
-            .and_modify(|(_, latest)| *latest = p)
-            .or_insert((p.was_inside, p));
+            .and_modify(|(_, latest, latest_flagged)| {
+                *latest = p;
+                *latest_flagged = is_flagged;
+            })
+            .or_insert((p.was_inside, p, is_flagged));
     }
     let mut left: HashMap<&str, Vec<String>> = HashMap::new();
     let mut arrived: HashMap<&str, (Vec<String>, NaiveDateTime)> = HashMap::new();
     let (mut rows, mut moved) = (Vec::new(), Vec::new());
     let realm = s.realm_key().to_owned();
-    for ((location, member), (was_inside, p)) in last {
+    for ((location, member), (was_inside, p, is_flagged)) in last {
         let Some((at, device)) = &p.entered else {
             left.entry(location).or_default().push(member.to_owned());
             continue;
@@ -232,9 +252,13 @@ fn move_presence(s: &mut Scoped<'_>, records: &[&Record], care: Care) -> AppResu
             .or_insert((Vec::new(), p.timed_out_before));
         members.push(member.to_owned());
         *before = (*before).max(p.timed_out_before);
-        match care {
-            Care::Plain => rows.push(row),
-            Care::Careful => moved.push(row),
+        // A careful run read this member outside, but a presence another process is still writing was not
+        // there to read: the key must refuse it rather than the upsert merge it unflagged.
+        let replaces = care == Care::Careful && (is_flagged || !p.anti_passback);
+        if replaces {
+            moved.push(row);
+        } else {
+            rows.push(row);
         }
     }
     for (location, members) in left {

@@ -416,22 +416,28 @@ impl App {
         }
     }
 
-    /// Writes a run: plainly, then carefully if another process recorded the same meanwhile. A run the database
-    /// refuses for a record's data is written record by record, and a record refused alone is logged and dropped;
-    /// any other failure (the database cannot be reached, is busy) is tried again, backing off, until it passes.
+    /// Writes a run: plainly, then carefully if another process recorded the same meanwhile, and carefully again
+    /// if what that process was still writing when the careful run read refuses it (it is read then). A run the
+    /// database refuses for a record's data is written record by record, and a record refused alone is logged and
+    /// dropped; any other failure (the database cannot be reached, is busy) is tried again, backing off, until it
+    /// passes.
     async fn write_run(&self, tenant: &str, run: &[Arc<Decided>]) {
         let records = run.iter().map(|d| d.records.len()).sum::<usize>();
         tracing::debug!(realm = %tenant, records, "door records written together");
         let mut pause = Pause::default();
+        let (mut care, mut refused_carefully) = (Care::Plain, false);
         loop {
-            let done = match self.write_once(tenant, run, None, Care::Plain).await {
-                Err(e) if is_concurrent(&e) => {
-                    self.write_once(tenant, run, None, Care::Careful).await
-                }
-                done => done,
-            };
-            match done {
+            match self.write_once(tenant, run, None, care).await {
                 Ok(()) => return,
+                Err(e) if is_concurrent(&e) => {
+                    // Refused carefully: what another process was still writing when the run read has committed
+                    // since, and the next read sees it. Only when that keeps happening does the writer pause.
+                    if refused_carefully {
+                        pause.sleep().await;
+                    }
+                    refused_carefully = care == Care::Careful;
+                    care = Care::Careful;
+                }
                 Err(error) if recording::is_refused(&error) => break,
                 Err(error) => {
                     tracing::warn!(realm = %tenant, %error, records, "door records wait for the database");
