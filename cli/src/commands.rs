@@ -318,10 +318,20 @@ pub async fn open_app(settings: Settings) -> anyhow::Result<App> {
 
 /// Serves until Ctrl-C or SIGTERM.
 pub async fn serve(app: App) -> anyhow::Result<()> {
-    let listen = app.settings().server.listen.clone();
-    let listener = tokio::net::TcpListener::bind(&listen)
+    let listener = bind(&app).await?;
+    serve_on(app, listener).await
+}
+
+/// Binds the configured listen address: before anything names the port, since `:0` picks a free one.
+pub async fn bind(app: &App) -> anyhow::Result<tokio::net::TcpListener> {
+    let listen = &app.settings().server.listen;
+    tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+        .with_context(|| format!("cannot listen on {listen}"))
+}
+
+/// Serves on a bound listener until a shutdown signal.
+pub async fn serve_on(app: App, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     println!("listening on http://{address}");
     tessera_server::serve(app, listener, shutdown_signal()).await?;

@@ -112,8 +112,9 @@ pub async fn run(
             );
         }
     }
-    print_banner(&app, created);
-    crate::commands::serve(app).await
+    let listener = crate::commands::bind(&app).await?;
+    print_banner(&app, created, listener.local_addr()?.port());
+    crate::commands::serve_on(app, listener).await
 }
 
 /// The demo's master key, kept beside its database in `master.key` (readable by its owner only) and made on
@@ -192,14 +193,7 @@ async fn seed(app: &App) -> anyhow::Result<usize> {
     Ok(count)
 }
 
-fn print_banner(app: &App, created: usize) {
-    let port = app
-        .settings()
-        .server
-        .listen
-        .rsplit_once(':')
-        .map_or("8080", |(_, p)| p)
-        .to_owned();
+fn print_banner(app: &App, created: usize, port: u16) {
     println!(
         "Tessera demo ({} database, {created} demo account(s) created this time)",
         app.db().backend().name()

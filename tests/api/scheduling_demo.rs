@@ -26,17 +26,31 @@ async fn run_demo_until_listening(db: &TestDb, data_dir: &std::path::Path) {
     }
     let mut child = command.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(60), async {
+    let (banner, port) = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut banner = Vec::new();
         while let Some(line) = lines.next_line().await.unwrap() {
-            if line.starts_with("listening on http://") {
-                return;
+            if let Some(address) = line.strip_prefix("listening on http://") {
+                let port = address.rsplit_once(':').unwrap().1.to_owned();
+                return (banner, port);
             }
+            banner.push(line);
         }
         panic!("tessera demo exited before listening");
     })
     .await
     .expect("tessera demo did not start in 60 s");
     child.kill().await.unwrap();
+    // The banner names the port it listens on, also when the system picked it.
+    assert_ne!(port, "0");
+    for expected in [
+        format!("http://atlas.localhost:{port}"),
+        format!("API docs: http://localhost:{port}/api/docs"),
+    ] {
+        assert!(
+            banner.iter().any(|line| line.contains(&expected)),
+            "{expected} in {banner:#?}"
+        );
+    }
 }
 
 fn atlas_count(db: &TestDb, table: &str) -> i64 {
