@@ -210,6 +210,29 @@ impl App {
             .map_err(|e| AppError::Internal(format!("task: {e}")))?
     }
 
+    /// Runs a short database read that a request waits for: on SQLite on this very thread, on PostgreSQL (and
+    /// outside tokio's multi-threaded runtime) as [`App::blocking`] does.
+    ///
+    /// Why: a door decision's read on SQLite is in-process and short (0.1–0.4 ms), and handing it to a blocking
+    /// thread made it wait for that thread to get a core, a millisecond or more when the doors are busy. Here
+    /// tokio's `block_in_place` hands this worker's other tasks to another thread instead, so the runtime never
+    /// waits for the read. PostgreSQL's reads wait on the network, where that costs more than it saves
+    /// (docs/performance.md, "2026-11-28 13:05–13:35 UTC").
+    pub async fn reading_in_place<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> AppResult<T> + Send + 'static,
+    {
+        let multi_threaded = tokio::runtime::Handle::try_current().is_ok_and(|runtime| {
+            runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+        });
+        if multi_threaded && self.inner.db.backend() == tessera_store::Backend::Sqlite {
+            tokio::task::block_in_place(|| f(&self.inner.db))
+        } else {
+            self.blocking(f).await
+        }
+    }
+
     /// SQLite: copies the write-ahead log into the database every `database.sqlite_checkpoint_every_ms`, and makes
     /// it start over past `database.sqlite_log_restart_pages`, until `stop`, so that no request's commit does
     /// either (see [`Database::checkpoint_wal`]). Returns at once on PostgreSQL or when the interval is 0.

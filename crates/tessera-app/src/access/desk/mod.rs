@@ -5,7 +5,8 @@
 //!   statements whatever their number (see [`super::facts`]). On PostgreSQL two groups read at once; groups still
 //!   decide one after the other, in the order they were taken ([`book`]). Each decision sees the ones before it and
 //!   the ones answered but not yet written ([`Unwritten`]): a member let in is inside for the next check, a
-//!   rotating code once seen is used.
+//!   rotating code once seen is used. On SQLite a group's read runs on the decider's own thread
+//!   ([`App::reading_in_place`]): it is short and in-process, and a blocking thread would first have to get a core.
 //! - **Answering before writing.** A door waits for its decision only, not for the write of its log row,
 //!   presence and live event: those cost more than the decision (docs/performance.md), and a door's decision,
 //!   once the door has opened, has happened whatever the log says. The writer takes every decided record not yet
@@ -259,7 +260,7 @@ impl App {
     pub(crate) async fn decide_dry(&self, tenant: &str, check: Check) -> AppResult<CheckResult> {
         let place = PlaceGuard::new(self, self.door_desk().place(tenant, false));
         let (app, floor, tenant) = (self.clone(), place.place.floor, tenant.to_owned());
-        self.blocking(move |db| {
+        self.reading_in_place(move |db| {
             db.scoped(&tenant, TxMode::Read, |s| {
                 let overlay = || Ok(app.door_desk().overlay(&tenant, floor));
                 let known = app.door_memory().recall(&app, s)?;
@@ -337,7 +338,7 @@ impl App {
         let read = {
             let (tenant, checks, app) = (tenant.to_owned(), Arc::clone(&checks), self.clone());
             let (floor, ticket) = (place.place.floor, place.place.ticket);
-            self.blocking(move |db| {
+            self.reading_in_place(move |db| {
                 db.scoped(&tenant, TxMode::Read, |s| {
                     let overlay = || {
                         if let Some(ticket) = ticket {
