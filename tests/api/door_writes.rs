@@ -13,13 +13,55 @@ use crate::devices::{
 };
 
 async fn check(app: &TestApp, door: &Door, credential: Value) -> (u16, Value) {
+    pass(app, door, credential, "in").await
+}
+
+/// Asks `door` to let `credential` through in `direction` (`in` or `out`).
+async fn pass(app: &TestApp, door: &Door, credential: Value, direction: &str) -> (u16, Value) {
     app.post_json(
         Some("atlas"),
         "/api/v1/access/check",
         Some(&door.token),
-        &json!({"credential": credential, "direction": "in"}),
+        &json!({"credential": credential, "direction": direction}),
     )
     .await
+}
+
+/// A hall of atlas with an anti-passback door (`guarded`) and a door without (`open`), and members (id, card)
+/// with a membership of an unlimited plan.
+struct Hall {
+    id: String,
+    guarded: Door,
+    open: Door,
+    members: Vec<(String, String)>,
+    plan: String,
+}
+
+impl Hall {
+    async fn new(app: &TestApp, plan_name: &str, given_names: &[&str]) -> Hall {
+        let id = location(app, "atlas", "Hall", "Europe/Paris").await;
+        let guarded = pair(app, "atlas", json!({"kind": "door", "location_id": id})).await;
+        let open = pair(
+            app,
+            "atlas",
+            json!({"kind": "door", "location_id": id, "anti_passback": false}),
+        )
+        .await;
+        let plan = plan(app, plan_name, json!({})).await;
+        let mut members = Vec::new();
+        for given in given_names {
+            let (member, card) = member_with_card(app, "atlas", given).await;
+            membership(app, &member, &plan).await;
+            members.push((member, card));
+        }
+        Hall {
+            id,
+            guarded,
+            open,
+            members,
+            plan,
+        }
+    }
 }
 
 #[tokio::test]
@@ -107,21 +149,15 @@ async fn doors_are_answered_while_writes_wait_and_a_stopping_server_writes_what_
 async fn two_servers_letting_in_the_same_member_or_code_record_both_and_flag_the_second() {
     let app = TestApp::spawn().await;
     let app2 = TestApp::spawn_on(app.db.shared(), &[]).await;
-    let hall = location(&app, "atlas", "Hall", "Europe/Paris").await;
-    let guarded = pair(&app, "atlas", json!({"kind": "door", "location_id": hall})).await;
-    let open = pair(
-        &app,
-        "atlas",
-        json!({"kind": "door", "location_id": hall, "anti_passback": false}),
-    )
-    .await;
-    let unlimited = plan(&app, "two-servers", json!({})).await;
-    let mut members = Vec::new();
-    for i in 0..5 {
-        let (member, card) = member_with_card(&app, "atlas", &format!("Twin{i}")).await;
-        membership(&app, &member, &unlimited).await;
-        members.push((member, card));
-    }
+    let names: Vec<String> = (0..5).map(|i| format!("Twin{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let Hall {
+        guarded,
+        open,
+        members,
+        plan: unlimited,
+        ..
+    } = Hall::new(&app, "two-servers", &names).await;
     let (owner, credential, key) = app_key(&app).await;
     membership(&app, &owner, &unlimited).await;
     let tenant = tenant_id(&app, "atlas");
@@ -250,8 +286,8 @@ async fn two_servers_letting_in_the_same_member_or_code_record_both_and_flag_the
     );
 }
 
-/// Another process's transaction on the server's database: the rows it writes hold their keys, unseen by the
-/// server, until it commits.
+/// Another process's transaction on the server's database (another server's, say): the rows it writes hold their
+/// keys, unseen by the server, until it commits.
 enum Elsewhere {
     Sqlite(diesel::SqliteConnection),
     Postgres(diesel::PgConnection, String),
@@ -261,6 +297,7 @@ impl Elsewhere {
     /// Begins writing (on SQLite taking the write lock, as any writer does there).
     fn begin(url: &str) -> Elsewhere {
         use diesel::RunQueryDsl;
+        /// The transaction's id, which a statement waiting for it names in `pg_locks`.
         #[derive(diesel::QueryableByName)]
         struct Xid {
             #[diesel(sql_type = diesel::sql_types::Text)]
@@ -282,6 +319,7 @@ impl Elsewhere {
         }
     }
 
+    /// Runs one statement inside the transaction.
     fn run(&mut self, sql: &str) {
         use diesel::RunQueryDsl;
         match self {
@@ -296,20 +334,25 @@ impl Elsewhere {
         let Elsewhere::Postgres(_, xid) = self else {
             return;
         };
-        waiting(
+        wait_for_a_waiter(
             url,
             &format!("locktype = 'transactionid' AND transactionid::text = '{xid}'"),
         );
     }
 
+    /// Commits: what it wrote becomes visible, and its keys refuse the server's writes of the same rows.
     fn commit(mut self) {
         self.run("COMMIT");
     }
 }
 
-/// Waits (up to 20 s) until a lock matching `lock` is waited for.
-fn waiting(url: &str, lock: &str) {
-    let sql = format!("SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND {lock}");
+/// Waits (up to 20 s) until a lock matching `lock` is waited for in this test's database. (Test databases are
+/// copies of one template: another test's tables have the same ids.)
+fn wait_for_a_waiter(url: &str, lock: &str) {
+    let sql = format!(
+        "SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND {lock} \
+         AND (database IS NULL OR database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+    );
     for _ in 0..1000 {
         if count(url, &sql) > 0 {
             return;
@@ -322,21 +365,13 @@ fn waiting(url: &str, lock: &str) {
 #[tokio::test]
 async fn entries_another_process_was_still_writing_are_flagged_not_merged() {
     let app = TestApp::spawn().await;
-    let hall = location(&app, "atlas", "Hall", "Europe/Paris").await;
-    let guarded = pair(&app, "atlas", json!({"kind": "door", "location_id": hall})).await;
-    let open = pair(
-        &app,
-        "atlas",
-        json!({"kind": "door", "location_id": hall, "anti_passback": false}),
-    )
-    .await;
-    let unlimited = plan(&app, "elsewhere", json!({})).await;
-    let mut members = Vec::new();
-    for given in ["First", "Second", "Earlier"] {
-        let (member, card) = member_with_card(&app, "atlas", given).await;
-        membership(&app, &member, &unlimited).await;
-        members.push((member, card));
-    }
+    let Hall {
+        id: hall,
+        guarded,
+        open,
+        members,
+        plan: unlimited,
+    } = Hall::new(&app, "elsewhere", &["First", "Second", "Earlier"]).await;
     let (owner, credential, key) = app_key(&app).await;
     membership(&app, &owner, &unlimited).await;
     let tenant = tenant_id(&app, "atlas");
@@ -388,7 +423,7 @@ async fn entries_another_process_was_still_writing_are_flagged_not_merged() {
             (200, Some("allow")),
             "{body}"
         );
-        waiting(url, "relation = 'access_events'::regclass");
+        wait_for_a_waiter(url, "relation = 'access_events'::regclass");
     }
     let answers = futures::future::join_all([
         check(
@@ -464,5 +499,110 @@ async fn entries_another_process_was_still_writing_are_flagged_not_merged() {
             "SELECT COUNT(*) FROM events WHERE event_type = 'access.flagged'"
         ),
         3
+    );
+}
+
+/// Two members inside go out and come back in through the anti-passback door, and the four passages are written
+/// in one run. Meanwhile another server let the second member in through its door without anti-passback, after
+/// their exit here: that entry stands, and the re-entry here is flagged. The first member's re-entry, which
+/// nothing contradicts, is not flagged, though the run is written carefully and finds their presence from before
+/// the exit.
+#[tokio::test]
+async fn members_who_go_out_and_come_back_within_one_run_are_flagged_only_if_let_in_elsewhere_meanwhile(
+) {
+    let app = TestApp::spawn().await;
+    let Hall {
+        guarded,
+        open,
+        members,
+        ..
+    } = Hall::new(&app, "in-and-out", &["Back", "Crossed", "Earlier"]).await;
+    let staff = app.token("atlas", "staff").await;
+    let url = app.db.url.clone();
+    let url = url.as_str();
+    let postgres = url.starts_with("postgres");
+    let card = |i: usize| json!({"type": "barcode", "value": members[i].1});
+    for i in 0..2 {
+        let (status, body) = check(&app, &guarded, card(i)).await;
+        assert_eq!((status, body["decision"].as_str()), (200, Some("allow")));
+    }
+    written(&app, &staff).await;
+
+    // Writes wait (SQLite: the other server's transaction holds the one write lock) while an earlier entry's run
+    // waits first, so the four passages after it are written as one run.
+    let hold = postgres.then(|| WriteHold::take(url, "access_events"));
+    let mut elsewhere = (!postgres).then(|| Elsewhere::begin(url));
+    let (status, body) = check(&app, &guarded, card(2)).await;
+    assert_eq!((status, body["decision"].as_str()), (200, Some("allow")));
+    if postgres {
+        wait_for_a_waiter(url, "relation = 'access_events'::regclass");
+    } else {
+        // SQLite shows no waiter; the writer takes the run at once, the next answer comes after a round trip.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    for (i, direction) in [(0, "out"), (1, "out"), (0, "in"), (1, "in")] {
+        let (status, body) = pass(&app, &guarded, card(i), direction).await;
+        assert_eq!(
+            (status, body["decision"].as_str()),
+            (200, Some("allow")),
+            "{direction}: {body}"
+        );
+    }
+    // The other server let the second member in after their exit here (its door moves a presence it finds).
+    let mut elsewhere = elsewhere.take().unwrap_or_else(|| Elsewhere::begin(url));
+    let at = Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S%.6f");
+    elsewhere.run(&format!(
+        "UPDATE access_presence SET entered_at = '{at}', device_id = '{}' WHERE member_id = '{}'",
+        open.id, members[1].0
+    ));
+    elsewhere.commit();
+    if let Some(hold) = hold {
+        hold.release();
+    }
+    written(&app, &staff).await;
+
+    let entries = |member: &str| {
+        query_column(
+            url,
+            &format!(
+                "SELECT CAST(flagged AS TEXT) || ' ' || COALESCE(flag_reason, '-') AS v FROM access_events \
+                 WHERE member_id = '{member}' AND decision = 'allow' AND direction = 'in' ORDER BY occurred_at"
+            ),
+        )
+    };
+    let (yes, no) = if postgres {
+        ("true", "false")
+    } else {
+        ("1", "0")
+    };
+    assert_eq!(
+        entries(&members[0].0),
+        [Some(format!("{no} -")), Some(format!("{no} -"))],
+        "nothing contradicts the first member's re-entry"
+    );
+    assert_eq!(
+        entries(&members[1].0),
+        [
+            Some(format!("{no} -")),
+            Some(format!("{yes} anti_passback"))
+        ],
+        "the second member's re-entry is flagged, not merged into the other server's entry"
+    );
+    for (member, _) in &members[..2] {
+        assert_eq!(
+            count(
+                url,
+                &format!("SELECT COUNT(*) FROM access_presence WHERE member_id = '{member}'")
+            ),
+            1,
+            "{member} is inside once"
+        );
+    }
+    assert_eq!(
+        count(
+            url,
+            "SELECT COUNT(*) FROM events WHERE event_type = 'access.flagged'"
+        ),
+        1
     );
 }

@@ -227,7 +227,14 @@ impl App {
             runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
         });
         if multi_threaded && self.inner.db.backend() == tessera_store::Backend::Sqlite {
-            tokio::task::block_in_place(|| f(&self.inner.db))
+            // A panic in `f` must come back as an error, as it does from a blocking thread, rather than unwind
+            // the caller (a brand's decider, which would stop answering its doors). `f` owns what it touches
+            // but the database handle, whose pool closes a connection given back while unwinding.
+            let db = &self.inner.db;
+            tokio::task::block_in_place(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(db)))
+                    .unwrap_or_else(|_| Err(AppError::Internal("a database read panicked".into())))
+            })
         } else {
             self.blocking(f).await
         }

@@ -1,6 +1,6 @@
 //! One connection type over both backends, and the r2d2 manager that opens and prepares connections.
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::{Connection, PgConnection, SqliteConnection};
 
 use crate::StoreError;
@@ -127,8 +127,12 @@ impl r2d2::ManageConnection for ConnectionManager {
         conn.batch_execute("SELECT 1").map_err(StoreError::from)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// A connection given back while its thread unwinds, or still inside a transaction (a panic in a
+    /// transaction's body skipped both its commit and its rollback), must not serve anyone again: their work would
+    /// run inside that transaction, and on SQLite it would hold the write lock. r2d2 closes it instead.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking()
+            || <DbConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
     }
 }
 
@@ -161,5 +165,30 @@ mod tests {
                 .unwrap();
             assert_eq!(setting.temp_store, 2, "{mode:?}");
         }
+    }
+
+    /// A transaction whose body panics leaves its connection inside it: the pool must close that connection, or
+    /// the next write would wait for a lock nobody will give back.
+    #[test]
+    fn a_connection_left_in_a_transaction_by_a_panic_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let options = PoolOptions {
+            max_size: 1,
+            ..PoolOptions::default()
+        };
+        let db = Database::connect(&url, &options).unwrap();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            db.system(TxMode::Write, |_| -> crate::StoreResult<()> {
+                panic!("the body of a transaction panics")
+            })
+        }));
+        assert!(panicked.is_err());
+        let written = db.system(TxMode::Write, |s| {
+            diesel::sql_query("CREATE TABLE t (x INTEGER)")
+                .execute(s.conn())
+                .map_err(crate::StoreError::from)
+        });
+        assert!(written.is_ok(), "{written:?}");
     }
 }

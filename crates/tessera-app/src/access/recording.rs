@@ -159,6 +159,7 @@ fn contradicted(s: &mut Scoped<'_>, records: &[&Record]) -> AppResult<Vec<(usize
             present.insert((row.location_id, row.member_id), row.entered_at);
         }
     }
+    let left_earlier = left_earlier(records);
     let mut flags = Vec::new();
     for (i, record) in records.iter().enumerate() {
         let replayed = record
@@ -171,7 +172,10 @@ fn contradicted(s: &mut Scoped<'_>, records: &[&Record]) -> AppResult<Vec<(usize
                 && !p.was_inside
                 && present
                     .get(&(p.location_id.clone(), p.member_id.clone()))
-                    .is_some_and(|entered| *entered > p.timed_out_before)
+                    .is_some_and(|entered| {
+                        *entered > p.timed_out_before
+                            && left_earlier[i].is_none_or(|left| *entered > left)
+                    })
         });
         if replayed {
             flags.push((i, Reason::CredentialReplayed));
@@ -202,38 +206,97 @@ fn flagged_event(event: &AccessEventRow, reason: Reason) -> NewEvent {
     }
 }
 
-/// Moves presence after the run's allowed passages: each member's last passage decides. Left: the row goes. Came
-/// in from outside: a timed-out row goes and a new one is inserted; its key refuses the run if another process let
-/// the member in meanwhile, except in a careful run for an entry already `flagged` (by record index) or through a
-/// door without anti-passback, which replaces that presence. Came in while inside (no anti-passback): the row's
-/// time and door move (on PostgreSQL in one statement for the run).
+/// What a run's passages did to one member's presence at one location.
+struct Movement<'r> {
+    /// Their last passage: it decides whether they end the run inside, and since when.
+    last: &'r Passage,
+    /// When they last went out during the run.
+    left_at: Option<NaiveDateTime>,
+    /// Their first entry since then (or since the run began), and whether it is flagged.
+    arrival: Option<(&'r Passage, bool)>,
+}
+
+/// Each member's [`Movement`] per location, from the run's allowed passages in decision order.
+fn movements<'r>(
+    records: &[&'r Record],
+    flagged: &HashSet<usize>,
+) -> HashMap<(&'r str, &'r str), Movement<'r>> {
+    let mut movements: HashMap<(&str, &str), Movement<'r>> = HashMap::new();
+    for (i, record) in records.iter().enumerate() {
+        let Some(p) = record.passage.as_ref() else {
+            continue;
+        };
+        let movement = movements
+            .entry((p.location_id.as_str(), p.member_id.as_str()))
+            .or_insert(Movement {
+                last: p,
+                left_at: None,
+                arrival: None,
+            });
+        movement.last = p;
+        if p.entered.is_none() {
+            movement.left_at = Some(record.event.occurred_at);
+            movement.arrival = None;
+        } else if movement.arrival.is_none() {
+            movement.arrival = Some((p, flagged.contains(&i)));
+        }
+    }
+    movements
+}
+
+/// For each record (by index) whose passage is an entry, when its member last went out of that location earlier
+/// in the run: a presence older than that had ended before the entry.
+fn left_earlier(records: &[&Record]) -> Vec<Option<NaiveDateTime>> {
+    let mut left: HashMap<(&str, &str), NaiveDateTime> = HashMap::new();
+    let mut earlier = Vec::with_capacity(records.len());
+    for record in records {
+        let Some(p) = record.passage.as_ref() else {
+            earlier.push(None);
+            continue;
+        };
+        let key = (p.location_id.as_str(), p.member_id.as_str());
+        if p.entered.is_none() {
+            left.insert(key, record.event.occurred_at);
+            earlier.push(None);
+        } else {
+            earlier.push(left.get(&key).copied());
+        }
+    }
+    earlier
+}
+
+/// Moves presence after the run's allowed passages ([`movements`]).
+///
+/// - Went out last: their presence entered before that exit goes; one entered later (by another process) stays.
+/// - Came in from outside: a presence that had timed out, or that began before their exit in this run, goes, and
+///   a new one is inserted. Its key refuses the run if another process let the member in meanwhile, except in a
+///   careful run for an arrival already `flagged` (by record index) or through a door without anti-passback,
+///   which replaces that presence.
+/// - Came in while inside with no exit in the run (no anti-passback): the row's time and door move (on
+///   PostgreSQL in one statement for the run).
 fn move_presence(
     s: &mut Scoped<'_>,
     records: &[&Record],
     care: Care,
     flagged: &HashSet<usize>,
 ) -> AppResult<()> {
-    // Per member and location: inside before the run, their last passage and whether its entry is flagged.
-    let mut last: HashMap<(&str, &str), (bool, &Passage, bool)> = HashMap::new();
-    for (i, record) in records.iter().enumerate() {
-        let Some(p) = record.passage.as_ref() else {
-            continue;
-        };
-        let is_flagged = flagged.contains(&i);
-        last.entry((p.location_id.as_str(), p.member_id.as_str()))
-            .and_modify(|(_, latest, latest_flagged)| {
-                *latest = p;
-                *latest_flagged = is_flagged;
-            })
-            .or_insert((p.was_inside, p, is_flagged));
-    }
-    let mut left: HashMap<&str, Vec<String>> = HashMap::new();
-    let mut arrived: HashMap<&str, (Vec<String>, NaiveDateTime)> = HashMap::new();
+    // Presences to forget, by location and the time they must have begun by: timed-out ones share the location's
+    // latest cutoff (a member seen outside has no live presence older than their own cutoff, which differs from
+    // the others' by the run's span, not by the hours of the timeout); the ones ended by an exit keep its time.
+    let mut timed_out: HashMap<&str, (Vec<String>, NaiveDateTime)> = HashMap::new();
+    let mut ended: HashMap<(&str, NaiveDateTime), Vec<String>> = HashMap::new();
     let (mut rows, mut moved) = (Vec::new(), Vec::new());
     let realm = s.realm_key().to_owned();
-    for ((location, member), (was_inside, p, is_flagged)) in last {
-        let Some((at, device)) = &p.entered else {
-            left.entry(location).or_default().push(member.to_owned());
+    for ((location, member), movement) in movements(records, flagged) {
+        let (Some((at, device)), Some((arrival, arrival_flagged))) =
+            (&movement.last.entered, movement.arrival)
+        else {
+            if let Some(left_at) = movement.left_at {
+                ended
+                    .entry((location, left_at))
+                    .or_default()
+                    .push(member.to_owned());
+            }
             continue;
         };
         let row = PresenceRow {
@@ -243,30 +306,37 @@ fn move_presence(
             entered_at: *at,
             device_id: Some(device.clone()),
         };
-        if was_inside {
+        if arrival.was_inside {
             moved.push(row);
             continue;
         }
-        let (members, before) = arrived
-            .entry(location)
-            .or_insert((Vec::new(), p.timed_out_before));
-        members.push(member.to_owned());
-        *before = (*before).max(p.timed_out_before);
+        match movement.left_at {
+            Some(left_at) => ended
+                .entry((location, left_at))
+                .or_default()
+                .push(member.to_owned()),
+            None => {
+                let (members, before) = timed_out
+                    .entry(location)
+                    .or_insert((Vec::new(), arrival.timed_out_before));
+                members.push(member.to_owned());
+                *before = (*before).max(arrival.timed_out_before);
+            }
+        }
         // A careful run read this member outside, but a presence another process is still writing was not
         // there to read: the key must refuse it rather than the upsert merge it unflagged.
-        let replaces = care == Care::Careful && (is_flagged || !p.anti_passback);
+        let replaces = care == Care::Careful && (arrival_flagged || !arrival.anti_passback);
         if replaces {
             moved.push(row);
         } else {
             rows.push(row);
         }
     }
-    for (location, members) in left {
-        store::leave_many(s, location, &members).map_err(refused)?;
-    }
-    // The latest cutoff of the location's entries: a member seen outside has no presence newer than their own
-    // cutoff, so no live presence is removed; one recorded meanwhile by another process stays (and refuses).
-    for (location, (members, before)) in arrived {
+    let forgotten = timed_out
+        .into_iter()
+        .map(|(location, (members, before))| ((location, before), members))
+        .chain(ended);
+    for ((location, before), members) in forgotten {
         store::leave_before_many(s, location, &members, before).map_err(refused)?;
     }
     store::move_many(s, &moved).map_err(refused)?;

@@ -434,6 +434,8 @@ impl App {
                     // Refused carefully: what another process was still writing when the run read has committed
                     // since, and the next read sees it. Only when that keeps happening does the writer pause.
                     if refused_carefully {
+                        tracing::warn!(realm = %tenant, records,
+                            "door records refused again after a careful read; another process keeps writing the same members or codes");
                         pause.sleep().await;
                     }
                     refused_carefully = care == Care::Careful;
