@@ -606,3 +606,54 @@ async fn members_who_go_out_and_come_back_within_one_run_are_flagged_only_if_let
         1
     );
 }
+
+/// A door whose clock runs a day ahead uploads an entry it let through offline: the entry keeps the door's time,
+/// but the member counts as inside from the upload, not from a moment still to come.
+#[tokio::test]
+async fn an_offline_entry_stamped_ahead_of_the_servers_clock_counts_the_member_inside_from_now() {
+    let app = TestApp::spawn().await;
+    let Hall {
+        guarded, members, ..
+    } = Hall::new(&app, "clock-ahead", &["Ahead"]).await;
+    let (member, card) = &members[0];
+    let ahead = Utc::now() + chrono::Duration::days(1);
+    let (status, outcome) = app
+        .post_json(
+            Some("atlas"),
+            "/api/v1/access/checkins/batch",
+            Some(&guarded.token),
+            &json!({"entries": [{"id": "ahead-1", "credential": {"type": "barcode", "value": card},
+                "direction": "in", "occurred_at": ahead, "decision": "allow"}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, &outcome["recorded"]),
+        (200, &json!(1)),
+        "{outcome}"
+    );
+    let url = app.db.url.as_str();
+    let stamp = |t: chrono::DateTime<Utc>| t.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f");
+    let soon = Utc::now() + chrono::Duration::minutes(1);
+    assert_eq!(
+        count(
+            url,
+            &format!(
+                "SELECT COUNT(*) FROM access_events WHERE member_id = '{member}' AND occurred_at > '{}'",
+                stamp(soon)
+            )
+        ),
+        1,
+        "the entry keeps the door's time"
+    );
+    assert_eq!(
+        count(
+            url,
+            &format!(
+                "SELECT COUNT(*) FROM access_presence WHERE member_id = '{member}' AND entered_at <= '{}'",
+                stamp(soon)
+            )
+        ),
+        1,
+        "inside from the upload"
+    );
+}

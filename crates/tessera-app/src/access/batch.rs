@@ -193,6 +193,10 @@ impl App {
                         (door_allowed, &member_id, &g.location_id)
                     {
                         // Presence follows the latest passage only: an old offline entry does not undo a newer one.
+                        // A door whose clock runs ahead stamps its entries later than now: the member counts as
+                        // inside from now, or they would stay inside (refused at anti-passback doors) for as long
+                        // past their timeout as the clock is ahead.
+                        let at = at.min(now);
                         let held = store::presence(s, location, member)?;
                         let newer = held
                             .as_ref()

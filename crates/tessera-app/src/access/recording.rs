@@ -267,7 +267,9 @@ fn left_earlier(records: &[&Record]) -> Vec<Option<NaiveDateTime>> {
 
 /// Moves presence after the run's allowed passages ([`movements`]).
 ///
-/// - Went out last: their presence entered before that exit goes; one entered later (by another process) stays.
+/// - Went out last: their presence goes. (Kept only if it began after the exit, it would guard against a few
+///   milliseconds' race with another server, but an entry stamped by a door whose clock runs ahead would keep the
+///   member inside, and refused at anti-passback doors, until it timed out.)
 /// - Came in from outside: a presence that had timed out, or that began before their exit in this run, goes, and
 ///   a new one is inserted. Its key refuses the run if another process let the member in meanwhile, except in a
 ///   careful run for an arrival already `flagged` (by record index) or through a door without anti-passback,
@@ -285,18 +287,14 @@ fn move_presence(
     // the others' by the run's span, not by the hours of the timeout); the ones ended by an exit keep its time.
     let mut timed_out: HashMap<&str, (Vec<String>, NaiveDateTime)> = HashMap::new();
     let mut ended: HashMap<(&str, NaiveDateTime), Vec<String>> = HashMap::new();
+    let mut left: HashMap<&str, Vec<String>> = HashMap::new();
     let (mut rows, mut moved) = (Vec::new(), Vec::new());
     let realm = s.realm_key().to_owned();
     for ((location, member), movement) in movements(records, flagged) {
         let (Some((at, device)), Some((arrival, arrival_flagged))) =
             (&movement.last.entered, movement.arrival)
         else {
-            if let Some(left_at) = movement.left_at {
-                ended
-                    .entry((location, left_at))
-                    .or_default()
-                    .push(member.to_owned());
-            }
+            left.entry(location).or_default().push(member.to_owned());
             continue;
         };
         let row = PresenceRow {
@@ -338,6 +336,9 @@ fn move_presence(
         .chain(ended);
     for ((location, before), members) in forgotten {
         store::leave_before_many(s, location, &members, before).map_err(refused)?;
+    }
+    for (location, members) in left {
+        store::leave_many(s, location, &members).map_err(refused)?;
     }
     store::move_many(s, &moved).map_err(refused)?;
     store::enter_many(s, &rows).map_err(concurrent())?;
