@@ -34,11 +34,16 @@ fn main() -> std::process::ExitCode {
     // would only wait, each holding a stack and an allocator heap, so the cap follows the settings. Each worker
     // thread may also be reading in place (`App::reading_in_place`), its tasks taken over meanwhile by one more
     // thread of the same pool: those must never wait for a place.
-    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    // tokio's own count: `TOKIO_WORKER_THREADS`, or one per core.
+    let workers = std::env::var("TOKIO_WORKER_THREADS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
     let blocking_threads =
         settings.database.pool_size as usize + settings.auth.max_concurrent_hashes + workers + 4;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
         .enable_all()
         .max_blocking_threads(blocking_threads)
         .thread_keep_alive(std::time::Duration::from_secs(2))

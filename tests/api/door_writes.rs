@@ -502,71 +502,148 @@ async fn entries_another_process_was_still_writing_are_flagged_not_merged() {
     );
 }
 
-/// Two members inside go out and come back in through the anti-passback door, and the four passages are written
-/// in one run. Meanwhile another server let the second member in through its door without anti-passback, after
-/// their exit here: that entry stands, and the re-entry here is flagged. The first member's re-entry, which
-/// nothing contradicts, is not flagged, though the run is written carefully and finds their presence from before
-/// the exit.
+/// Passes `passages` (member index, direction) through `hall`'s anti-passback door so that the server writes them
+/// as one run, then lets another process run `elsewhere` (given the time it runs at) and commit before that run is
+/// written.
+async fn in_one_run(
+    app: &TestApp,
+    hall: &Hall,
+    holder: (usize, &str),
+    passages: &[(usize, &str)],
+    elsewhere: impl FnOnce(&str) -> Vec<String>,
+) {
+    let url = app.db.url.as_str();
+    let postgres = url.starts_with("postgres");
+    let card = |i: usize| json!({"type": "barcode", "value": hall.members[i].1});
+    // Writes wait (SQLite: the other process's transaction holds the one write lock) while the holder's passage
+    // is written first, so the passages after it are written as one run. (Split over two runs, the outcome must
+    // be the same: the test does not depend on it.)
+    let hold = postgres.then(|| WriteHold::take(url, "access_events"));
+    let mut other = (!postgres).then(|| Elsewhere::begin(url));
+    let (status, body) = pass(app, &hall.guarded, card(holder.0), holder.1).await;
+    assert_eq!(
+        (status, body["decision"].as_str()),
+        (200, Some("allow")),
+        "{body}"
+    );
+    if postgres {
+        wait_for_a_waiter(url, "relation = 'access_events'::regclass");
+    } else {
+        // SQLite shows no waiter: give the writer the moment it takes to pick the holder's run up.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    for (i, direction) in passages {
+        let (status, body) = pass(app, &hall.guarded, card(*i), direction).await;
+        assert_eq!(
+            (status, body["decision"].as_str()),
+            (200, Some("allow")),
+            "{i} {direction}: {body}"
+        );
+    }
+    let mut other = other.take().unwrap_or_else(|| Elsewhere::begin(url));
+    let now = Utc::now()
+        .naive_utc()
+        .format("%Y-%m-%d %H:%M:%S%.6f")
+        .to_string();
+    for statement in elsewhere(&now) {
+        other.run(&statement);
+    }
+    other.commit();
+    if let Some(hold) = hold {
+        hold.release();
+    }
+    let staff = app.token("atlas", "staff").await;
+    written(app, &staff).await;
+}
+
+/// Members go out and come back in through the anti-passback door while their records wait to be written:
+/// - `Back` went out and came back: nothing contradicts their re-entry, though the run is written carefully (for
+///   `Crossed`) and finds their presence from before the exit;
+/// - `Crossed` went out, was let in by another server through its door without anti-passback, and came back here:
+///   the re-entry is flagged, not merged into the other server's entry;
+/// - `Gone` went out, and another server moved their presence after the exit: the exit, their last passage, ends it;
+/// - `Twice` came in, went out and came back in, while another server had let them in before that first entry
+///   (unseen when it was decided): the first entry is flagged, the re-entry not.
 #[tokio::test]
 async fn members_who_go_out_and_come_back_within_one_run_are_flagged_only_if_let_in_elsewhere_meanwhile(
 ) {
     let app = TestApp::spawn().await;
-    let Hall {
-        guarded,
-        open,
-        members,
-        ..
-    } = Hall::new(&app, "in-and-out", &["Back", "Crossed", "Earlier"]).await;
+    let hall = Hall::new(
+        &app,
+        "in-and-out",
+        &["Back", "Crossed", "Gone", "Twice", "Holder"],
+    )
+    .await;
+    let (back, crossed, gone, twice, holder) = (0, 1, 2, 3, 4);
     let staff = app.token("atlas", "staff").await;
     let url = app.db.url.clone();
     let url = url.as_str();
     let postgres = url.starts_with("postgres");
-    let card = |i: usize| json!({"type": "barcode", "value": members[i].1});
-    for i in 0..2 {
-        let (status, body) = check(&app, &guarded, card(i)).await;
+    let id = |i: usize| hall.members[i].0.clone();
+    for i in [back, crossed, gone] {
+        let card = json!({"type": "barcode", "value": hall.members[i].1});
+        let (status, body) = check(&app, &hall.guarded, card).await;
         assert_eq!((status, body["decision"].as_str()), (200, Some("allow")));
     }
     written(&app, &staff).await;
 
-    // Writes wait (SQLite: the other server's transaction holds the one write lock) while an earlier entry's run
-    // waits first, so the four passages after it are written as one run.
-    let hold = postgres.then(|| WriteHold::take(url, "access_events"));
-    let mut elsewhere = (!postgres).then(|| Elsewhere::begin(url));
-    let (status, body) = check(&app, &guarded, card(2)).await;
-    assert_eq!((status, body["decision"].as_str()), (200, Some("allow")));
-    if postgres {
-        wait_for_a_waiter(url, "relation = 'access_events'::regclass");
-    } else {
-        // SQLite shows no waiter; the writer takes the run at once, the next answer comes after a round trip.
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    for (i, direction) in [(0, "out"), (1, "out"), (0, "in"), (1, "in")] {
-        let (status, body) = pass(&app, &guarded, card(i), direction).await;
-        assert_eq!(
-            (status, body["decision"].as_str()),
-            (200, Some("allow")),
-            "{direction}: {body}"
-        );
-    }
-    // The other server let the second member in after their exit here (its door moves a presence it finds).
-    let mut elsewhere = elsewhere.take().unwrap_or_else(|| Elsewhere::begin(url));
-    let at = Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S%.6f");
-    elsewhere.run(&format!(
-        "UPDATE access_presence SET entered_at = '{at}', device_id = '{}' WHERE member_id = '{}'",
-        open.id, members[1].0
-    ));
-    elsewhere.commit();
-    if let Some(hold) = hold {
-        hold.release();
-    }
-    written(&app, &staff).await;
+    // A careful run: `Crossed`'s re-entry is refused by the other server's presence.
+    let moved_after_exit = |member: String, door: &str| {
+        let door = door.to_owned();
+        move |now: &str| {
+            vec![format!(
+                "UPDATE access_presence SET entered_at = '{now}', device_id = '{door}' WHERE member_id = '{member}'"
+            )]
+        }
+    };
+    let (crossed_id, gone_id, open) = (id(crossed), id(gone), hall.open.id.clone());
+    in_one_run(
+        &app,
+        &hall,
+        (holder, "in"),
+        &[
+            (back, "out"),
+            (crossed, "out"),
+            (gone, "out"),
+            (back, "in"),
+            (crossed, "in"),
+        ],
+        move |now| {
+            let mut statements = moved_after_exit(crossed_id, &open)(now);
+            statements.extend(moved_after_exit(gone_id, &open)(now));
+            statements
+        },
+    )
+    .await;
 
-    let entries = |member: &str| {
+    // A plain run: nothing refuses `Twice`'s re-entry, but the first entry must still be weighed.
+    let before_first_entry = Utc::now()
+        .naive_utc()
+        .format("%Y-%m-%d %H:%M:%S%.6f")
+        .to_string();
+    let (twice_id, tenant, hall_id) = (id(twice), tenant_id(&app, "atlas"), hall.id.clone());
+    let open = hall.open.id.clone();
+    in_one_run(
+        &app,
+        &hall,
+        (holder, "out"),
+        &[(twice, "in"), (twice, "out"), (twice, "in")],
+        move |_| {
+            vec![format!(
+                "INSERT INTO access_presence (tenant_id, location_id, member_id, entered_at, device_id) \
+                 VALUES ('{tenant}', '{hall_id}', '{twice_id}', '{before_first_entry}', '{open}')"
+            )]
+        },
+    )
+    .await;
+
+    let entries = |i: usize| {
         query_column(
             url,
             &format!(
                 "SELECT CAST(flagged AS TEXT) || ' ' || COALESCE(flag_reason, '-') AS v FROM access_events \
-                 WHERE member_id = '{member}' AND decision = 'allow' AND direction = 'in' ORDER BY occurred_at"
+                 WHERE member_id = '{}' AND decision = 'allow' AND direction = 'in' ORDER BY occurred_at",
+                id(i)
             ),
         )
     };
@@ -575,35 +652,60 @@ async fn members_who_go_out_and_come_back_within_one_run_are_flagged_only_if_let
     } else {
         ("1", "0")
     };
-    assert_eq!(
-        entries(&members[0].0),
-        [Some(format!("{no} -")), Some(format!("{no} -"))],
-        "nothing contradicts the first member's re-entry"
+    let (clear, passed_back) = (
+        Some(format!("{no} -")),
+        Some(format!("{yes} anti_passback")),
     );
     assert_eq!(
-        entries(&members[1].0),
-        [
-            Some(format!("{no} -")),
-            Some(format!("{yes} anti_passback"))
-        ],
-        "the second member's re-entry is flagged, not merged into the other server's entry"
+        entries(back),
+        [clear.clone(), clear.clone()],
+        "nothing contradicts Back's re-entry"
     );
-    for (member, _) in &members[..2] {
+    assert_eq!(
+        entries(crossed),
+        [clear.clone(), passed_back.clone()],
+        "Crossed's re-entry is flagged, not merged into the other server's entry"
+    );
+    assert_eq!(
+        entries(twice),
+        [passed_back, clear],
+        "Twice's first entry is weighed against the other server's, their re-entry is not"
+    );
+    // Those inside entered last through this server's door, at their last entry's time; `Gone` is out.
+    for i in [back, crossed, twice] {
         assert_eq!(
             count(
                 url,
-                &format!("SELECT COUNT(*) FROM access_presence WHERE member_id = '{member}'")
+                &format!(
+                    "SELECT COUNT(*) FROM access_presence WHERE member_id = '{member}' AND device_id = '{door}' \
+                     AND entered_at = (SELECT MAX(occurred_at) FROM access_events \
+                     WHERE member_id = '{member}' AND direction = 'in')",
+                    member = id(i),
+                    door = hall.guarded.id
+                )
             ),
             1,
-            "{member} is inside once"
+            "{} is inside since their last entry here",
+            hall.members[i].0
         );
     }
     assert_eq!(
         count(
             url,
+            &format!(
+                "SELECT COUNT(*) FROM access_presence WHERE member_id = '{}'",
+                id(gone)
+            )
+        ),
+        0,
+        "Gone's exit ended their presence"
+    );
+    assert_eq!(
+        count(
+            url,
             "SELECT COUNT(*) FROM events WHERE event_type = 'access.flagged'"
         ),
-        1
+        2
     );
 }
 

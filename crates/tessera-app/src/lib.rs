@@ -228,8 +228,9 @@ impl App {
         });
         if multi_threaded && self.inner.db.backend() == tessera_store::Backend::Sqlite {
             // A panic in `f` must come back as an error, as it does from a blocking thread, rather than unwind
-            // the caller (a brand's decider, which would stop answering its doors). `f` owns what it touches
-            // but the database handle, whose pool closes a connection given back while unwinding.
+            // the caller (a brand's decider, which would stop answering its doors). What `f` shares may be left
+            // as a panic on a blocking thread would leave it; its database connection is closed by the pool,
+            // which drops one given back while unwinding.
             let db = &self.inner.db;
             tokio::task::block_in_place(|| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(db)))

@@ -191,4 +191,30 @@ mod tests {
         });
         assert!(written.is_ok(), "{written:?}");
     }
+
+    /// The same for a connection given back inside a transaction without a panic (a code path that forgot to
+    /// finish it).
+    #[test]
+    fn a_connection_given_back_inside_a_transaction_is_not_reused() {
+        use diesel::connection::{Connection, TransactionManager};
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let options = PoolOptions {
+            max_size: 1,
+            ..PoolOptions::default()
+        };
+        let db = Database::connect(&url, &options).unwrap();
+        db.with_conn(|conn| {
+            <super::DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
+            diesel::sql_query("CREATE TABLE left_open (x INTEGER)").execute(conn)?;
+            Ok(())
+        })
+        .unwrap();
+        let written = db.system(TxMode::Write, |s| {
+            diesel::sql_query("CREATE TABLE t (x INTEGER)")
+                .execute(s.conn())
+                .map_err(crate::StoreError::from)
+        });
+        assert!(written.is_ok(), "{written:?}");
+    }
 }

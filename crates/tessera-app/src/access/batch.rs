@@ -159,7 +159,12 @@ impl App {
                             )),
                             other => other,
                         })?;
-                    let at = entry.occurred_at;
+                    // A door whose clock runs ahead stamps its entries later than now. The entry keeps the
+                    // door's time, but is weighed, and moves presence, as of now: weighed as of then, everyone
+                    // would look timed out and nothing would be flagged; moved as of then, the member would stay
+                    // inside (refused at anti-passback doors) for as long past their timeout as the clock is ahead.
+                    let stamped = entry.occurred_at;
+                    let at = stamped.min(now);
                     let g = gather(s, &device, &presented, entry.direction, at, true)?;
                     let door_allowed = entry.decision == "allow";
                     let flag_reason = match (door_allowed, g.decision.reason) {
@@ -178,7 +183,7 @@ impl App {
                         client_event_id: Some(entry.id.clone()),
                         flagged: flag_reason.is_some(),
                         flag_reason: flag_reason.clone(),
-                        occurred_at: naive(at),
+                        occurred_at: naive(stamped),
                         recorded_at: naive(now),
                         ..g.event_row(s.realm_key(), &device, &presented, entry.direction, at)
                     };
@@ -193,10 +198,6 @@ impl App {
                         (door_allowed, &member_id, &g.location_id)
                     {
                         // Presence follows the latest passage only: an old offline entry does not undo a newer one.
-                        // A door whose clock runs ahead stamps its entries later than now: the member counts as
-                        // inside from now, or they would stay inside (refused at anti-passback doors) for as long
-                        // past their timeout as the clock is ahead.
-                        let at = at.min(now);
                         let held = store::presence(s, location, member)?;
                         let newer = held
                             .as_ref()
@@ -222,7 +223,7 @@ impl App {
                             member_id.as_deref(),
                             serde_json::json!({ "event_id": row.id, "device_id": device.id,
                                 "location_id": row.location_id, "member_id": member_id,
-                                "reason": reason, "occurred_at": at }),
+                                "reason": reason, "occurred_at": stamped }),
                             now,
                         )?;
                         outcome.flagged.push(FlaggedEntry {

@@ -1,6 +1,7 @@
 //! What a decided online check writes ([`Record`]: its log row, its rotating code's use, its member's passage,
 //! its door's last-seen time, its live event), and writing a run of records in one transaction of a few
-//! statements whatever their number ([`write`]).
+//! statements whatever their number ([`write`]; plus one per member who went out and came back in during the run,
+//! and in a careful run one per member let in).
 //!
 //! A record is written after its door has been answered (see [`super::desk`]), so a write never changes a
 //! decision: what another process recorded meanwhile (the same rotating code used at a door it serves, the same
@@ -159,7 +160,7 @@ fn contradicted(s: &mut Scoped<'_>, records: &[&Record]) -> AppResult<Vec<(usize
             present.insert((row.location_id, row.member_id), row.entered_at);
         }
     }
-    let left_earlier = left_earlier(records);
+    let exits_before = exits_before(records);
     let mut flags = Vec::new();
     for (i, record) in records.iter().enumerate() {
         let replayed = record
@@ -174,7 +175,7 @@ fn contradicted(s: &mut Scoped<'_>, records: &[&Record]) -> AppResult<Vec<(usize
                     .get(&(p.location_id.clone(), p.member_id.clone()))
                     .is_some_and(|entered| {
                         *entered > p.timed_out_before
-                            && left_earlier[i].is_none_or(|left| *entered > left)
+                            && exits_before[i].is_none_or(|left| *entered > left)
                     })
         });
         if replayed {
@@ -208,6 +209,8 @@ fn flagged_event(event: &AccessEventRow, reason: Reason) -> NewEvent {
 
 /// What a run's passages did to one member's presence at one location.
 struct Movement<'r> {
+    /// Their first passage: it tells whether what the database holds for them is theirs.
+    first: &'r Passage,
     /// Their last passage: it decides whether they end the run inside, and since when.
     last: &'r Passage,
     /// When they last went out during the run.
@@ -229,6 +232,7 @@ fn movements<'r>(
         let movement = movements
             .entry((p.location_id.as_str(), p.member_id.as_str()))
             .or_insert(Movement {
+                first: p,
                 last: p,
                 left_at: None,
                 arrival: None,
@@ -246,7 +250,7 @@ fn movements<'r>(
 
 /// For each record (by index) whose passage is an entry, when its member last went out of that location earlier
 /// in the run: a presence older than that had ended before the entry.
-fn left_earlier(records: &[&Record]) -> Vec<Option<NaiveDateTime>> {
+fn exits_before(records: &[&Record]) -> Vec<Option<NaiveDateTime>> {
     let mut left: HashMap<(&str, &str), NaiveDateTime> = HashMap::new();
     let mut earlier = Vec::with_capacity(records.len());
     for record in records {
@@ -267,13 +271,13 @@ fn left_earlier(records: &[&Record]) -> Vec<Option<NaiveDateTime>> {
 
 /// Moves presence after the run's allowed passages ([`movements`]).
 ///
-/// - Went out last: their presence goes. (Kept only if it began after the exit, it would guard against a few
-///   milliseconds' race with another server, but an entry stamped by a door whose clock runs ahead would keep the
+/// - Went out last: their presence goes. (Keeping one begun after the exit would guard against a race of a few
+///   milliseconds with another server, but an entry stamped by a door whose clock runs ahead would then keep the
 ///   member inside, and refused at anti-passback doors, until it timed out.)
-/// - Came in from outside: a presence that had timed out, or that began before their exit in this run, goes, and
-///   a new one is inserted. Its key refuses the run if another process let the member in meanwhile, except in a
-///   careful run for an arrival already `flagged` (by record index) or through a door without anti-passback,
-///   which replaces that presence.
+/// - Came in from outside: a presence that had ended (timed out, or begun before their exit in this run) goes,
+///   and a new one is inserted. Its key refuses the run if another process let the member in meanwhile, except
+///   in a careful run for an arrival already `flagged` (by record index) or through a door without
+///   anti-passback, which replaces that presence.
 /// - Came in while inside with no exit in the run (no anti-passback): the row's time and door move (on
 ///   PostgreSQL in one statement for the run).
 fn move_presence(
@@ -282,15 +286,21 @@ fn move_presence(
     care: Care,
     flagged: &HashSet<usize>,
 ) -> AppResult<()> {
-    // Presences to forget, by location and the time they must have begun by: timed-out ones share the location's
-    // latest cutoff (a member seen outside has no live presence older than their own cutoff, which differs from
-    // the others' by the run's span, not by the hours of the timeout); the ones ended by an exit keep its time.
-    let mut timed_out: HashMap<&str, (Vec<String>, NaiveDateTime)> = HashMap::new();
-    let mut ended: HashMap<(&str, NaiveDateTime), Vec<String>> = HashMap::new();
+    // Ended presences to forget, by location and the time they began by.
+    // - A careful run forgets exactly what it weighed in `contradicted`: each member's own cutoff, or the run
+    //   would be refused again for a row it has seen (or remove one it has not flagged).
+    // - A plain run shares one cutoff per location, the earliest, which never removes a live presence: one that
+    //   has timed out by a later cutoff only refuses the run, which is then written carefully. So does the
+    //   presence of a member who came in from outside through an anti-passback door first: this run's own entry
+    //   is not written yet, so whatever the database holds for them was written by another process, and their
+    //   first entry must be weighed against it, even if they went out since.
+    let mut shared: HashMap<&str, (Vec<String>, NaiveDateTime)> = HashMap::new();
+    let mut own: HashMap<(&str, NaiveDateTime), Vec<String>> = HashMap::new();
     let mut left: HashMap<&str, Vec<String>> = HashMap::new();
     let (mut rows, mut moved) = (Vec::new(), Vec::new());
     let realm = s.realm_key().to_owned();
     for ((location, member), movement) in movements(records, flagged) {
+        // An entry always sets `arrival` (see `movements`): a last passage that is an entry has one.
         let (Some((at, device)), Some((arrival, arrival_flagged))) =
             (&movement.last.entered, movement.arrival)
         else {
@@ -308,18 +318,25 @@ fn move_presence(
             moved.push(row);
             continue;
         }
-        match movement.left_at {
-            Some(left_at) => ended
-                .entry((location, left_at))
+        let first = movement.first;
+        let first_came_in_unseen =
+            first.entered.is_some() && !first.was_inside && first.anti_passback;
+        let exact = care == Care::Careful || (movement.left_at.is_some() && !first_came_in_unseen);
+        if exact {
+            let before = movement
+                .left_at
+                .map_or(arrival.timed_out_before, |left_at| {
+                    left_at.max(arrival.timed_out_before)
+                });
+            own.entry((location, before))
                 .or_default()
-                .push(member.to_owned()),
-            None => {
-                let (members, before) = timed_out
-                    .entry(location)
-                    .or_insert((Vec::new(), arrival.timed_out_before));
-                members.push(member.to_owned());
-                *before = (*before).max(arrival.timed_out_before);
-            }
+                .push(member.to_owned());
+        } else {
+            let (members, before) = shared
+                .entry(location)
+                .or_insert((Vec::new(), arrival.timed_out_before));
+            members.push(member.to_owned());
+            *before = (*before).min(arrival.timed_out_before);
         }
         // A careful run read this member outside, but a presence another process is still writing was not
         // there to read: the key must refuse it rather than the upsert merge it unflagged.
@@ -330,10 +347,10 @@ fn move_presence(
             rows.push(row);
         }
     }
-    let forgotten = timed_out
+    let forgotten = shared
         .into_iter()
         .map(|(location, (members, before))| ((location, before), members))
-        .chain(ended);
+        .chain(own);
     for ((location, before), members) in forgotten {
         store::leave_before_many(s, location, &members, before).map_err(refused)?;
     }
