@@ -332,11 +332,13 @@ fn move_presence(
                 .or_default()
                 .push(member.to_owned());
         } else {
+            // The first passage's cutoff: the earliest of the member's (it is their arrival when they did not
+            // go out, and their first entry, which must be weighed, when they did).
             let (members, before) = shared
                 .entry(location)
-                .or_insert((Vec::new(), arrival.timed_out_before));
+                .or_insert((Vec::new(), first.timed_out_before));
             members.push(member.to_owned());
-            *before = (*before).min(arrival.timed_out_before);
+            *before = (*before).min(first.timed_out_before);
         }
         // A careful run read this member outside, but a presence another process is still writing was not
         // there to read: the key must refuse it rather than the upsert merge it unflagged.
