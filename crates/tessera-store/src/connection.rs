@@ -167,10 +167,9 @@ mod tests {
         }
     }
 
-    /// A transaction whose body panics leaves its connection inside it: the pool must close that connection, or
-    /// the next write would wait for a lock nobody will give back.
-    #[test]
-    fn a_connection_left_in_a_transaction_by_a_panic_is_not_reused() {
+    /// A SQLite pool of one connection (in a folder removed when the first value drops): whatever the pool hands
+    /// back is that connection or its replacement.
+    fn one_connection_pool() -> (tempfile::TempDir, Database) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let options = PoolOptions {
@@ -178,12 +177,11 @@ mod tests {
             ..PoolOptions::default()
         };
         let db = Database::connect(&url, &options).unwrap();
-        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            db.system(TxMode::Write, |_| -> crate::StoreResult<()> {
-                panic!("the body of a transaction panics")
-            })
-        }));
-        assert!(panicked.is_err());
+        (dir, db)
+    }
+
+    /// A write goes through: no connection of the pool is stuck inside an earlier transaction.
+    fn assert_writable(db: &Database) {
         let written = db.system(TxMode::Write, |s| {
             diesel::sql_query("CREATE TABLE t (x INTEGER)")
                 .execute(s.conn())
@@ -192,29 +190,32 @@ mod tests {
         assert!(written.is_ok(), "{written:?}");
     }
 
+    /// A transaction whose body panics leaves its connection inside it: the pool must close that connection, or
+    /// the next write would wait for a lock nobody will give back.
+    #[test]
+    fn a_connection_left_in_a_transaction_by_a_panic_is_not_reused() {
+        let (_dir, db) = one_connection_pool();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            db.system(TxMode::Write, |_| -> crate::StoreResult<()> {
+                panic!("the body of a transaction panics")
+            })
+        }));
+        assert!(panicked.is_err());
+        assert_writable(&db);
+    }
+
     /// The same for a connection given back inside a transaction without a panic (a code path that forgot to
     /// finish it).
     #[test]
     fn a_connection_given_back_inside_a_transaction_is_not_reused() {
         use diesel::connection::{Connection, TransactionManager};
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("t.db").display());
-        let options = PoolOptions {
-            max_size: 1,
-            ..PoolOptions::default()
-        };
-        let db = Database::connect(&url, &options).unwrap();
+        let (_dir, db) = one_connection_pool();
         db.with_conn(|conn| {
             <super::DbConnection as Connection>::TransactionManager::begin_transaction(conn)?;
             diesel::sql_query("CREATE TABLE left_open (x INTEGER)").execute(conn)?;
             Ok(())
         })
         .unwrap();
-        let written = db.system(TxMode::Write, |s| {
-            diesel::sql_query("CREATE TABLE t (x INTEGER)")
-                .execute(s.conn())
-                .map_err(crate::StoreError::from)
-        });
-        assert!(written.is_ok(), "{written:?}");
+        assert_writable(&db);
     }
 }
