@@ -78,6 +78,10 @@ pub fn base_env() -> Vec<(String, String)> {
         ("TESSERA_AUTH__MAX_CONCURRENT_HASHES", "4"),
         ("TESSERA_SERVER__TENANT_REFRESH_SECS", "1"),
         ("TESSERA_SERVER__SHUTDOWN_GRACE_SECS", "5"),
+        // Test servers share two cores with many others: at idle priority a door writer could wait seconds for a
+        // core, longer than a test waits for its records. The lane itself is the same; its priority is tested in
+        // tessera-app (`background::tests`).
+        ("TESSERA_SERVER__BACKGROUND_AT_IDLE_PRIORITY", "false"),
         ("TESSERA_LOG__FILTER", "info,tower_http=warn"),
         ("TESSERA_JOBS__ENABLE_DIAGNOSTIC_KINDS", "true"),
         ("TESSERA_JOBS__POLL_INTERVAL_MS", "50"),

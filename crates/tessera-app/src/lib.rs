@@ -9,6 +9,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+mod background;
 pub mod billing;
 pub mod body;
 pub mod clients;
@@ -73,6 +74,7 @@ struct AppInner {
     webhook_outcomes: jobs::OutcomeCounts,
     events: events::live::EventHub,
     storage: storage::Storage,
+    background: background::Lane,
     clock: Arc<dyn Clock>,
 }
 
@@ -123,6 +125,8 @@ impl App {
         let settings_buffer = settings.events.subscriber_buffer;
         let doors = access::DoorDesk::new(db.backend());
         let door_memory = access::DoorMemory::new(settings.server.door_memory);
+        let background = background::Lane::start(settings.server.background_at_idle_priority)
+            .map_err(|e| AppError::Internal(format!("background threads: {e}")))?;
         let app = App {
             inner: Arc::new(AppInner {
                 db,
@@ -140,6 +144,7 @@ impl App {
                 webhook_outcomes: jobs::OutcomeCounts::default(),
                 events: events::live::EventHub::new(settings_buffer),
                 storage,
+                background,
                 clock,
             }),
         };
@@ -210,6 +215,17 @@ impl App {
             .map_err(|e| AppError::Internal(format!("task: {e}")))?
     }
 
+    /// Runs database work that no request waits for on the background lane, at idle priority (see
+    /// [`background`]).
+    pub(crate) async fn in_background<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> AppResult<T> + Send + 'static,
+    {
+        let db = self.inner.db.clone();
+        self.inner.background.run(move || f(&db)).await
+    }
+
     /// Runs a short database read that a request waits for: on SQLite on this very thread, on PostgreSQL (and
     /// outside tokio's multi-threaded runtime) as [`App::blocking`] does.
     ///
@@ -252,7 +268,7 @@ impl App {
         let restart_at = self.settings().database.sqlite_log_restart_pages;
         while !*stop.borrow() {
             if let Err(error) = self
-                .blocking(move |db| Ok(db.checkpoint_wal(restart_at)?))
+                .in_background(move |db| Ok(db.checkpoint_wal(restart_at)?))
                 .await
             {
                 tracing::warn!(%error, "could not checkpoint the write-ahead log");

@@ -96,6 +96,10 @@ pub struct ServerSettings {
     /// Online door checks find the facts that change seldom (credentials, memberships, open invoices, ...) in
     /// memory, kept current through the database's change log, instead of reading them for every group.
     pub door_memory: bool,
+    /// Work no request waits for (the door desk's writes, SQLite's checkpoints) runs on threads at the lowest
+    /// scheduling priority (Linux's `SCHED_IDLE`), so that a request thread waking up takes a core from it at once.
+    /// Off, those threads keep the process's priority.
+    pub background_at_idle_priority: bool,
 }
 
 /// Authentication settings.
@@ -339,6 +343,7 @@ group_domains = []
 tenant_refresh_secs = 2
 shutdown_grace_secs = 20
 door_memory = true
+background_at_idle_priority = true
 
 [auth]
 issuer = "tessera"
@@ -561,6 +566,7 @@ impl Settings {
                 "tenant_refresh_secs": self.server.tenant_refresh_secs,
                 "shutdown_grace_secs": self.server.shutdown_grace_secs,
                 "door_memory": self.server.door_memory,
+                "background_at_idle_priority": self.server.background_at_idle_priority,
             },
             "auth": {
                 "issuer": self.auth.issuer,

@@ -483,7 +483,7 @@ impl App {
         care: Care,
     ) -> AppResult<()> {
         let (tenant, run) = (tenant.to_owned(), run.to_vec());
-        self.blocking(move |db| {
+        self.in_background(move |db| {
             let records: Vec<&Record> = match one {
                 None => run.iter().flat_map(|d| &d.records).collect(),
                 Some((g, r)) => run
