@@ -11,7 +11,8 @@
 //!   presence and live event: those cost more than the decision (docs/performance.md), and a door's decision,
 //!   once the door has opened, has happened whatever the log says. The writer takes every decided record not yet
 //!   written and writes them together, starting a run at most every few milliseconds while it keeps up
-//!   ([`DoorDesk::write_every`]): the busier the doors, the larger and cheaper its runs.
+//!   ([`DoorDesk::write_every`]): the busier the doors, the larger and cheaper its runs. Its runs go to the
+//!   background lane, at idle priority ([`crate::background`]): a check arriving meanwhile takes a core at once.
 //! - **What another process recorded meanwhile** (a second server on the same database: the same rotating code
 //!   used at one of its doors, the same member let in there) refuses a run through the keys of the used-code and
 //!   presence rows; the run is then written carefully, and the entries it contradicts are stored and flagged for
