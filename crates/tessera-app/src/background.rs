@@ -9,8 +9,11 @@
 //! then makes deciding wait for its writer (past a few thousand records not yet written), which frees the cores
 //! for it. `server.background_at_idle_priority = false` keeps the lane's threads at the process's priority.
 //!
-//! Work here must not hold what a request waits for while it runs, beyond the database's own locks: a thread at
-//! idle priority can be kept off the cores for a while.
+//! Work here must not hold what a request waits for, beyond the database's own locks: a thread at idle priority can
+//! be kept off the cores for a while. The one such lock is SQLite's write lock, held by a run of door writes: a
+//! request that writes meanwhile waits for the run to finish, as it did before, but on a machine whose cores other
+//! work keeps busy the run finishes later (up to `database.sqlite_busy_timeout_ms`, after which that request gets
+//! the busy error a long write always gave it).
 
 use std::sync::{mpsc, Arc, Mutex};
 
