@@ -68,8 +68,7 @@ impl Lane {
     {
         let (answer, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
-                .unwrap_or_else(|_| Err(AppError::Internal("background work panicked".into())));
+            let outcome = crate::catching_panics("background work", f);
             // The caller may have stopped waiting (its task was cancelled); the result is then not needed.
             let _ = answer.send(outcome);
         });

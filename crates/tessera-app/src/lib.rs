@@ -248,10 +248,7 @@ impl App {
             // as a panic on a blocking thread would leave it; its database connection is closed by the pool,
             // which drops one given back while unwinding.
             let db = &self.inner.db;
-            tokio::task::block_in_place(|| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(db)))
-                    .unwrap_or_else(|_| Err(AppError::Internal("a database read panicked".into())))
-            })
+            tokio::task::block_in_place(|| catching_panics("a database read", || f(db)))
         } else {
             self.blocking(f).await
         }
@@ -286,6 +283,13 @@ impl App {
         self.reload_tenants_if_changed().await?;
         self.reload_keys().await
     }
+}
+
+/// Runs `f`, turning a panic in it into an internal error naming `what` panicked: for work run on a thread that
+/// must outlive it (a brand's decider, the background lane).
+pub(crate) fn catching_panics<T>(what: &str, f: impl FnOnce() -> AppResult<T>) -> AppResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(AppError::Internal(format!("{what} panicked"))))
 }
 
 /// A random token of `bytes` bytes, base64url without padding: for refresh tokens, invitations and the like.
