@@ -544,6 +544,36 @@ async fn every_reason_code_is_produced_at_the_door() {
         check(&app, &door, "barcode", &fay_card, "in").await,
         "visit_limit_reached",
     );
+    // Two visits a week and one earlier this week: today's is the last, and the desk is told. The week's entries
+    // are read only for members with such a limit; today's own entry counts too, so a second entry the same day
+    // (after going out) is the same visit, with no warning.
+    let twice_a_week = plan(&app, "door-twice", json!({"visits_per_week": 2})).await;
+    let (hal, hal_card) = member_with_card(&app, "atlas", "Hal").await;
+    membership(&app, &hal, &twice_a_week).await;
+    execute(&app.db.url, &format!(
+        "INSERT INTO access_events (tenant_id, id, device_id, location_id, member_id, credential_id, credential_kind, \
+         direction, decision, reason, source, client_event_id, flagged, flag_reason, override_of, override_by, \
+         override_reason, occurred_at, recorded_at) VALUES ('{}', 'acx_earlier_hal', '{}', '{centre}', '{hal}', NULL, \
+         'card', 'in', 'allow', NULL, 'online', NULL, false, NULL, NULL, NULL, NULL, '{at}', '{at}')",
+        tenant_id(&app, "atlas"), door.id));
+    let warned = |decision: &Value| -> bool {
+        assert_eq!(decision["decision"], "allow", "{decision}");
+        decision["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["code"] == "last_visit_of_week")
+    };
+    assert!(warned(
+        &check(&app, &door, "barcode", &hal_card, "in").await
+    ));
+    assert_eq!(
+        check(&app, &door, "barcode", &hal_card, "out").await["decision"],
+        "allow"
+    );
+    assert!(!warned(
+        &check(&app, &door, "barcode", &hal_card, "in").await
+    ));
 
     // Revoked and replaced cards.
     let (gus, gus_card) = member_with_card(&app, "atlas", "Gus").await;

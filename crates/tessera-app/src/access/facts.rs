@@ -377,6 +377,7 @@ pub(crate) fn gather_many(
     live_members.dedup();
 
     let mut memberships_of: HashMap<String, Vec<memberships::MembershipRow>> = HashMap::new();
+    let mut facts_by_member: HashMap<String, Vec<MembershipFacts>> = HashMap::new();
     let mut presence: HashMap<(String, String), NaiveDateTime> = HashMap::new();
     let mut entries: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
     if !live_members.is_empty() {
@@ -386,6 +387,10 @@ pub(crate) fn gather_many(
                 .or_default()
                 .push(m);
         }
+        facts_by_member = memberships_of
+            .iter()
+            .map(|(member, rows)| (member.clone(), facts_of(rows)))
+            .collect();
         for location in &location_ids {
             let here: Vec<String> = live
                 .iter()
@@ -410,8 +415,21 @@ pub(crate) fn gather_many(
             - Duration::days(1);
         let until =
             asks.iter().map(|a| naive(a.at)).max().unwrap_or_default() + Duration::seconds(1);
-        for (member, at) in store::entries_of(s, &live_members, from, until)? {
-            entries.entry(member).or_default().push(at);
+        // Entries count only against a weekly visit limit (see `decide`): members whose memberships have none,
+        // as most plans do, need not have theirs read.
+        let counted: Vec<String> = live_members
+            .iter()
+            .filter(|m| {
+                facts_by_member
+                    .get(*m)
+                    .is_some_and(|facts| facts.iter().any(|f| f.rules.visits_per_week.is_some()))
+            })
+            .cloned()
+            .collect();
+        if !counted.is_empty() {
+            for (member, at) in store::entries_of(s, &counted, from, until)? {
+                entries.entry(member).or_default().push(at);
+            }
         }
     }
     // Reads nothing when no live member holds a membership.
@@ -452,8 +470,8 @@ pub(crate) fn gather_many(
         let profile = member.as_ref().and_then(|m| profiles.get(m).cloned());
         let live_member = member.as_ref().filter(|_| state == CredentialState::Active);
         let mut membership_facts = live_member
-            .and_then(|m| memberships_of.get(m))
-            .map(|rows| facts_of(rows))
+            .and_then(|m| facts_by_member.get(m))
+            .cloned()
             .unwrap_or_default();
         for m in &mut membership_facts {
             m.unpaid_due_on = billing.unpaid_due_on.get(&m.id).copied();
