@@ -311,3 +311,60 @@ pub fn token_hash(token: &str) -> String {
 pub(crate) fn naive(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDateTime {
     at.naive_utc()
 }
+
+#[cfg(test)]
+mod tests {
+    //! `App`'s ways of running database work, on a fresh SQLite database.
+
+    use super::*;
+    use tessera_store::TxMode;
+
+    /// The test suite's fixed master key (32 bytes, base64); never a production key.
+    const TEST_MASTER_KEY: &str = "dGVzc2VyYS10ZXN0LW1hc3Rlci1rZXktMzItYnl0ZXM=";
+
+    /// An app on a migrated SQLite database in `dir`.
+    async fn sqlite_app(dir: &std::path::Path) -> App {
+        let url = format!("sqlite://{}", dir.join("tessera.db").display());
+        tessera_store::migrate::run_pending(&url).expect("migrations run");
+        let vars = [
+            ("TESSERA_DATABASE__URL", url),
+            (
+                "TESSERA_STORAGE__LOCAL_DIR",
+                dir.join("files").display().to_string(),
+            ),
+            ("TESSERA_SECRETS__MASTER_KEY", TEST_MASTER_KEY.to_owned()),
+        ]
+        .map(|(key, value)| (key.to_owned(), value));
+        let settings = Settings::load_with_env(None, vars).expect("settings load");
+        App::start(settings).await.expect("the app starts")
+    }
+
+    /// The newest event's position, read through the pool.
+    fn last_seq(db: &Database) -> AppResult<i64> {
+        Ok(db.system(TxMode::Read, tessera_store::models::events::last_seq)?)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_in_place_that_panics_holding_a_connection_comes_back_as_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = sqlite_app(dir.path()).await;
+        let before = app.blocking(last_seq).await.unwrap();
+        // On SQLite under the multi-threaded runtime the read runs on this very worker (`block_in_place`): a panic
+        // in it, inside a transaction, must not unwind the caller.
+        let failed = app
+            .reading_in_place(|db| {
+                db.system(TxMode::Read, |_s| -> AppResult<()> {
+                    panic!("a read that breaks its own invariant")
+                })
+            })
+            .await;
+        match failed {
+            Err(AppError::Internal(message)) => assert_eq!(message, "a database read panicked"),
+            other => panic!("expected an internal error, got {other:?}"),
+        }
+        // The worker and the pool carry on: the next reads on this worker get their answers.
+        for _ in 0..12 {
+            assert_eq!(app.reading_in_place(last_seq).await.unwrap(), before);
+        }
+    }
+}
