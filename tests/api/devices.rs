@@ -534,12 +534,17 @@ async fn every_reason_code_is_produced_at_the_door() {
         .and_hms_opt(12, 0, 0)
         .unwrap();
     let at = yesterday_noon.and_local_timezone(tz).unwrap().naive_utc();
-    execute(&app.db.url, &format!(
-        "INSERT INTO access_events (tenant_id, id, device_id, location_id, member_id, credential_id, credential_kind, \
-         direction, decision, reason, source, client_event_id, flagged, flag_reason, override_of, override_by, \
-         override_reason, occurred_at, recorded_at) VALUES ('{}', 'acx_earlier', '{}', '{centre}', '{fay}', NULL, \
-         'card', 'in', 'allow', NULL, 'online', NULL, false, NULL, NULL, NULL, NULL, '{at}', '{at}')",
-        tenant_id(&app, "atlas"), door.id));
+    // An entry of `member`'s at this door yesterday noon, as if recorded then.
+    let entered_yesterday = |member: &str| {
+        execute(&app.db.url, &format!(
+            "INSERT INTO access_events (tenant_id, id, device_id, location_id, member_id, credential_id, \
+             credential_kind, direction, decision, reason, source, client_event_id, flagged, flag_reason, override_of, \
+             override_by, override_reason, occurred_at, recorded_at) VALUES ('{}', 'acx_earlier_{member}', '{}', \
+             '{centre}', '{member}', NULL, 'card', 'in', 'allow', NULL, 'online', NULL, false, NULL, NULL, NULL, NULL, \
+             '{at}', '{at}')",
+            tenant_id(&app, "atlas"), door.id));
+    };
+    entered_yesterday(&fay);
     expect(
         check(&app, &door, "barcode", &fay_card, "in").await,
         "visit_limit_reached",
@@ -550,12 +555,7 @@ async fn every_reason_code_is_produced_at_the_door() {
     let twice_a_week = plan(&app, "door-twice", json!({"visits_per_week": 2})).await;
     let (hal, hal_card) = member_with_card(&app, "atlas", "Hal").await;
     membership(&app, &hal, &twice_a_week).await;
-    execute(&app.db.url, &format!(
-        "INSERT INTO access_events (tenant_id, id, device_id, location_id, member_id, credential_id, credential_kind, \
-         direction, decision, reason, source, client_event_id, flagged, flag_reason, override_of, override_by, \
-         override_reason, occurred_at, recorded_at) VALUES ('{}', 'acx_earlier_hal', '{}', '{centre}', '{hal}', NULL, \
-         'card', 'in', 'allow', NULL, 'online', NULL, false, NULL, NULL, NULL, NULL, '{at}', '{at}')",
-        tenant_id(&app, "atlas"), door.id));
+    entered_yesterday(&hal);
     let warned = |decision: &Value| -> bool {
         assert_eq!(decision["decision"], "allow", "{decision}");
         decision["warnings"]
