@@ -85,7 +85,9 @@ if command -v oha >/dev/null; then
   if [ -n "${PERF_RATE_OUT:-}" ]; then
     perf record -q --call-graph dwarf,16384 -F 499 -p "$serve_pid" -o "$PERF_RATE_OUT" -- sleep "$seconds" 2>/dev/null &
   fi
+  # OHA_DB=file: also keep every request's start and end (oha's SQLite output), to see when the slow ones came.
   oha --no-tui -q "$rate" --latency-correction -z "${seconds}s" -c "${OHA_CONNECTIONS:-32}" -m POST \
+    ${OHA_DB:+--db-url "$OHA_DB"} \
     -T application/json -H "Authorization: Bearer $token" -H "Host: atlas.localhost" \
     -Z "$work/bodies.txt" "http://$serve_addr/api/v1/access/check" >"$work/check.oha"
   cpu_after=$(cpu_secs "$serve_pid"); machine_after=$(machine_cpu_secs); written_after=$(written_bytes "$serve_pid")
