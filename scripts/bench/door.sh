@@ -4,9 +4,9 @@
 # and records its decision (check-in, presence, outbox event). Then the door's signed allowlist: time to build and
 # size. Targets: p99 under 2 ms at 2,000 decisions/s; an allowlist of 100,000 credentials in under 1 s and 5 MB.
 # Usage: scripts/bench/door.sh sqlite|postgres [SECONDS] [CONNECTIONS] [MEMBERS]   (default 10 s, 4, 100000)
-# DRY_RUN=1 sends dry-run checks (decided, nothing recorded): the reads' share of a decision's cost. The fixed-rate
-# run also prints the CPU time per check, of the server and of the whole machine, and the bytes the server wrote per
-# check.
+# DRY_RUN=1 sends dry-run checks (decided, nothing recorded) in both passes: the reads' share of a decision's cost.
+# The fixed-rate run also prints the CPU time per check, of the server and of the whole machine, the bytes the
+# server wrote per check, and its threads' context switches per check.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 HELLO=$BIN  # this benchmark has no baseline server
@@ -56,7 +56,7 @@ request = function()
   i = i + 1
   local card = cards[(i * 7919) % #cards + 1]
   return wrk.format(nil, "/api/v1/access/check",
-    nil, '{"credential":{"type":"barcode","value":"' .. card .. '"},"direction":"in"}')
+    nil, '{"credential":{"type":"barcode","value":"' .. card .. '"},"direction":"in"${extra}}')
 end
 LUA
 # PERF_OUT=file: also profile the server (DWARF call graphs) while wrk runs.
@@ -81,6 +81,7 @@ if command -v oha >/dev/null; then
     "$work/cards.txt" | shuf --random-source=<(yes) >"$work/bodies.txt"
   pg_before=0; [ "$backend" = postgres ] && pg_before=$(pg_cpu_secs "$work/pg")
   cpu_before=$(cpu_secs "$serve_pid"); machine_before=$(machine_cpu_secs); written_before=$(written_bytes "$serve_pid")
+  read -r switches_before involuntary_before <<<"$(context_switches "$serve_pid")"
   # PERF_RATE_OUT=file: also profile the server (DWARF call graphs) during this fixed-rate run.
   if [ -n "${PERF_RATE_OUT:-}" ]; then
     perf record -q --call-graph dwarf,16384 -F 499 -p "$serve_pid" -o "$PERF_RATE_OUT" -- sleep "$seconds" 2>/dev/null &
@@ -91,9 +92,11 @@ if command -v oha >/dev/null; then
     -T application/json -H "Authorization: Bearer $token" -H "Host: atlas.localhost" \
     -Z "$work/bodies.txt" "http://$serve_addr/api/v1/access/check" >"$work/check.oha"
   cpu_after=$(cpu_secs "$serve_pid"); machine_after=$(machine_cpu_secs); written_after=$(written_bytes "$serve_pid")
+  read -r switches_after involuntary_after <<<"$(context_switches "$serve_pid")"
   pg_after=0; [ "$backend" = postgres ] && pg_after=$(pg_cpu_secs "$work/pg")
   python3 - "$work/check.oha" "$rate" "$cpu_before" "$cpu_after" "$machine_before" "$machine_after" \
-    "$written_before" "$written_after" "$pg_before" "$pg_after" <<'PY'
+    "$written_before" "$written_after" "$pg_before" "$pg_after" \
+    "$switches_before" "$switches_after" "$involuntary_before" "$involuntary_after" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
 SCALE = {"secs": 1000, "sec": 1000, "s": 1000, "ms": 1, "µs": 0.001, "us": 0.001}
@@ -112,6 +115,11 @@ if answered:
           + (f"PostgreSQL {postgres:.0f} µs, " if postgres else "")
           + f"whole machine {per(sys.argv[5], sys.argv[6]):.0f} µs (the load generator included)")
     written = (int(sys.argv[8]) - int(sys.argv[7])) / answered / 1024
+    # Each switch is a thread that stopped (voluntary: it waited) or was made to stop; on this machine every
+    # wake-up of a thread on a lone request's path shows in the tail (docs/performance.md).
+    switches = lambda before, after: (int(after) - int(before)) / answered
+    print(f"context switches per check in the server: {switches(sys.argv[11], sys.argv[12]):.2f} voluntary, "
+          f"{switches(sys.argv[13], sys.argv[14]):.2f} involuntary")
     print(f"written per check: {written:.1f} KiB (the server's write calls: on SQLite the log's pages and the"
           " checkpoints' copies of them, on PostgreSQL little more than the response)")
 # A figure of failed requests is not a figure of decisions.

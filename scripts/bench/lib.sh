@@ -41,6 +41,13 @@ machine_cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.3f", ($
 # copies of them; on PostgreSQL mostly responses, since PostgreSQL writes its own files).
 written_bytes() { awk '/^wchar:/ { print $2 }' "/proc/$1/io"; }
 
+# context_switches PID: the context switches of PID's threads so far, "voluntary involuntary" (a thread that has
+# exited meanwhile takes its count with it: tokio's idle blocking threads leave after 10 s).
+context_switches() {
+  cat /proc/"$1"/task/*/status 2>/dev/null |
+    awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 } END { print v + 0, n + 0 }'
+}
+
 # pg_cpu_secs DIR: CPU seconds the PostgreSQL cluster in DIR (pg_cluster_start's) has used so far: its postmaster and
 # the processes it started that are still running (the pool's backends live as long as the server).
 pg_cpu_secs() {
