@@ -504,7 +504,7 @@ async fn entries_another_process_was_still_writing_are_flagged_not_merged() {
 
 /// Passes `passages` (member index, direction) through `hall`'s anti-passback door so that the server writes them
 /// as one run, then lets another process run `elsewhere` (given the time it runs at) and commit before that run is
-/// written.
+/// written. `app` is spawned with [`DESK_LOG`].
 async fn in_one_run(
     app: &TestApp,
     hall: &Hall,
@@ -520,6 +520,7 @@ async fn in_one_run(
     // is the last passage of its run ends the member's presence whatever its time (docs/devices.md).
     let hold = postgres.then(|| WriteHold::take(url, "access_events"));
     let mut other = (!postgres).then(|| Elsewhere::begin(url));
+    let runs_before = writer_runs(app);
     let (status, body) = pass(app, &hall.guarded, card(holder.0), holder.1).await;
     assert_eq!(
         (status, body["decision"].as_str()),
@@ -529,9 +530,16 @@ async fn in_one_run(
     if postgres {
         wait_for_a_waiter(url, "relation = 'access_events'::regclass");
     } else {
-        // SQLite shows no waiter: give the writer the moment it takes to pick the holder's run up (it does so
-        // as soon as the holder is answered; with 200 ms the test passed 36 runs of 36, six at a time).
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        // SQLite shows no waiter, but the writer logs each run it has taken before it waits for the write lock:
+        // once the holder's run is taken, the passages after it wait for the next run.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while writer_runs(app) == runs_before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer did not take the holder's run within 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
     for (i, direction) in passages {
         let (status, body) = pass(app, &hall.guarded, card(*i), direction).await;
@@ -557,6 +565,17 @@ async fn in_one_run(
     written(app, &staff).await;
 }
 
+/// The runs the door writer of `app` has taken so far, from its log (a server spawned with [`DESK_LOG`]).
+fn writer_runs(app: &TestApp) -> usize {
+    app.log().matches("door records written together").count()
+}
+
+/// The log filter that shows the door desk's runs ([`writer_runs`]).
+const DESK_LOG: (&str, &str) = (
+    "TESSERA_LOG__FILTER",
+    "info,tower_http=warn,tessera_app::access::desk=debug",
+);
+
 /// Members go out and come back in through the anti-passback door while their records wait to be written:
 /// - `Back` went out and came back: nothing contradicts their re-entry, though the run is written carefully (for
 ///   `Crossed`) and finds their presence from before the exit;
@@ -568,7 +587,7 @@ async fn in_one_run(
 #[tokio::test]
 async fn members_who_go_out_and_come_back_within_one_run_are_flagged_only_if_let_in_elsewhere_meanwhile(
 ) {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&[DESK_LOG]).await;
     let hall = Hall::new(
         &app,
         "in-and-out",
