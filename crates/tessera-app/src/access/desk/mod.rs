@@ -425,6 +425,7 @@ impl App {
     /// passes.
     async fn write_run(&self, tenant: &str, run: &[Arc<Decided>]) {
         let records = run.iter().map(|d| d.records.len()).sum::<usize>();
+        // Tests read this line to know a run was taken (`writer_runs` in tests/api/door_writes.rs): keep its words.
         tracing::debug!(realm = %tenant, records, "door records written together");
         let mut pause = Pause::default();
         let (mut care, mut refused_carefully) = (Care::Plain, false);
