@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use serde_json::{json, Value};
-use tessera_tests::{count, query_column, TestApp, WriteHold};
+use tessera_tests::{count, eventually, query_column, TestApp, WriteHold};
 
 use crate::devices::{
     app_key, location, member_with_card, membership, pair, plan, reason, rotating, tenant_id,
@@ -532,14 +532,14 @@ async fn in_one_run(
     } else {
         // SQLite shows no waiter, but the writer logs each run it has taken before it waits for the write lock:
         // once the holder's run is taken, the passages after it wait for the next run.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while writer_runs(app) == runs_before {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the writer did not take the holder's run within 10 s"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        let taken = eventually(std::time::Duration::from_secs(10), || {
+            writer_runs(app) > runs_before
+        })
+        .await;
+        assert!(
+            taken,
+            "the writer did not take the holder's run within 10 s"
+        );
     }
     for (i, direction) in passages {
         let (status, body) = pass(app, &hall.guarded, card(*i), direction).await;
