@@ -8,17 +8,18 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
+use std::sync::Arc;
 use tessera_domain::access::credential::{parse_public_key, verify_rotating, within_window};
+
 use tessera_domain::access::{
     decide, CredentialState, Decision, Direction, Facts, MembershipFacts,
 };
 use tessera_domain::gym::membership::MembershipStatus;
-use tessera_domain::gym::plan::AccessRules;
-use tessera_store::models::access::{self as store, CredentialRow};
+use tessera_store::models::access as store;
 use tessera_store::models::devices::DeviceRow;
-use tessera_store::models::{members, memberships};
 use tessera_store::Scoped;
 
+use super::door_view::{DoorCredential, DoorMembership, DoorProfile};
 use super::memory::Known;
 use super::{Presented, PRESENCE_TIMEOUT_HOURS};
 use crate::{naive, AppError, AppResult};
@@ -48,9 +49,9 @@ pub(crate) struct Unwritten {
 
 /// Everything gathered for one decision.
 pub(crate) struct Gathered {
-    pub credential: Option<CredentialRow>,
+    pub credential: Option<Arc<DoorCredential>>,
     pub state: CredentialState,
-    pub profile: Option<members::ProfileRow>,
+    pub profile: Option<Arc<DoorProfile>>,
     pub memberships: Vec<MembershipFacts>,
     /// The member was inside the door's location when decided (earlier checks of the group included).
     pub inside: bool,
@@ -107,9 +108,9 @@ fn time_zones(
 
 /// What the group's checks read, looked up by what they presented.
 struct Credentials {
-    cards: HashMap<String, CredentialRow>,
-    nfc: HashMap<String, CredentialRow>,
-    apps: HashMap<String, CredentialRow>,
+    cards: HashMap<String, Arc<DoorCredential>>,
+    nfc: HashMap<String, Arc<DoorCredential>>,
+    apps: HashMap<String, Arc<DoorCredential>>,
 }
 
 impl Credentials {
@@ -122,7 +123,7 @@ impl Credentials {
                 Presented::Rotating(code) => apps.push(code.credential_id.clone()),
             }
         }
-        let by_value = |rows: Vec<CredentialRow>| -> HashMap<String, CredentialRow> {
+        let by_value = |rows: Vec<Arc<DoorCredential>>| -> HashMap<String, Arc<DoorCredential>> {
             rows.into_iter().map(|c| (c.value.clone(), c)).collect()
         };
         Ok(Credentials {
@@ -155,7 +156,7 @@ impl Credentials {
         realm: &str,
         presented: &Presented,
         at: DateTime<Utc>,
-    ) -> (CredentialState, Option<CredentialRow>) {
+    ) -> (CredentialState, Option<Arc<DoorCredential>>) {
         let row = match presented {
             Presented::Card(n) => self.cards.get(n),
             Presented::Nfc(uid) => self.nfc.get(uid),
@@ -170,7 +171,7 @@ impl Credentials {
                     .is_ok_and(|key| verify_rotating(code, realm, &key));
                 if !verified {
                     CredentialState::Forged
-                } else if row.status != "active" {
+                } else if !row.active {
                     CredentialState::Revoked
                 } else if !within_window(code, at.timestamp()) {
                     CredentialState::Expired
@@ -178,27 +179,11 @@ impl Credentials {
                     CredentialState::Active
                 }
             }
-            _ if row.status == "active" => CredentialState::Active,
+            _ if row.active => CredentialState::Active,
             _ => CredentialState::Revoked,
         };
         (state, Some(row))
     }
-}
-
-fn facts_of(rows: &[memberships::MembershipRow]) -> Vec<MembershipFacts> {
-    rows.iter()
-        .filter_map(|m| {
-            Some(MembershipFacts {
-                id: m.id.clone(),
-                status: MembershipStatus::parse(&m.status)?,
-                starts_on: m.starts_on,
-                ends_on: m.ends_on,
-                plan_name: m.plan_name.clone(),
-                rules: serde_json::from_str::<AccessRules>(&m.access_json).unwrap_or_default(),
-                unpaid_due_on: None,
-            })
-        })
-        .collect()
 }
 
 /// The Monday of `at`'s local week.
@@ -236,7 +221,7 @@ impl BillingFacts {
     fn read(
         s: &mut Scoped<'_>,
         known: &Known,
-        memberships_of: &HashMap<String, Vec<memberships::MembershipRow>>,
+        memberships_of: &HashMap<String, Vec<Arc<DoorMembership>>>,
     ) -> AppResult<BillingFacts> {
         // Only a membership that may open the door can warn; the others refuse anyway.
         let running: Vec<String> = memberships_of
@@ -244,17 +229,19 @@ impl BillingFacts {
             .flatten()
             .filter(|m| {
                 matches!(
-                    MembershipStatus::parse(&m.status),
-                    Some(MembershipStatus::Active | MembershipStatus::PastDue)
+                    m.facts.status,
+                    MembershipStatus::Active | MembershipStatus::PastDue
                 )
             })
-            .map(|m| m.id.clone())
+            .map(|m| m.facts.id.clone())
             .collect();
         let mut unpaid_due_on: HashMap<String, NaiveDate> = HashMap::new();
         if !running.is_empty() {
             for invoice in known.open_invoices(s, &running)? {
-                if let (Some(membership), Some(due)) = (invoice.membership_id, invoice.due_on) {
-                    let oldest = unpaid_due_on.entry(membership).or_insert(due);
+                if let Some(due) = invoice.due_on {
+                    let oldest = unpaid_due_on
+                        .entry(invoice.membership_id.clone())
+                        .or_insert(due);
                     *oldest = (*oldest).min(due);
                 }
             }
@@ -266,20 +253,8 @@ impl BillingFacts {
             .collect();
         let mut card_valid_until = HashMap::new();
         if !holders.is_empty() {
-            for p in known.billing_profiles(s, &holders)? {
-                if p.method_kind.as_deref() != Some("card") {
-                    continue;
-                }
-                let (Some(year), Some(month)) = (
-                    p.card_exp_year,
-                    p.card_exp_month.and_then(|m| u32::try_from(m).ok()),
-                ) else {
-                    continue;
-                };
-                let last = tessera_domain::gym::dates::last_day_of_month(year, month);
-                if let Some(day) = NaiveDate::from_ymd_opt(year, month, last) {
-                    card_valid_until.insert(p.account_id, day);
-                }
+            for card in known.saved_cards(s, &holders)? {
+                card_valid_until.insert(card.account_id, card.valid_until);
             }
         }
         Ok(BillingFacts {
@@ -322,7 +297,7 @@ pub(crate) fn gather_many(
             .unwrap_or(chrono_tz::UTC)
     };
     let credentials = Credentials::read(s, known, asks)?;
-    let resolved: Vec<(CredentialState, Option<CredentialRow>)> = asks
+    let resolved: Vec<(CredentialState, Option<Arc<DoorCredential>>)> = asks
         .iter()
         .map(|a| credentials.resolve(&realm, a.presented, a.at))
         .collect();
@@ -351,7 +326,7 @@ pub(crate) fn gather_many(
         .collect();
     member_ids.sort();
     member_ids.dedup();
-    let profiles: HashMap<String, members::ProfileRow> = if member_ids.is_empty() {
+    let profiles: HashMap<String, Arc<DoorProfile>> = if member_ids.is_empty() {
         HashMap::new()
     } else {
         known
@@ -376,7 +351,7 @@ pub(crate) fn gather_many(
     let mut live_members: Vec<String> = live.iter().map(|(m, _)| m.clone()).collect();
     live_members.dedup();
 
-    let mut memberships_of: HashMap<String, Vec<memberships::MembershipRow>> = HashMap::new();
+    let mut memberships_of: HashMap<String, Vec<Arc<DoorMembership>>> = HashMap::new();
     let mut facts_by_member: HashMap<String, Vec<MembershipFacts>> = HashMap::new();
     let mut presence: HashMap<(String, String), NaiveDateTime> = HashMap::new();
     let mut entries: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
@@ -389,7 +364,10 @@ pub(crate) fn gather_many(
         }
         facts_by_member = memberships_of
             .iter()
-            .map(|(member, rows)| (member.clone(), facts_of(rows)))
+            .map(|(member, held)| {
+                let facts = held.iter().map(|m| m.facts.clone()).collect();
+                (member.clone(), facts)
+            })
             .collect();
         for location in &location_ids {
             let here: Vec<String> = live
@@ -498,9 +476,7 @@ pub(crate) fn gather_many(
             local: ask.at.with_timezone(&tz).naive_local(),
             direction: ask.direction,
             credential: state,
-            member_blocked: profile
-                .as_ref()
-                .is_some_and(|p| p.member_status == "blocked"),
+            member_blocked: profile.as_ref().is_some_and(|p| p.blocked),
             memberships: &membership_facts,
             anti_passback: ask.device.anti_passback,
             inside,

@@ -11,9 +11,10 @@
 //!   brands with a door; at a brand's first group otherwise; again when more changed at once than is worth
 //!   reloading member by member (a billing run) or the log has a gap. Until a load is done, groups read the
 //!   database, so that no door waits for it.
-//! - **Current in what a decision reads.** The triggers leave out updates of other columns of memberships,
-//!   invoices, saved cards and devices (billed-until dates, attempt counts, last-seen times), so the rows kept may
-//!   be older in those columns; nothing here reads them.
+//! - **Only what a decision reads** ([`super::door_view`]), about 1.5 KiB per member. The triggers leave out
+//!   updates of other columns of memberships, invoices, saved cards and devices (billed-until dates, attempt
+//!   counts, last-seen times); the compact forms do not keep them, and the device rows kept may be older in those
+//!   columns, which nothing here reads.
 //! - **Used by online checks and dry runs only.** An offline upload and a lone staff lookup read the database.
 //! - **Off** with `server.door_memory = false`: every group reads every fact.
 
@@ -21,15 +22,17 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use tessera_store::models::access::{self as access_store, CredentialRow};
+use tessera_store::models::access as access_store;
 use tessera_store::models::devices::{self, DeviceRow};
 use tessera_store::models::door_facts::{self, DoorFactRows, WHOLE_BRAND};
-use tessera_store::models::invoices::{self, InvoiceRow};
+use tessera_store::models::invoices;
 use tessera_store::models::locations::{self, LocationRow};
-use tessera_store::models::members::{self, ProfileRow};
-use tessera_store::models::memberships::{self, MembershipRow};
-use tessera_store::models::payments::{self, BillingProfileRow};
+use tessera_store::models::members;
+use tessera_store::models::memberships;
+use tessera_store::models::payments;
 use tessera_store::{Scoped, TxMode};
+
+use super::door_view::{DoorCredential, DoorInvoice, DoorMembership, DoorProfile, SavedCard};
 
 use crate::{App, AppResult};
 
@@ -211,27 +214,27 @@ fn load_whole(s: &mut Scoped<'_>, brand: &Brand) -> AppResult<i64> {
     Ok(version)
 }
 
-/// A brand's facts, as of `version` of its change log.
+/// A brand's facts, as of `version` of its change log, in the compact form a decision reads ([`super::door_view`]).
 #[derive(Default)]
 pub(crate) struct BrandFacts {
     version: i64,
     devices: HashMap<String, DeviceRow>,
     locations: HashMap<String, LocationRow>,
     /// By id.
-    credentials: HashMap<String, CredentialRow>,
-    /// Credential ids by kind, then value (a value can be issued again after a revocation): a door's lookup by
-    /// the strings it holds, with no key to build.
-    by_value: HashMap<String, HashMap<String, Vec<String>>>,
-    /// Credential ids by member.
-    credentials_of: HashMap<String, Vec<String>>,
-    profiles: HashMap<String, ProfileRow>,
+    credentials: HashMap<String, Arc<DoorCredential>>,
+    /// Credentials by kind, then value (a value can be issued again after a revocation, so a value may name
+    /// several): a door's lookup by the strings it holds, with no key to build.
+    by_value: HashMap<String, HashMap<String, Vec<Arc<DoorCredential>>>>,
+    /// Credentials by member.
+    credentials_of: HashMap<String, Vec<Arc<DoorCredential>>>,
+    profiles: HashMap<String, Arc<DoorProfile>>,
     /// By member, newest first.
-    memberships: HashMap<String, Vec<MembershipRow>>,
+    memberships: HashMap<String, Vec<Arc<DoorMembership>>>,
     /// By membership.
-    open_invoices: HashMap<String, Vec<InvoiceRow>>,
+    open_invoices: HashMap<String, Vec<Arc<DoorInvoice>>>,
     /// The memberships each member's open invoices are filed under.
     invoices_of: HashMap<String, Vec<String>>,
-    billing_profiles: HashMap<String, BillingProfileRow>,
+    saved_cards: HashMap<String, SavedCard>,
 }
 
 impl BrandFacts {
@@ -249,53 +252,53 @@ impl BrandFacts {
 
     fn add(&mut self, rows: DoorFactRows) {
         for c in rows.credentials {
+            let c = Arc::new(DoorCredential::from(c));
             self.by_value
                 .entry(c.kind.clone())
                 .or_default()
                 .entry(c.value.clone())
                 .or_default()
-                .push(c.id.clone());
+                .push(Arc::clone(&c));
             self.credentials_of
                 .entry(c.member_id.clone())
                 .or_default()
-                .push(c.id.clone());
+                .push(Arc::clone(&c));
             self.credentials.insert(c.id.clone(), c);
         }
         for p in rows.profiles {
-            self.profiles.insert(p.account_id.clone(), p);
+            self.profiles
+                .insert(p.account_id.clone(), Arc::new(DoorProfile::from(p)));
         }
-        for m in rows.memberships {
+        for m in rows.memberships.into_iter().filter_map(DoorMembership::of) {
             self.memberships
                 .entry(m.account_id.clone())
                 .or_default()
-                .push(m);
+                .push(Arc::new(m));
         }
-        for i in rows.open_invoices {
-            let Some(membership) = i.membership_id.clone() else {
-                continue;
-            };
+        for i in rows.open_invoices.into_iter().filter_map(DoorInvoice::of) {
             self.invoices_of
                 .entry(i.account_id.clone())
                 .or_default()
-                .push(membership.clone());
-            self.open_invoices.entry(membership).or_default().push(i);
+                .push(i.membership_id.clone());
+            self.open_invoices
+                .entry(i.membership_id.clone())
+                .or_default()
+                .push(Arc::new(i));
         }
-        for b in rows.billing_profiles {
-            self.billing_profiles.insert(b.account_id.clone(), b);
+        for card in rows.billing_profiles.into_iter().filter_map(SavedCard::of) {
+            self.saved_cards.insert(card.account_id.clone(), card);
         }
     }
 
     fn forget_member(&mut self, member: &str) {
-        for id in self.credentials_of.remove(member).unwrap_or_default() {
-            let Some(c) = self.credentials.remove(&id) else {
-                continue;
-            };
+        for c in self.credentials_of.remove(member).unwrap_or_default() {
+            self.credentials.remove(&c.id);
             let Some(of_kind) = self.by_value.get_mut(&c.kind) else {
                 continue;
             };
-            if let Some(ids) = of_kind.get_mut(&c.value) {
-                ids.retain(|i| *i != id);
-                if ids.is_empty() {
+            if let Some(named) = of_kind.get_mut(&c.value) {
+                named.retain(|other| other.id != c.id);
+                if named.is_empty() {
                     of_kind.remove(&c.value);
                 }
             }
@@ -310,7 +313,7 @@ impl BrandFacts {
                 }
             }
         }
-        self.billing_profiles.remove(member);
+        self.saved_cards.remove(member);
     }
 }
 
@@ -360,20 +363,22 @@ impl Known {
         s: &mut Scoped<'_>,
         kind: &str,
         values: &[String],
-    ) -> AppResult<Vec<CredentialRow>> {
+    ) -> AppResult<Vec<Arc<DoorCredential>>> {
         self.recall_or_read(
             |f| {
-                let rows = values.iter().flat_map(|v| {
-                    f.by_value
-                        .get(kind)
-                        .and_then(|of_kind| of_kind.get(v))
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|id| f.credentials.get(id).cloned())
-                });
-                access_store::one_per_value(rows)
+                let of_kind = f.by_value.get(kind);
+                values
+                    .iter()
+                    .filter_map(|v| {
+                        of_kind?
+                            .get(v)?
+                            .iter()
+                            .max_by_key(|c| access_store::door_rank(c.active, c.created_at))
+                            .cloned()
+                    })
+                    .collect()
             },
-            || access_store::find_by_values(s, kind, values),
+            || Ok(compact(access_store::find_by_values(s, kind, values)?)),
         )
     }
 
@@ -382,10 +387,10 @@ impl Known {
         &self,
         s: &mut Scoped<'_>,
         ids: &[String],
-    ) -> AppResult<Vec<CredentialRow>> {
+    ) -> AppResult<Vec<Arc<DoorCredential>>> {
         self.recall_or_read(
             |f| pick(&f.credentials, ids),
-            || access_store::find_credentials(s, ids),
+            || Ok(compact(access_store::find_credentials(s, ids)?)),
         )
     }
 
@@ -394,10 +399,10 @@ impl Known {
         &self,
         s: &mut Scoped<'_>,
         members: &[String],
-    ) -> AppResult<Vec<ProfileRow>> {
+    ) -> AppResult<Vec<Arc<DoorProfile>>> {
         self.recall_or_read(
             |f| pick(&f.profiles, members),
-            || members::find_many(s, members),
+            || Ok(compact(members::find_many(s, members)?)),
         )
     }
 
@@ -406,10 +411,17 @@ impl Known {
         &self,
         s: &mut Scoped<'_>,
         members: &[String],
-    ) -> AppResult<Vec<MembershipRow>> {
+    ) -> AppResult<Vec<Arc<DoorMembership>>> {
         self.recall_or_read(
             |f| pick_all(&f.memberships, members),
-            || memberships::of_accounts(s, members),
+            || {
+                let rows = memberships::of_accounts(s, members)?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(DoorMembership::of)
+                    .map(Arc::new)
+                    .collect())
+            },
         )
     }
 
@@ -418,24 +430,39 @@ impl Known {
         &self,
         s: &mut Scoped<'_>,
         memberships: &[String],
-    ) -> AppResult<Vec<InvoiceRow>> {
+    ) -> AppResult<Vec<Arc<DoorInvoice>>> {
         self.recall_or_read(
             |f| pick_all(&f.open_invoices, memberships),
-            || invoices::open_of_memberships(s, memberships),
+            || {
+                let rows = invoices::open_of_memberships(s, memberships)?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(DoorInvoice::of)
+                    .map(Arc::new)
+                    .collect())
+            },
         )
     }
 
-    /// Members' saved payment methods.
-    pub(crate) fn billing_profiles(
+    /// Members' saved cards.
+    pub(crate) fn saved_cards(
         &self,
         s: &mut Scoped<'_>,
         members: &[String],
-    ) -> AppResult<Vec<BillingProfileRow>> {
+    ) -> AppResult<Vec<SavedCard>> {
         self.recall_or_read(
-            |f| pick(&f.billing_profiles, members),
-            || payments::profiles(s, members),
+            |f| pick(&f.saved_cards, members),
+            || {
+                let rows = payments::profiles(s, members)?;
+                Ok(rows.into_iter().filter_map(SavedCard::of).collect())
+            },
         )
     }
+}
+
+/// Rows read from the database, in the form the memory keeps them.
+fn compact<R, T: From<R>>(rows: Vec<R>) -> Vec<Arc<T>> {
+    rows.into_iter().map(|r| Arc::new(T::from(r))).collect()
 }
 
 /// The rows of `keys` found in `map`.

@@ -15,6 +15,7 @@ pub mod batch;
 pub mod credentials;
 pub mod demo;
 mod desk;
+mod door_view;
 mod facts;
 pub mod images;
 mod memory;
@@ -257,7 +258,7 @@ impl Gathered {
     fn result(&self, event_id: Option<String>, dry_run: bool) -> CheckResult {
         let member = self.profile.as_ref().map(|p| MemberCard {
             id: p.account_id.clone(),
-            name: format!("{} {}", p.given_name, p.family_name),
+            name: p.name.clone(),
             photo_file_id: p.photo_file_id.clone(),
             card_number: p.card_number.clone(),
         });

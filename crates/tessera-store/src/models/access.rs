@@ -142,13 +142,19 @@ pub fn find_by_values(
     Ok(one_per_value(rows))
 }
 
+/// How a door ranks the credentials of one value: the highest is the one it reads, a live one above any revoked
+/// one, then the latest issued.
+pub fn door_rank(active: bool, created_at: NaiveDateTime) -> (bool, NaiveDateTime) {
+    (active, created_at)
+}
+
 /// Of credentials of one kind, the one a door reads for each value: the live one if any, else the latest revoked
 /// one. In no particular order.
 pub fn one_per_value(rows: impl IntoIterator<Item = CredentialRow>) -> Vec<CredentialRow> {
     let mut chosen: std::collections::HashMap<String, CredentialRow> =
         std::collections::HashMap::new();
     for row in rows {
-        let rank = |r: &CredentialRow| (r.status == "active", r.created_at);
+        let rank = |r: &CredentialRow| door_rank(r.status == "active", r.created_at);
         if chosen
             .get(&row.value)
             .is_none_or(|held| rank(&row) > rank(held))
