@@ -779,3 +779,82 @@ async fn an_offline_entry_stamped_ahead_of_the_servers_clock_counts_the_member_i
         "inside from the upload"
     );
 }
+
+/// The checks the door desk of `app` has decided so far, from its log (a server spawned with [`DESK_LOG`]): the
+/// sum of its groups' sizes.
+fn checks_decided(app: &TestApp) -> usize {
+    app.log()
+        .lines()
+        .filter(|line| line.contains("door checks decided together"))
+        .filter_map(|line| {
+            let size = line.split("checks=").nth(1)?;
+            size.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum()
+}
+
+/// Doors that hang up before their answer (a reader's timeout, a dropped connection) leave their checks queued:
+/// each is decided and recorded all the same, none is lost or written twice, and the doors after them are
+/// answered as before.
+#[tokio::test]
+async fn checks_whose_doors_hang_up_are_recorded_and_the_next_doors_are_answered() {
+    let app = TestApp::spawn_with(&[DESK_LOG]).await;
+    let staff = app.token("atlas", "staff").await;
+    let Hall { open, members, .. } = Hall::new(&app, "hang-up", &["Hangup"]).await;
+    let (member, card) = &members[0];
+    let recorded = || {
+        count(
+            &app.db.url,
+            &format!("SELECT COUNT(*) AS n FROM access_events WHERE member_id = '{member}'"),
+        )
+    };
+    written(&app, &staff).await;
+    let (recorded_before, decided_before) = (recorded(), checks_decided(&app));
+
+    // Forty doors at once, giving up after 0 to 78 ms: some hang up before their check is queued, some while it
+    // waits or is decided, some get their answer.
+    let mut doors = Vec::new();
+    for i in 0..40u64 {
+        let request = app
+            .client
+            .post(app.url("/api/v1/access/check"))
+            .header("host", app.host(Some("atlas")))
+            .bearer_auth(&open.token)
+            .timeout(std::time::Duration::from_millis(2 * i))
+            .json(&json!({"credential": {"type": "barcode", "value": card}, "direction": "in"}));
+        doors.push(tokio::spawn(async move { request.send().await.is_ok() }));
+    }
+    let mut answered = 0;
+    for door in doors {
+        answered += usize::from(door.await.unwrap());
+    }
+
+    // The doors after them are answered at once.
+    for _ in 0..5 {
+        let next = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            pass(&app, &open, json!({"type": "barcode", "value": card}), "in"),
+        )
+        .await;
+        let (status, body) = next.expect("a door after the hang-ups was not answered within 10 s");
+        assert_eq!(
+            (status, body["decision"].as_str()),
+            (200, Some("allow")),
+            "{body}"
+        );
+    }
+    written(&app, &staff).await;
+    let decided = checks_decided(&app) - decided_before;
+    assert!(
+        decided >= answered + 5,
+        "{decided} checks decided, {answered} answered before the five after"
+    );
+    assert_eq!(
+        usize::try_from(recorded() - recorded_before).unwrap(),
+        decided,
+        "every decided check is recorded once, hung up or not"
+    );
+}
