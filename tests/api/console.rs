@@ -240,6 +240,49 @@ async fn console_logs_in_records_a_payment_issues_a_card_and_shows_live_checkins
     session.wait_for("unknown_credential");
     let pane = session.wait_for("Chloé Martin");
     assert!(pane.contains("allow"), "{pane}");
+
+    // A door paired from the console's devices screen at the location chosen by its number: the brand's new Annex.
+    let annex: Value = http
+        .post(format!("{base}/api/v1/locations"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"name": "Annex"}))
+        .call()
+        .await;
+    session.keys(&["4"]);
+    // The demo's analyser: the devices are in, and the locations with them.
+    session.wait_for("body_analyzer");
+    session.keys(&["n", "d"]);
+    let pane = session.wait_for("pair it at:");
+    let choices = pane
+        .split("pair it at:")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    let number = choices
+        .split("  ")
+        .find_map(|choice| choice.trim().strip_suffix(" Annex"))
+        .unwrap_or_else(|| panic!("no Annex in {choices}"))
+        .to_owned();
+    session.keys(&[number.as_str()]);
+    let pane = session.wait_for("Code: ");
+    let code = pane
+        .split("Code: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let paired: Value = http
+        .post(format!("{base}/api/v1/devices/pair"))
+        .json(&serde_json::json!({"code": code}))
+        .call()
+        .await;
+    assert_eq!(
+        (&paired["device"]["kind"], &paired["device"]["location_id"]),
+        (&serde_json::json!("door"), &annex["id"]),
+        "{paired}"
+    );
     session.keys(&["q"]);
     demo.kill().await.unwrap();
 }

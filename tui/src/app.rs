@@ -172,8 +172,13 @@ pub enum Action {
         /// Why.
         reason: String,
     },
-    /// `POST /api/v1/devices/pairings` at the brand's first location: shows the code and its QR code.
-    Pair(String),
+    /// `POST /api/v1/devices/pairings`: shows the code and its QR code.
+    Pair {
+        /// `door`, `kiosk` or `body_analyzer`.
+        kind: String,
+        /// Where the device will stand; `None` for the brand's first location.
+        location_id: Option<String>,
+    },
     /// `POST /api/v1/devices/{id}/revoke`.
     RevokeDevice(String),
     /// `POST /api/v1/jobs/{id}/retry`.
@@ -206,6 +211,8 @@ pub enum Input {
     ReportPeriod,
     /// Device kind choice: `d` door, `i` kiosk, `b` body analyser.
     PairKind,
+    /// Where the device to pair will stand: a location's number in the list.
+    PairLocation,
 }
 
 impl Input {
@@ -218,6 +225,7 @@ impl Input {
             Input::OverrideReason => "why let them in",
             Input::ReportPeriod => "period (YYYY-MM-DD YYYY-MM-DD)",
             Input::PairKind => "pair a device: d door, i kiosk, b body analyser",
+            Input::PairLocation => "pair it at",
         }
     }
 }
@@ -339,6 +347,10 @@ pub struct App {
     pub live: bool,
     /// Devices.
     pub devices: Vec<Value>,
+    /// The brand's locations (`id`, `name`), loaded with the devices: where a device can be paired.
+    pub locations: Vec<Value>,
+    /// The kind of device being paired while its location is chosen.
+    pub pairing_kind: Option<String>,
     /// Available reports.
     pub reports: Vec<ReportInfo>,
     /// The period reports are computed over.
@@ -415,6 +427,8 @@ impl App {
             feed: Vec::new(),
             live: false,
             devices: Vec::new(),
+            locations: Vec::new(),
+            pairing_kind: None,
             reports: Vec::new(),
             period: month_to_date(today),
             report_name: None,
@@ -710,17 +724,63 @@ impl App {
         self.ask(format!("Retry {what}? y/n"), action)
     }
 
+    /// The kind of device to pair: paired at once when the brand has one location (or none loaded), else its
+    /// location is asked next.
+    fn on_pair_kind_key(&mut self, code: KeyCode) -> Option<Action> {
+        self.input = None;
+        let kind = match code {
+            KeyCode::Char('d') => "door",
+            KeyCode::Char('i') => "kiosk",
+            KeyCode::Char('b') => "body_analyzer",
+            _ => return None,
+        };
+        if self.locations.len() > 1 {
+            self.pairing_kind = Some(kind.into());
+            self.input = Some(Input::PairLocation);
+            return None;
+        }
+        Some(Action::Pair {
+            kind: kind.into(),
+            location_id: self.locations.first().and_then(location_id),
+        })
+    }
+
+    /// A location's number (1 to 9, as the prompt lists them) pairs the device there; Esc gives up.
+    fn on_pair_location_key(&mut self, code: KeyCode) -> Option<Action> {
+        let chosen = match code {
+            KeyCode::Esc => None,
+            KeyCode::Char(c @ '1'..='9') => {
+                let index = c.to_digit(10).and_then(|d| usize::try_from(d).ok())? - 1;
+                // Any other number keeps the question open.
+                Some(self.locations.get(index).and_then(location_id)?)
+            }
+            _ => return None,
+        };
+        self.input = None;
+        let kind = self.pairing_kind.take()?;
+        chosen.map(|location_id| Action::Pair {
+            kind,
+            location_id: Some(location_id),
+        })
+    }
+
+    /// What the location question lists: `1 Centre  2 Annex ...` (the first nine locations).
+    pub fn location_choices(&self) -> String {
+        self.locations
+            .iter()
+            .take(9)
+            .enumerate()
+            .map(|(i, l)| format!("{} {}", i + 1, l["name"].as_str().unwrap_or("?")))
+            .collect::<Vec<_>>()
+            .join("  ")
+    }
+
     /// Keys while a text field has focus.
     fn on_input_key(&mut self, input: Input, key: KeyEvent) -> Option<Action> {
-        if input == Input::PairKind {
-            self.input = None;
-            let kind = match key.code {
-                KeyCode::Char('d') => "door",
-                KeyCode::Char('i') => "kiosk",
-                KeyCode::Char('b') => "body_analyzer",
-                _ => return None,
-            };
-            return Some(Action::Pair(kind.into()));
+        match input {
+            Input::PairKind => return self.on_pair_kind_key(key.code),
+            Input::PairLocation => return self.on_pair_location_key(key.code),
+            _ => {}
         }
         let field = match input {
             Input::Email => &mut self.email,
@@ -819,11 +879,16 @@ impl App {
                 self.input = None;
                 return self.report_name.clone().map(|name| self.open_report(name));
             }
-            Input::PairKind => return None,
+            Input::PairKind | Input::PairLocation => return None,
         };
         self.input = None;
         Some(action)
     }
+}
+
+/// A location row's id.
+fn location_id(location: &Value) -> Option<String> {
+    location["id"].as_str().map(str::to_owned)
 }
 
 /// Parses `12`, `12.5` or `12.50` into minor units (cents); more than two decimals or a sign is refused.

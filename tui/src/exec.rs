@@ -126,7 +126,11 @@ async fn try_run(
         }
         Action::Load(Screen::Devices) => {
             let devices = rows(api.get("/api/v1/devices").await?);
-            updates.send(move |app| app.devices = devices);
+            let locations = rows(api.get("/api/v1/locations").await?);
+            updates.send(move |app| {
+                app.devices = devices;
+                app.locations = locations;
+            });
         }
         Action::Load(Screen::Reports) => {
             let list = api.get("/api/v1/reports").await?;
@@ -293,12 +297,14 @@ async fn try_run(
             )
             .await?;
         }
-        Action::Pair(kind) => {
-            let locations = rows(api.get("/api/v1/locations").await?);
-            let location = locations
-                .first()
-                .and_then(|l| l["id"].as_str())
-                .map(str::to_owned);
+        Action::Pair { kind, location_id } => {
+            let location = match location_id {
+                Some(id) => Some(id),
+                None => rows(api.get("/api/v1/locations").await?)
+                    .first()
+                    .and_then(|l| l["id"].as_str())
+                    .map(str::to_owned),
+            };
             let mut body = json!({"kind": kind});
             if let Some(location) = location {
                 body["location_id"] = json!(location);

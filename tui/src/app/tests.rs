@@ -209,11 +209,45 @@ fn member_actions_freeze_cancel_credentials_and_override() {
 fn devices_pair_and_revoke_jobs_retry() {
     let mut app = logged_in();
     app.screen = Screen::Devices;
+    // One location (or none loaded): paired there at once.
     app.on_key(key(KeyCode::Char('n')));
     assert_eq!(
         app.on_key(key(KeyCode::Char('d'))),
-        Some(Action::Pair("door".into()))
+        Some(Action::Pair {
+            kind: "door".into(),
+            location_id: None
+        })
     );
+    app.locations = vec![json!({"id": "loc1", "name": "Centre"})];
+    app.on_key(key(KeyCode::Char('n')));
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('i'))),
+        Some(Action::Pair {
+            kind: "kiosk".into(),
+            location_id: Some("loc1".into())
+        })
+    );
+    // Several: the location is asked by its number; a number out of the list keeps the question open.
+    app.locations.push(json!({"id": "loc2", "name": "Annex"}));
+    app.on_key(key(KeyCode::Char('n')));
+    assert_eq!(app.on_key(key(KeyCode::Char('d'))), None);
+    assert_eq!(app.input, Some(Input::PairLocation));
+    assert_eq!(app.location_choices(), "1 Centre  2 Annex");
+    assert_eq!(app.on_key(key(KeyCode::Char('3'))), None);
+    assert_eq!(app.input, Some(Input::PairLocation));
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('2'))),
+        Some(Action::Pair {
+            kind: "door".into(),
+            location_id: Some("loc2".into())
+        })
+    );
+    assert_eq!(app.input, None);
+    // Esc gives up without pairing.
+    app.on_key(key(KeyCode::Char('n')));
+    app.on_key(key(KeyCode::Char('b')));
+    assert_eq!(app.on_key(key(KeyCode::Esc)), None);
+    assert_eq!((app.input, app.pairing_kind.clone()), (None, None));
     app.devices = vec![json!({"id": "dev1", "name": "Front"})];
     app.on_key(key(KeyCode::Char('x')));
     assert_eq!(

@@ -113,6 +113,8 @@ fn status_bar(frame: &mut Frame, area: Rect, app: &App) {
     } else if let Some(prompt) = prompt {
         let text = if app.input == Some(Input::PairKind) {
             prompt.to_owned()
+        } else if app.input == Some(Input::PairLocation) {
+            format!("{prompt}: {}   Esc cancel", app.location_choices())
         } else {
             format!("{prompt}: {}_   Enter ok, Esc cancel", app.prompt)
         };
