@@ -5,12 +5,11 @@
 //! decisions answered but not yet written ([`Unwritten`], see [`super::desk`]) the same way.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
-use std::sync::Arc;
 use tessera_domain::access::credential::{parse_public_key, verify_rotating, within_window};
-
 use tessera_domain::access::{
     decide, CredentialState, Decision, Direction, Facts, MembershipFacts,
 };

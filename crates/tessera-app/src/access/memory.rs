@@ -25,15 +25,11 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use tessera_store::models::access as access_store;
 use tessera_store::models::devices::{self, DeviceRow};
 use tessera_store::models::door_facts::{self, DoorFactRows, WHOLE_BRAND};
-use tessera_store::models::invoices;
 use tessera_store::models::locations::{self, LocationRow};
-use tessera_store::models::members;
-use tessera_store::models::memberships;
-use tessera_store::models::payments;
+use tessera_store::models::{invoices, members, memberships, payments};
 use tessera_store::{Scoped, TxMode};
 
 use super::door_view::{DoorCredential, DoorInvoice, DoorMembership, DoorProfile, SavedCard};
-
 use crate::{App, AppResult};
 
 /// Most changes a group reloads member by member; past it, the brand is loaded whole.
