@@ -411,12 +411,10 @@ impl Known {
         self.recall_or_read(
             |f| pick_all(&f.memberships, members),
             || {
-                let rows = memberships::of_accounts(s, members)?;
-                Ok(rows
-                    .into_iter()
-                    .filter_map(DoorMembership::of)
-                    .map(Arc::new)
-                    .collect())
+                Ok(compact_some(
+                    memberships::of_accounts(s, members)?,
+                    DoorMembership::of,
+                ))
             },
         )
     }
@@ -430,12 +428,10 @@ impl Known {
         self.recall_or_read(
             |f| pick_all(&f.open_invoices, memberships),
             || {
-                let rows = invoices::open_of_memberships(s, memberships)?;
-                Ok(rows
-                    .into_iter()
-                    .filter_map(DoorInvoice::of)
-                    .map(Arc::new)
-                    .collect())
+                Ok(compact_some(
+                    invoices::open_of_memberships(s, memberships)?,
+                    DoorInvoice::of,
+                ))
             },
         )
     }
@@ -459,6 +455,11 @@ impl Known {
 /// Rows read from the database, in the form the memory keeps them.
 fn compact<R, T: From<R>>(rows: Vec<R>) -> Vec<Arc<T>> {
     rows.into_iter().map(|r| Arc::new(T::from(r))).collect()
+}
+
+/// Rows read from the database, in the form the memory keeps them, those that `of` keeps.
+fn compact_some<R, T>(rows: Vec<R>, of: impl Fn(R) -> Option<T>) -> Vec<Arc<T>> {
+    rows.into_iter().filter_map(of).map(Arc::new).collect()
 }
 
 /// The rows of `keys` found in `map`.
